@@ -1,0 +1,16 @@
+"""Offline question answering and summarization over a folder of articles.
+
+Public API: ``Library`` (open an index, ingest, search, remove), ``Settings``, and the core
+types. The CLI and the UI use nothing else.
+"""
+
+from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
+from rag.library import Library, reindex
+from rag.retrieve import Filters
+from rag.settings import Settings
+from rag.types import Article, Chunk, Failure, Hit, IngestReport
+
+__all__ = [
+    "Article", "Chunk", "Failure", "Filters", "Hit", "IndexCorrupt", "IndexMismatch",
+    "IngestReport", "Library", "RagError", "Settings", "UnreadableInput", "reindex",
+]

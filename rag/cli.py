@@ -1,0 +1,215 @@
+"""The ``rag`` command. Formats output and maps flags onto Settings; no pipeline logic here.
+
+Every command takes ``--index DIR`` and ``--json``. With ``--json`` stdout holds exactly one
+JSON document; progress bars and messages go to stderr. Exit code 0 means nothing failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rag import Filters, Library, RagError, Settings, reindex
+
+app = typer.Typer(
+    help="Ask questions of, and summarize, a folder of articles — offline, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option("--index", help="Index folder (default: index/, or $RAG_INDEX).",
+                 show_default=False),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (logs go to stderr).")
+]
+
+
+def _settings(index: Path | None, **overrides: Any) -> Settings:
+    return Settings.load({"index": index, **overrides})
+
+
+def _emit(as_json: bool, document: dict[str, Any], human: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        human()
+
+
+def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """User-caused errors print as one line on stderr with exit code 2, never a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except RagError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: finished work is saved; run the same command to continue",
+                       err=True)
+            raise typer.Exit(130) from None
+
+    return run
+
+
+@app.command()
+@_one_line_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
+) -> None:
+    """Add new and changed articles (.txt .md .html .pdf .json .jsonl) to the index.
+
+    Unchanged articles are skipped (content hash), changed ones replace their old chunks, and
+    articles whose file was deleted from an ingested folder are removed. Files that cannot be
+    read are listed with a reason; the rest of the batch is still ingested.
+    """
+    library = Library.open(_settings(index))
+    report = library.ingest(paths, progress=progress)
+
+    def human() -> None:
+        typer.echo(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"removed {report.removed}; embedded {report.chunks_embedded} chunks"
+        )
+        for failure in report.failed:
+            typer.echo(f"  failed: {failure.path}: {failure.reason}")
+        for a, b in report.near_duplicates:
+            typer.echo(f"  near-duplicate: {a} ~ {b}")
+
+    _emit(as_json, report.to_dict(), human)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_one_line_errors
+def search(
+    query: Annotated[str, typer.Argument(help="Question or keywords.")],
+    k: Annotated[int | None, typer.Option("--k", help="Number of passages (default 5).")] = None,
+    article: Annotated[list[str] | None, typer.Option(help="Only this article id (repeatable).")]
+    = None,
+    date_from: Annotated[str, typer.Option(help="Only articles dated on/after (YYYY[-MM-DD]).")]
+    = "",
+    date_to: Annotated[str, typer.Option(help="Only articles dated on/before (YYYY[-MM-DD]).")]
+    = "",
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the passages that best match QUERY (dense + BM25, fused), best first."""
+    library = Library.open(_settings(index))
+    hits = library.search(query, k, Filters(article, date_from, date_to))
+
+    def human() -> None:
+        if not hits:
+            typer.echo("no matching passages")
+        for rank, hit in enumerate(hits, start=1):
+            text = " ".join(hit.chunk.text.split())
+            typer.echo(f"[{rank}] {hit.title} ({hit.chunk.article_id}, chars "
+                       f"{hit.chunk.start}-{hit.chunk.end}, score {hit.score:.4f})")
+            typer.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+
+    _emit(as_json, {"hits": [h.to_dict() for h in hits]}, human)
+
+
+@app.command(name="list")
+@_one_line_errors
+def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:
+    """List the ingested articles."""
+    articles = Library.open(_settings(index)).articles()
+
+    def human() -> None:
+        for a in articles:
+            typer.echo(f"{a.id}\t{a.date or '-'}\t{a.chunks} chunks\t{a.title}")
+        typer.echo(f"{len(articles)} articles", err=True)
+
+    _emit(as_json, {"articles": [vars(a) for a in articles]}, human)
+
+
+@app.command()
+@_one_line_errors
+def info(
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+    check: Annotated[bool, typer.Option(help="Also verify metadata and vectors agree.")] = False,
+) -> None:
+    """Summarize the index: articles, chunks, embedder, dimension, size on disk."""
+    library = Library.open(_settings(index))
+    document = library.info()
+    if check:
+        document["problems"] = library.check()
+
+    def human() -> None:
+        for key, value in document.items():
+            typer.echo(f"{key}: {value}")
+
+    _emit(as_json, document, human)
+    if document.get("problems"):
+        raise typer.Exit(1)
+
+
+@app.command()
+@_one_line_errors
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Article ids (see 'rag list').")],
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete articles and their passages from the index."""
+    result = Library.open(_settings(index)).remove(article_ids)
+
+    def human() -> None:
+        typer.echo(f"removed {result['removed']}")
+        for missing in result["not_found"]:
+            typer.echo(f"  not found: {missing}")
+
+    _emit(as_json, result, human)
+    if result["not_found"]:
+        raise typer.Exit(1)
+
+
+@app.command(name="reindex")
+@_one_line_errors
+def reindex_command(
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Re-chunk and re-embed every article with the configured embedder.
+
+    Use it after changing RAG_EMBEDDER, or when the index reports damaged vectors.
+    """
+    result = reindex(_settings(index), progress=progress)
+    _emit(as_json, result, lambda: typer.echo(
+        f"reindexed {result['articles']} articles ({result['chunks_embedded']} chunks) "
+        f"with {result['embedder']}"))
+
+
+@app.command()
+@_one_line_errors
+def serve(
+    index: IndexOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean "
+                                           "to share the app on your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 7860,
+) -> None:
+    """Start the web app on http://HOST:PORT."""
+    from ui.app import launch
+
+    launch(Library.open(_settings(index)), host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app(prog_name="rag")

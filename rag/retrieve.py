@@ -1,0 +1,136 @@
+"""Hybrid retrieval: dense FAISS search and BM25, fused by reciprocal rank, diversified.
+
+Reciprocal rank fusion needs no score calibration between the two retrievers, and on the
+sample questions it beat either alone (see ../shared/MODELS.md). A per-article cap keeps one
+long article from filling every slot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from rag.errors import RagError
+from rag.store import Store
+from rag.types import Hit
+
+
+@dataclass
+class Filters:
+    """Restrict a search to some articles and/or a date range (ISO date prefixes)."""
+
+    article_ids: list[str] | None = None
+    date_from: str = ""
+    date_to: str = ""
+
+    def active(self) -> bool:
+        return bool(self.article_ids or self.date_from or self.date_to)
+
+
+class SparseIndex:
+    """BM25 over every chunk of one store generation, built on first use."""
+
+    def __init__(self, store: Store) -> None:
+        chunks = store.chunks()
+        self.generation = store.generation
+        self.chunk_ids = np.array([c.id for c in chunks], dtype=np.int64)
+        self._stemmer = Stemmer.Stemmer("english")
+        self._bm25 = bm25s.BM25()
+        if chunks:
+            self._bm25.index(self._tokens([c.text for c in chunks]), show_progress=False)
+
+    def _tokens(self, texts: list[str]) -> list[list[str]]:
+        return bm25s.tokenize(
+            texts, stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        tokens = self._tokens([query])
+        if not len(self.chunk_ids) or not tokens[0]:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.isin(self.chunk_ids, allowed).astype(np.float32)
+        positions, scores = self._bm25.retrieve(
+            tokens, k=min(k, len(self.chunk_ids)), weight_mask=mask, show_progress=False
+        )
+        return [
+            (int(self.chunk_ids[p]), float(s))
+            for p, s in zip(positions[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+
+class Retriever:
+    def __init__(
+        self,
+        store: Store,
+        embed_query: Callable[[str], np.ndarray],
+        candidates: int,
+        per_article_cap: int,
+        rrf_k: int,
+    ) -> None:
+        self.store = store
+        self.embed_query = embed_query
+        self.candidates = candidates
+        self.per_article_cap = per_article_cap
+        self.rrf_k = rrf_k
+        self._sparse: SparseIndex | None = None
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, at most ``per_article_cap`` per article."""
+        query = query.strip()
+        if not query:
+            raise RagError("the query is empty; type a question or some keywords")
+        if self.store.vectors is None or len(self.store.vectors) == 0:
+            return []
+        allowed = self.store.chunk_ids(filters.article_ids, filters.date_from, filters.date_to) \
+            if filters and filters.active() else None
+        query_vector = self.embed_query(query)
+        dense = self.store.vectors.search(query_vector, self.candidates, allowed)
+        sparse = self._sparse_index().search(query, self.candidates, allowed)
+        fused = self._fuse([dense, sparse])
+        chunks = {c.id: c for c in self.store.chunks(list(fused))}
+        dense_scores = dict(dense)
+        missing = [i for i in fused if i not in dense_scores]
+        if missing:
+            dense_scores.update(zip(missing, self.store.vectors.vectors(missing) @ query_vector,
+                                    strict=True))
+        sparse_scores = dict(sparse)
+        picked, per_article = [], Counter[str]()
+        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1]):
+            chunk = chunks[chunk_id]
+            if per_article[chunk.article_id] >= self.per_article_cap:
+                continue
+            per_article[chunk.article_id] += 1
+            picked.append((chunk, score))
+            if len(picked) == k:
+                break
+        titles = self.store.titles({chunk.article_id for chunk, _ in picked}) if picked else {}
+        return [
+            Hit(
+                chunk=chunk,
+                title=titles.get(chunk.article_id, chunk.article_id),
+                score=score,
+                dense_score=float(dense_scores[chunk.id]),
+                sparse_score=sparse_scores.get(chunk.id),
+            )
+            for chunk, score in picked
+        ]
+
+    def _sparse_index(self) -> SparseIndex:
+        if self._sparse is None or self._sparse.generation != self.store.generation:
+            self._sparse = SparseIndex(self.store)
+        return self._sparse
+
+    def _fuse(self, rankings: list[list[tuple[int, float]]]) -> dict[int, float]:
+        fused: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, (chunk_id, _) in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        return fused

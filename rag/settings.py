@@ -1,0 +1,70 @@
+"""One settings object for every knob. CLI flags and ``RAG_*`` environment variables map onto it.
+
+Each field ``name`` can be set by the environment variable ``RAG_<NAME>`` (e.g. ``RAG_INDEX``,
+``RAG_EMBEDDER``); explicit overrides (CLI flags) win over the environment, which wins over
+the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+
+PACKAGED_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path = Path("index")
+    """Folder holding the on-disk index."""
+    embedder: str = PACKAGED_EMBEDDER
+    """The packaged model's name, a local model folder, or a Hugging Face hub id."""
+    chunk_tokens: int = 160
+    """Upper bound of a chunk in embedder word pieces (the default embedder reads 256)."""
+    overlap_tokens: int = 32
+    """How much of the previous chunk's tail (whole sentences) a chunk repeats."""
+    embed_batch_size: int = 32
+    max_file_mb: float = 20.0
+    """Inputs larger than this are refused rather than risking memory and hours of embedding."""
+    checkpoint_articles: int = 64
+    """Ingest commits a new index generation every this many articles, so a kill loses little."""
+    top_k: int = 5
+    candidates: int = 50
+    """How many hits each retriever (dense, BM25) contributes before fusion."""
+    per_article_cap: int = 2
+    """At most this many of the top-k hits may come from one article."""
+    rrf_k: int = 60
+    ann_threshold: int = 50_000
+    """Above this many vectors the exact FAISS index is replaced by an IVF index."""
+    near_duplicate_jaccard: float = 0.8
+    """Estimated word-shingle Jaccard similarity above which two articles are reported."""
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Defaults, then ``RAG_*`` variables from ``env``, then non-None ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                values[name] = Path(value) if name == "index" else value
+        return replace(cls(), **values)
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise RagError(
+            f"RAG_{name.upper()}={raw!r} is not a valid {kind.__name__}; fix or unset it"
+        ) from None

@@ -1,0 +1,459 @@
+"""The on-disk index: FAISS vectors + SQLite metadata + a manifest, written atomically.
+
+Layout under the index folder::
+
+    CURRENT              name of the live generation (replaced atomically)
+    gen-000007/          one complete, immutable snapshot
+        manifest.json    embedder name, dimension, normalisation, counts
+        meta.sqlite      articles and chunk offsets
+        vectors.faiss    chunk vectors keyed by chunk id
+    .lock                held by the one writer at a time
+
+A write copies the live generation into a new folder, changes it, fsyncs it and only then
+points ``CURRENT`` at it. A crash or ``kill -9`` at any moment leaves ``CURRENT`` naming a
+complete generation; half-written folders are swept by the next writer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexCorrupt, IndexMismatch, RagError
+from rag.schema import migrate
+from rag.types import Article, Chunk
+from rag.vectors import VectorIndex
+
+FORMAT = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+METADATA = "meta.sqlite"
+VECTORS = "vectors.faiss"
+
+
+@dataclass
+class ArticleSummary:
+    """A row of ``rag list``: enough to show an article without its text."""
+
+    id: str
+    title: str
+    date: str
+    source: str
+    chunks: int
+
+
+class Store:
+    """A read view of the live generation, plus ``transaction()`` to write a new one."""
+
+    def __init__(self, root: Path, embedder: str, ann_threshold: int) -> None:
+        self.root = root
+        self.embedder = embedder
+        self.ann_threshold = ann_threshold
+        self.follows_current = True  # False while repairing from an older generation
+        self.generation: str | None = None
+        self.manifest: dict[str, Any] = {}
+        self.vectors: VectorIndex | None = None
+        self._db = _empty_db()
+
+    @classmethod
+    def open(
+        cls, root: Path, embedder: str, ann_threshold: int, check_embedder: bool = True
+    ) -> Store:
+        """Open the live generation (or an empty store if none was written yet).
+
+        Raises ``IndexMismatch`` when the index was built with another embedder, and
+        ``IndexCorrupt`` when its files are missing or disagree.
+        """
+        store = cls(root, embedder, ann_threshold)
+        store._load(_read_current(root))
+        if check_embedder and store.manifest and store.manifest["embedder"] != embedder:
+            raise IndexMismatch(
+                f"index {root} was built with {store.manifest['embedder']} "
+                f"({store.manifest['dimension']}-d) but the embedder now is {embedder}; "
+                "run 'rag reindex' to rebuild it"
+            )
+        return store
+
+    @classmethod
+    def open_for_repair(cls, root: Path, embedder: str, ann_threshold: int) -> Store:
+        """The newest generation whose metadata still reads, vectors ignored (they will be
+        rebuilt). Lets ``rag reindex`` recover from damaged vectors or a bad last write."""
+        store = cls(root, embedder, ann_threshold)
+        current = _read_current_or_none(root)
+        candidates = sorted(_generations(root), reverse=True)
+        if current in candidates:
+            candidates.remove(current)
+            candidates.insert(0, current)
+        for generation in candidates:
+            try:
+                db = _connect(root / generation / METADATA)
+                db.execute("SELECT count(*) FROM chunks JOIN articles").fetchone()
+            except sqlite3.DatabaseError:
+                continue
+            store.generation, store._db = generation, db
+            store.follows_current = False
+            return store
+        if candidates:
+            raise RagError(f"no readable metadata left in {root}; move it aside and run "
+                           "'rag ingest' on your articles again")
+        return store
+
+    def refresh(self) -> None:
+        """Pick up a generation another process committed since this view was opened."""
+        current = _read_current(self.root)
+        if current != self.generation:
+            self._load(current)
+
+    def _load(self, generation: str | None) -> None:
+        if generation is None:
+            self.generation, self.manifest, self.vectors, self._db = None, {}, None, _empty_db()
+            return
+        folder = self.root / generation
+        for name in (MANIFEST, METADATA, VECTORS):
+            if not (folder / name).is_file():
+                raise IndexCorrupt(f"index {self.root} is missing {generation}/{name}; "
+                                   "run 'rag reindex'")
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+            manifest["embedder"], manifest["dimension"]  # noqa: B018 - required keys
+        except (ValueError, KeyError):
+            raise IndexCorrupt(f"index manifest {folder / MANIFEST} is unreadable; "
+                               "run 'rag reindex'") from None
+        if manifest.get("format") != FORMAT:
+            raise IndexCorrupt(f"index {self.root} has format {manifest.get('format')}, "
+                               f"this version reads {FORMAT}; run 'rag reindex'")
+        vectors = VectorIndex.load(folder / VECTORS)
+        db = _connect(folder / METADATA)
+        try:
+            chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        except sqlite3.DatabaseError:
+            raise IndexCorrupt(f"index metadata {folder / METADATA} is damaged; "
+                               "run 'rag reindex'") from None
+        if chunks != len(vectors) or vectors.dimension != manifest["dimension"]:
+            raise IndexCorrupt(f"index {self.root} holds {len(vectors)} vectors for {chunks} "
+                               "chunks; run 'rag reindex'")
+        self.generation, self.manifest, self.vectors, self._db = generation, manifest, vectors, db
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks)"""
+        a = self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        c = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return a, c
+
+    def article(self, article_id: str) -> Article | None:
+        row = self._db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _article_from_row(row) if row else None
+
+    def list_articles(self) -> list[ArticleSummary]:
+        rows = self._db.execute(
+            "SELECT a.id, a.title, a.date, a.source, count(c.id) FROM articles a "
+            "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
+        )
+        return [ArticleSummary(*row) for row in rows]
+
+    def fingerprints(self) -> dict[str, tuple[str, str]]:
+        """article id -> (content hash, source path), to decide what an ingest must redo."""
+        rows = self._db.execute("SELECT id, content_hash, source FROM articles")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def signatures(self) -> tuple[list[str], np.ndarray]:
+        rows = self._db.execute("SELECT id, signature FROM articles ORDER BY id").fetchall()
+        if not rows:
+            return [], np.empty((0, 0), dtype=np.uint64)
+        return [r[0] for r in rows], np.vstack([np.frombuffer(r[1], np.uint64) for r in rows])
+
+    def chunks(self, ids: list[int] | None = None) -> list[Chunk]:
+        """Chunks by id (in the order given), or all of them in id order."""
+        query = (
+            "SELECT c.id, c.article_id, c.start, c.end, substr(a.text, c.start + 1, "
+            "c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.article_id"
+        )
+        if ids is None:
+            rows = self._db.execute(query + " ORDER BY c.id").fetchall()
+        else:
+            found = {}
+            for part in _batches(ids, 500):
+                marks = ",".join("?" * len(part))
+                for row in self._db.execute(f"{query} WHERE c.id IN ({marks})", part):
+                    found[row[0]] = row
+            rows = [found[i] for i in ids if i in found]
+        return [Chunk(article_id=r[1], start=r[2], end=r[3], text=r[4], id=r[0]) for r in rows]
+
+    def titles(self, article_ids: set[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(article_ids))
+        rows = self._db.execute(f"SELECT id, title FROM articles WHERE id IN ({marks})",
+                                list(article_ids))
+        return dict(rows.fetchall())
+
+    def chunk_ids(
+        self, article_ids: list[str] | None = None, date_from: str = "", date_to: str = ""
+    ) -> np.ndarray:
+        """Ids of chunks whose article passes the filters (dates compare as ISO prefixes)."""
+        where, args = ["1"], []
+        if article_ids:
+            where.append(f"a.id IN ({','.join('?' * len(article_ids))})")
+            args.extend(article_ids)
+        if date_from:
+            where.append("a.date != '' AND a.date >= ?")
+            args.append(date_from)
+        if date_to:
+            where.append("a.date != '' AND substr(a.date, 1, ?) <= ?")
+            args.extend([len(date_to), date_to])
+        rows = self._db.execute(
+            "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE "
+            + " AND ".join(where), args
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def check(self) -> list[str]:
+        """Every inconsistency between metadata and vectors; empty when the index is sound."""
+        problems = []
+        orphans = self._db.execute(
+            "SELECT count(*) FROM chunks WHERE article_id NOT IN (SELECT id FROM articles)"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} chunks belong to no article")
+        meta_ids = set(self.chunk_ids().tolist())
+        vector_ids = set(self.vectors.ids().tolist()) if self.vectors else set()
+        if meta_ids - vector_ids:
+            problems.append(f"{len(meta_ids - vector_ids)} chunks have no vector")
+        if vector_ids - meta_ids:
+            problems.append(f"{len(vector_ids - meta_ids)} vectors have no chunk")
+        for chunk in self.chunks():
+            if not chunk.text or chunk.end - chunk.start != len(chunk.text):
+                problems.append(f"chunk {chunk.id} offsets fall outside its article")
+                break
+        return problems
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, dimension: int, fresh_vectors: bool = False) -> Iterator[Writer]:
+        """Write a new generation; it becomes live only if the block finishes without error.
+
+        ``fresh_vectors`` starts from an empty vector index (re-embedding everything).
+        """
+        with _exclusive_lock(self.root):
+            if self.follows_current:
+                self.refresh()
+            number = _next_generation_number(self.root)
+            folder = self.root / f"gen-{number:06d}"
+            folder.mkdir()
+            db = _connect(folder / METADATA)
+            self._db.backup(db)
+            migrate(db)
+            if not fresh_vectors and self.vectors is not None \
+                    and self.vectors.dimension == dimension:
+                vectors = self.vectors.copy()
+            else:
+                vectors = VectorIndex.empty(dimension)
+            writer = Writer(db, vectors)
+            try:
+                yield writer
+                db.commit()
+            except BaseException:
+                db.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.close()
+            self._publish(folder, writer, dimension)
+
+    def _publish(self, folder: Path, writer: Writer, dimension: int) -> None:
+        writer.vectors.maybe_upgrade(self.ann_threshold)
+        writer.vectors.save(folder / VECTORS)
+        articles, chunks = _counts(folder / METADATA)
+        manifest = {
+            "format": FORMAT,
+            "embedder": self.embedder,
+            "dimension": dimension,
+            "normalized": True,
+            "metric": "inner_product",
+            "vector_index": "flat" if writer.vectors.is_exact else "ivf",
+            "articles": articles,
+            "chunks": chunks,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        for name in (MANIFEST, METADATA, VECTORS):
+            _fsync(folder / name)
+        _fsync(folder)
+        _atomic_write(self.root / CURRENT, folder.name)
+        self._load(folder.name)
+        self.follows_current = True
+        _sweep(self.root, keep={folder.name, *_previous(self.root, folder.name)})
+
+
+class Writer:
+    """Changes staged for one new generation."""
+
+    def __init__(self, db: sqlite3.Connection, vectors: VectorIndex) -> None:
+        self.db = db
+        self.vectors = vectors
+
+    def upsert(
+        self,
+        article: Article,
+        content_hash: str,
+        signature: np.ndarray,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
+        """Store an article with its chunks and vectors, replacing any earlier version."""
+        self.remove(article.id)
+        self.db.execute(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                article.id, article.title, json.dumps(article.authors), article.date,
+                article.source, article.url, article.doi, json.dumps(article.keywords),
+                json.dumps(article.extra), article.text, content_hash,
+                np.asarray(signature, np.uint64).tobytes(),
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
+        )
+        ids = []
+        for chunk in chunks:
+            cursor = self.db.execute(
+                "INSERT INTO chunks (article_id, start, end) VALUES (?,?,?)",
+                (article.id, chunk.start, chunk.end),
+            )
+            chunk.id = int(cursor.lastrowid or 0)
+            ids.append(chunk.id)
+        self.vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+
+    def remove(self, article_id: str) -> bool:
+        """Delete an article and its chunks; False when it was not there."""
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        self.vectors.remove(ids)
+        self.db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        return self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
+
+    def replace_vectors(self, vectors: VectorIndex) -> None:
+        """Swap in vectors re-embedded for every chunk (``rag reindex``)."""
+        self.vectors = vectors
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), check_same_thread=False)
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def _empty_db() -> sqlite3.Connection:
+    db = _connect(Path(":memory:"))
+    migrate(db)
+    return db
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    db = sqlite3.connect(str(path))
+    try:
+        return (db.execute("SELECT count(*) FROM articles").fetchone()[0],
+                db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    finally:
+        db.close()
+
+
+def _article_from_row(row: tuple) -> Article:
+    return Article(
+        id=row[0], title=row[1], authors=json.loads(row[2]), date=row[3], source=row[4],
+        url=row[5], doi=row[6], keywords=json.loads(row[7]), extra=json.loads(row[8]),
+        text=row[9],
+    )
+
+
+def _read_current(root: Path) -> str | None:
+    try:
+        name = (root / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise IndexCorrupt(f"cannot read {root / CURRENT}: {err.strerror}") from None
+    if not name.startswith("gen-"):
+        raise IndexCorrupt(f"{root / CURRENT} is damaged; run 'rag reindex'")
+    return name
+
+
+def _read_current_or_none(root: Path) -> str | None:
+    try:
+        return _read_current(root)
+    except IndexCorrupt:
+        return None
+
+
+def _generations(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("gen-*") if p.is_dir())
+
+
+def _next_generation_number(root: Path) -> int:
+    names = _generations(root)
+    return int(names[-1].split("-")[1]) + 1 if names else 1
+
+
+def _previous(root: Path, current: str) -> list[str]:
+    """The newest complete generation before ``current``, kept for readers still using it."""
+    older = [g for g in _generations(root) if g < current and (root / g / MANIFEST).is_file()]
+    return older[-1:]
+
+
+def _sweep(root: Path, keep: set[str]) -> None:
+    for name in _generations(root):
+        if name not in keep:
+            shutil.rmtree(root / name, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+@contextmanager
+def _exclusive_lock(root: Path) -> Iterator[None]:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / ".lock", "w")  # noqa: SIM115 - held for the whole block
+    except OSError as err:
+        raise RagError(f"cannot write the index at {root}: {err.strerror}") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process writing {root} ...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _batches(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,88 @@
+"""The core data of the pipeline, as plain dataclasses.
+
+Provenance travels with the data: a Chunk knows its article and its exact character span,
+and a Hit is built from a Chunk, so anything shown to a user can be traced back to the text.
+This module imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Article:
+    """One article: its body text (metadata lines stripped) and what we know about it."""
+
+    id: str
+    text: str
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    date: str = ""
+    source: str = ""
+    url: str = ""
+    doi: str = ""
+    keywords: list[str] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Chunk:
+    """A window of an article's text. Invariant: ``article.text[start:end] == text``."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    id: int = -1  # assigned by the store; also the FAISS id
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the per-retriever scores behind it."""
+
+    chunk: Chunk
+    title: str
+    score: float
+    dense_score: float | None = None
+    sparse_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.chunk.article_id,
+            "title": self.title,
+            "chunk_id": self.chunk.id,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "text": self.chunk.text,
+            "score": self.score,
+            "dense_score": self.dense_score,
+            "sparse_score": self.sparse_score,
+        }
+
+
+@dataclass
+class Failure:
+    """An input that could not be ingested, with a one-line reason a user can act on."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run changed; the JSON form is part of the CLI contract."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_embedded: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    near_duplicates: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["near_duplicates"] = [list(pair) for pair in self.near_duplicates]
+        return out

@@ -1,0 +1,33 @@
+"""Tiny deterministic stand-ins for the real models, for fast unit tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors from hashed lowercase words: similar words, similar vectors."""
+
+    def __init__(self, dimension: int = 64, name: str = "fake-hashing-embedder") -> None:
+        self.name = name
+        self.dimension = dimension
+        self.calls = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else np.eye(self.dimension)[0]
+        return out
+
+    def token_spans(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        return [[m.span() for m in _TOKEN.finditer(text)] for text in texts]

@@ -1,0 +1,234 @@
+"""Ingest, incremental updates, removal, retrieval and index safety, with a fake embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Filters, IndexCorrupt, IndexMismatch, Library, Settings, reindex
+from tests.conftest import SAMPLE
+from tests.fakes import HashingEmbedder
+
+
+def write_articles(folder: Path, articles: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in articles.items():
+        (folder / f"{name}.txt").write_text(text)
+
+
+STORIES = {
+    "ovary": "Stem cells restored ovarian function in rats. Angiopoietin balance mattered.",
+    "heart": "A new drug lowered blood pressure in older adults. Side effects were mild.",
+    "soil": "Soil bacteria fix nitrogen for legumes. Farmers may use fewer fertilizers.",
+}
+
+
+def test_ingest_adds_articles_and_reports_counts(library: Library, corpus_copy: Path):
+    report = library.ingest([corpus_copy])
+    assert report.added == 41 and report.failed == [] and report.chunks_embedded > 41
+    assert library.info()["articles"] == 41
+    assert library.check() == []
+
+
+def test_reingest_of_unchanged_folder_embeds_nothing(library: Library, corpus_copy: Path):
+    library.ingest([corpus_copy])
+    before = library.store.generation
+    report = library.ingest([corpus_copy])
+    assert (report.chunks_embedded, report.unchanged, report.added) == (0, 41, 0)
+    assert library.store.generation == before  # no new index generation written
+
+
+def test_changed_article_replaces_its_old_chunks(library: Library, tmp_path: Path):
+    folder = tmp_path / "docs"
+    write_articles(folder, STORIES)
+    library.ingest([folder])
+    old_ids = {c.id for c in library.store.chunks() if c.article_id == "heart"}
+    (folder / "heart.txt").write_text("Completely different: whales sing long songs at night.")
+    report = library.ingest([folder])
+    assert (report.updated, report.unchanged) == (1, 2)
+    heart = [c for c in library.store.chunks() if c.article_id == "heart"]
+    assert old_ids.isdisjoint(c.id for c in heart)
+    assert "whales" in heart[0].text
+    assert all("blood pressure" not in h.chunk.text for h in library.search("blood pressure"))
+    assert library.check() == []
+
+
+def test_deleting_a_file_from_an_ingested_folder_removes_its_article(library, tmp_path):
+    folder = tmp_path / "docs"
+    write_articles(folder, STORIES)
+    library.ingest([folder])
+    (folder / "soil.txt").unlink()
+    report = library.ingest([folder])
+    assert report.removed == 1
+    assert [a.id for a in library.articles()] == ["heart", "ovary"]
+
+
+def test_a_file_that_turns_unreadable_keeps_its_previous_article(library, tmp_path):
+    folder = tmp_path / "docs"
+    write_articles(folder, STORIES)
+    library.ingest([folder])
+    (folder / "soil.txt").write_bytes(b"\x00\x01 binary now")
+    report = library.ingest([folder])
+    assert report.removed == 0 and len(report.failed) == 1
+    assert library.article("soil") is not None
+
+
+def test_remove_deletes_article_chunks_and_vectors(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    result = library.remove(["ovary", "nope"])
+    assert result == {"removed": 1, "not_found": ["nope"]}
+    assert all(h.chunk.article_id != "ovary" for h in library.search("stem cells ovarian"))
+    assert len(library.store.vectors) == len(library.store.chunks())
+    assert library.check() == []
+
+
+def test_bad_files_are_reported_and_the_rest_of_the_batch_is_ingested(library, tmp_path):
+    folder = tmp_path / "docs"
+    write_articles(folder, STORIES)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "latin.txt").write_bytes("Caf\xe9".encode("latin-1"))
+    report = library.ingest([folder])
+    assert report.added == 3
+    assert sorted(Path(f.path).name for f in report.failed) == ["empty.txt", "latin.txt"]
+
+
+def test_near_duplicate_articles_are_reported(library: Library, tmp_path: Path):
+    folder = tmp_path / "docs"
+    text = SAMPLE.read_text()
+    write_articles(folder, {**STORIES, "original": text,
+                            "syndicated": text.replace("groundbreaking", "remarkable")})
+    report = library.ingest([folder])
+    assert report.near_duplicates == [("original", "syndicated")]
+
+
+def test_same_article_id_from_two_files_is_reported_not_overwritten(library, tmp_path):
+    write_articles(tmp_path / "a", {"story": "First version of the story."})
+    write_articles(tmp_path / "b", {"story": "A different story entirely."})
+    report = library.ingest([tmp_path / "a", tmp_path / "b"])
+    assert report.added == 1
+    assert "also comes from" in report.failed[0].reason
+
+
+def test_search_ranks_the_matching_article_first(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    hits = library.search("nitrogen fixing soil bacteria")
+    assert hits[0].chunk.article_id == "soil"
+    assert hits[0].title == "soil"
+    assert hits[0].dense_score is not None and hits[0].sparse_score is not None
+
+
+def test_one_article_cannot_fill_every_slot(library: Library, tmp_path: Path):
+    long_story = " ".join(f"Ovarian stem cell finding {i} was confirmed." for i in range(200))
+    write_articles(tmp_path / "docs", {**STORIES, "long": long_story})
+    library.ingest([tmp_path / "docs"])
+    hits = library.search("ovarian stem cell finding", k=4)
+    assert sum(h.chunk.article_id == "long" for h in hits) == library.settings.per_article_cap
+
+
+def test_filters_restrict_by_article_and_date(library: Library, tmp_path: Path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, year in enumerate(["2019", "2021", "2023"]):
+        (folder / f"a{i}.json").write_text(json.dumps(
+            {"id": f"a{i}", "title": f"T{i}", "date": year, "text": "Stem cells help ovaries."}))
+    library.ingest([folder])
+    only = library.search("stem cells", filters=Filters(article_ids=["a1"]))
+    assert {h.chunk.article_id for h in only} == {"a1"}
+    ranged = library.search("stem cells", filters=Filters(date_from="2020", date_to="2022"))
+    assert {h.chunk.article_id for h in ranged} == {"a1"}
+    assert library.search("stem cells", filters=Filters(date_from="2030")) == []
+
+
+def test_large_index_switches_to_ivf_and_still_finds_articles(tmp_path: Path):
+    settings = Settings.load({"index": tmp_path / "idx", "ann_threshold": 50}, env={})
+    library = Library.open(settings, HashingEmbedder())
+    stories = {f"s{i}": f"Topic {i} word{i} alpha{i} beta{i}. Extra {i}." for i in range(80)}
+    write_articles(tmp_path / "docs", stories)
+    library.ingest([tmp_path / "docs"])
+    assert library.info()["vector_index"] == "ivf"
+    assert library.search("word42 alpha42 beta42")[0].chunk.article_id == "s42"
+    library.remove(["s42"])
+    assert library.check() == []
+
+
+def test_opening_an_index_with_another_embedder_is_refused(library: Library, tmp_path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    with pytest.raises(IndexMismatch, match="run 'rag reindex'"):
+        Library.open(library.settings, HashingEmbedder(dimension=32, name="other-model"))
+
+
+def test_reindex_rebuilds_with_the_new_embedder(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    other = HashingEmbedder(dimension=32, name="other-model")
+    result = reindex(library.settings, other)
+    assert (result["articles"], result["dimension"]) == (3, 32)
+    reopened = Library.open(library.settings, other)
+    assert reopened.search("soil bacteria nitrogen")[0].chunk.article_id == "soil"
+    assert reopened.check() == []
+
+
+def test_truncated_vector_file_gives_a_one_line_error_and_reindex_repairs_it(library, tmp_path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    vectors = library.settings.index / library.store.generation / "vectors.faiss"
+    with open(vectors, "r+b") as handle:
+        handle.truncate(200)
+    with pytest.raises(IndexCorrupt, match="damaged or truncated; run 'rag reindex'"):
+        Library.open(library.settings, HashingEmbedder())
+    reindex(library.settings, HashingEmbedder())
+    assert Library.open(library.settings, HashingEmbedder()).check() == []
+
+
+def test_missing_metadata_database_is_reported(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    (library.settings.index / library.store.generation / "meta.sqlite").unlink()
+    with pytest.raises(IndexCorrupt, match="missing .*meta.sqlite; run 'rag reindex'"):
+        Library.open(library.settings, HashingEmbedder())
+
+
+def test_failed_write_leaves_the_previous_generation_live(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    live = library.store.generation
+    with pytest.raises(RuntimeError), library.store.transaction(64) as writer:
+        writer.remove("soil")
+        raise RuntimeError("crash in the middle of a write")
+    reopened = Library.open(library.settings, HashingEmbedder())
+    assert reopened.store.generation == live and reopened.article("soil") is not None
+    assert sorted(p.name for p in library.settings.index.glob("gen-*")) == [live]
+
+
+def test_only_the_live_and_previous_generations_are_kept(library: Library, tmp_path: Path):
+    for i in range(4):
+        write_articles(tmp_path / "docs", {f"n{i}": f"Story number {i} about things."})
+        library.ingest([tmp_path / "docs"])
+    generations = sorted(p.name for p in library.settings.index.glob("gen-*"))
+    assert len(generations) == 2 and generations[-1] == library.store.generation
+
+
+def test_vectors_are_unit_length_and_scores_are_cosines(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    ids = [c.id for c in library.store.chunks()]
+    norms = np.linalg.norm(library.store.vectors.vectors(ids), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-5)
+    manifest = json.loads(
+        (library.settings.index / library.store.generation / "manifest.json").read_text())
+    assert manifest["normalized"] is True and manifest["dimension"] == 64
+
+
+def test_copied_index_folder_opens_elsewhere(library: Library, tmp_path: Path):
+    write_articles(tmp_path / "docs", STORIES)
+    library.ingest([tmp_path / "docs"])
+    shutil.copytree(library.settings.index, tmp_path / "moved")
+    moved = Library.open(Settings.load({"index": tmp_path / "moved"}, env={}), HashingEmbedder())
+    assert moved.info()["articles"] == 3
