@@ -44,6 +44,7 @@ _TRAILER_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,40}?)\s*:\s*(.*?)\s*$")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _YEAR_IN_PARENS = re.compile(r"\((\d{4})\)")
+_ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 
 
 @dataclass
@@ -203,7 +204,9 @@ def _apply_metadata(article: Article, meta: dict[str, Any]) -> None:
             continue
         if key == "id":
             article.id = str(value)
-        elif key in ("title", "date", "doi", "url"):
+        elif key == "date":
+            _apply_date(article, str(value).strip())
+        elif key in ("title", "doi", "url"):
             setattr(article, key, str(value).strip().rstrip(".") if key == "title" else str(value))
         elif key in ("authors", "author"):
             article.authors = _as_list(value, sep=";" if ";" in str(value) else ",")
@@ -216,6 +219,16 @@ def _apply_metadata(article: Article, meta: dict[str, Any]) -> None:
     if not article.date and "references" in article.extra:
         year = _YEAR_IN_PARENS.search(article.extra["references"])
         article.date = year.group(1) if year else ""
+
+
+def _apply_date(article: Article, value: str) -> None:
+    """Keep ISO-like dates (YYYY, YYYY-MM, YYYY-MM-DD...), which sort and filter correctly;
+    anything else ("None", "last spring") is kept as text, not used as a date."""
+    match = _ISO_DATE.match(value)
+    if match:
+        article.date = match.group(0)
+    else:
+        article.extra["date_text"] = value
 
 
 def _as_list(value: Any, sep: str) -> list[str]:

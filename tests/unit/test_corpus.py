@@ -166,3 +166,13 @@ def test_discover_walks_folders_skips_readmes_and_survives_symlink_loops(tmp_pat
     assert sorted(p.name for p in files) == ["a.txt", "b.md"]
     assert [f.reason for f in failures][0] == "no such file or folder"
     assert "unsupported file type '.png'" in failures[1].reason
+
+
+@pytest.mark.parametrize(("raw", "date"), [("2020-05-01T10:00:00Z", "2020-05-01"),
+                                           ("2011", "2011"), ("None", ""), ("last spring", "")])
+def test_only_iso_like_dates_count_as_dates(tmp_path: Path, raw: str, date: str):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"text": "Body.", "date": raw}))
+    article = read_file(path, MB).articles[0]
+    assert article.date == date
+    assert article.extra.get("date_text", raw) == raw

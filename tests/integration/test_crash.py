@@ -1,0 +1,68 @@
+"""A kill -9 in the middle of a real ingest leaves the previous index usable and consistent,
+and running the same command again finishes the job. Also: the whole evaluation corpus
+ingests in one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import Library, Settings
+from tests.conftest import EVAL_CORPUS, REPO, SAMPLE
+from tests.integration.conftest import RAG, rag_json
+
+pytestmark = pytest.mark.integration
+
+
+def current_generation(index: Path) -> str:
+    try:
+        return (index / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+@pytest.mark.skipif(not EVAL_CORPUS.exists(), reason="needs ../shared/eval (the evaluation data)")
+def test_kill_during_ingest_keeps_index_consistent_and_rerun_completes(tmp_path: Path):
+    index = tmp_path / "index"
+    rag_json("ingest", str(SAMPLE), "--index", str(index), "--no-progress")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_CHECKPOINT_ARTICLES": "100"}
+    before = current_generation(index)
+    process = subprocess.Popen(
+        [*RAG, "ingest", str(EVAL_CORPUS), "--index", str(index), "--no-progress"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while current_generation(index) == before and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the first checkpoint so some work is committed
+    assert process.poll() is None, "ingest finished before it could be killed"
+    time.sleep(random.Random(7).uniform(0.5, 3.0))  # land somewhere inside the next batch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    info = rag_json("info", "--index", str(index), "--check")
+    assert info["problems"] == []
+    committed = info["articles"]
+    assert 1 < committed < 895  # the first checkpoint landed, the whole job did not
+
+    report = rag_json("ingest", str(EVAL_CORPUS), "--index", str(index), "--no-progress")
+    assert report["unchanged"] == committed - 1 and report["added"] == 894 - (committed - 1)
+    assert report["failed"] == []
+    final = rag_json("info", "--index", str(index), "--check")
+    assert (final["articles"], final["problems"]) == (895, [])
+    assert len(list(index.glob("gen-*"))) == 2  # half-written generations were swept
+
+    library = Library.open(Settings.load({"index": index}))
+    for chunk in library.store.chunks():
+        assert library.article(chunk.article_id).text[chunk.start : chunk.end] == chunk.text
+    hits = rag_json("search", "Are the long-term results of the transanal pull-through equal "
+                    "to those of the transabdominal pull-through?", "--index", str(index))
+    assert hits["hits"][0]["article_id"] == "pubmed-17208539"
+    assert json.loads((index / final["generation"] / "manifest.json").read_text())[
+        "embedder"] == "all-MiniLM-L6-v2"
