@@ -8,9 +8,10 @@ from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
 from rag.library import Library, reindex
 from rag.retrieve import Filters
 from rag.settings import Settings
-from rag.types import Article, Chunk, Failure, Hit, IngestReport
+from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Failure, Hit, IngestReport
 
 __all__ = [
-    "Article", "Chunk", "Failure", "Filters", "Hit", "IndexCorrupt", "IndexMismatch",
-    "IngestReport", "Library", "RagError", "Settings", "UnreadableInput", "reindex",
+    "Answer", "AnswerSentence", "Article", "Chunk", "Citation", "Failure", "Filters", "Hit",
+    "IndexCorrupt", "IndexMismatch", "IngestReport", "Library", "RagError", "Settings",
+    "UnreadableInput", "reindex",
 ]

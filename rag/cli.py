@@ -124,6 +124,59 @@ def search(
     _emit(as_json, {"hits": [h.to_dict() for h in hits]}, human)
 
 
+@app.command()
+@_one_line_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about your articles.")],
+    k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve (default 5).")]
+    = None,
+    llm_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. "
+             "http://127.0.0.1:8080/v1; default: the local packaged model.")] = None,
+    generator: Annotated[str | None, typer.Option(
+        help="Local model: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, a "
+             ".gguf file or a model folder; with --llm-url, the server's model name.")] = None,
+    generate: Annotated[bool, typer.Option(
+        "--generate/--no-generate", help="--no-generate answers with the best-matching "
+        "sentences only (instant, no language model).")] = True,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer QUESTION from the articles, citing [n] passages; every citation is checked.
+
+    When the articles do not support an answer, says so and lists the closest passages.
+    """
+    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    if as_json:
+        typer.echo(json.dumps(library.ask(question, k=k, generate=generate).to_dict(),
+                              ensure_ascii=False, indent=2))
+        return
+    shown = 0
+    answer = None
+    for answer in library.ask_stream(question, k=k, generate=generate):
+        if answer.stage == "extractive" and generate:
+            typer.echo(f"Quick answer (extracted): {answer.extractive}\n", err=True)
+        elif answer.stage == "generating":
+            typer.echo(answer.answer[shown:], err=True, nl=False)
+            shown = len(answer.answer)
+    assert answer is not None
+    if shown:
+        typer.echo("\n", err=True)
+    typer.echo(answer.answer)
+    for s in answer.sentences:
+        if not s.supported:
+            typer.echo(f"  (no supporting passage found for: {s.text})")
+    heading = "Closest passages:" if answer.refused else "Sources:"
+    typer.echo(heading)
+    if answer.refused:
+        for n, hit in enumerate(answer.hits, start=1):
+            typer.echo(f"  [{n}] {hit.title} ({hit.chunk.article_id}): "
+                       f"{' '.join(hit.chunk.text.split())[:200]}")
+    for c in answer.citations:
+        typer.echo(f"  [{c.n}] {c.title} ({c.article_id}, chars {c.start}-{c.end}, "
+                   f"support {c.support:.2f}): {c.text}")
+
+
 @app.command(name="list")
 @_one_line_errors
 def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:

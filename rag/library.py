@@ -3,41 +3,72 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from rag.answer import Answerer, History
 from rag.chunking import chunk_article
+from rag.cite import SupportScorer
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexMismatch
+from rag.generate import Generator, load_generator
 from rag.ingest import content_hash, ingest, signature
 from rag.retrieve import Filters, Retriever
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store
-from rag.types import Article, Hit, IngestReport
+from rag.types import Answer, Article, Hit, IngestReport
 
 
 class Library:
     """An index folder and the models that read and write it.
 
     The embedder loads on first use, so listing or inspecting an index costs no model load.
-    Tests pass a small fake embedder; everything else is the real pipeline.
+    The generator loads on first generated answer. Tests pass small fakes; everything else is
+    the real pipeline.
     """
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None,
+                 generator: Generator | None = None):
         self.settings = settings
         self.store = store
         self._embedder = embedder
+        self._generator = generator
         self._retriever: Retriever | None = None
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Library:
+    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None,
+             generator: Generator | None = None) -> Library:
         settings = settings or Settings.load()
         name = embedder.name if embedder else settings.embedder
         store = Store.open(Path(settings.index), name, settings.ann_threshold)
-        return cls(settings, store, embedder)
+        return cls(settings, store, embedder, generator)
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            self._generator = load_generator(
+                s.generator, s.runtime, s.llm_url, s.model_cache.expanduser(),
+                s.context_tokens, s.threads, s.llm_api_key)
+        return self._generator
+
+    def answerer(self) -> Answerer:
+        return Answerer(lambda query, k: self.search(query, k), SupportScorer(self.embedder),
+                        lambda: self.generator, self.settings)
+
+    def ask(self, question: str, history: History | None = None, k: int | None = None,
+            generate: bool = True) -> Answer:
+        """A checked, cited answer, or a refusal with the closest passages."""
+        return self.answerer().ask(question, history, k, generate)
+
+    def ask_stream(self, question: str, history: History | None = None, k: int | None = None,
+                   generate: bool = True) -> Iterator[Answer]:
+        """Like ``ask``, yielding the extractive answer and the growing text on the way."""
+        return self.answerer().stream(question, history, k, generate)
 
     @property
     def embedder(self) -> Embedder:

@@ -43,6 +43,27 @@ class Settings:
     """Above this many vectors the exact FAISS index is replaced by an IVF index."""
     near_duplicate_jaccard: float = 0.8
     """Estimated word-shingle Jaccard similarity above which two articles are reported."""
+    generator: str = "qwen2.5-coder-1.5b"
+    """Packaged model name (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m), a .gguf
+    file, a transformers model folder, or (with llm_url) the server's model name."""
+    runtime: str = "auto"
+    """auto (llama.cpp where installed, else transformers), llama-cpp or transformers."""
+    llm_url: str = ""
+    """Base URL of an OpenAI-compatible server; when set, generation goes there."""
+    llm_api_key: str = ""
+    model_cache: Path = Path("~/.cache/rag/models")
+    """Where joined GGUF files and converted transformers weights are kept."""
+    context_tokens: int = 4096
+    threads: int = 2
+    prompt_passages: int = 4
+    """How many of the top hits go into the prompt (prompt processing dominates CPU time)."""
+    max_answer_tokens: int = 160
+    temperature: float = 0.0
+    refusal_threshold: float = 0.30
+    """Below this evidence score (best question-sentence support) the answer is a refusal.
+    Calibrated on the PubMedQA dev questions with 'rag eval calibrate' (see README)."""
+    support_threshold: float = 0.45
+    """A citation is kept when the cited sentence supports the answer sentence this well."""
 
     @classmethod
     def load(
@@ -57,7 +78,7 @@ class Settings:
                 values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
         for name, value in (overrides or {}).items():
             if value is not None:
-                values[name] = Path(value) if name == "index" else value
+                values[name] = Path(value) if name in ("index", "model_cache") else value
         return replace(cls(), **values)
 
 

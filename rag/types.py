@@ -86,3 +86,55 @@ class IngestReport:
         out = asdict(self)
         out["near_duplicates"] = [list(pair) for pair in self.near_duplicates]
         return out
+
+
+@dataclass
+class Citation:
+    """A checked citation: the passage number shown to the model and the exact article span
+    (one or more whole sentences) that supports the answer sentence."""
+
+    n: int
+    article_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    support: float
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    citations: list[int]  # passage numbers n of the citations that support it
+    supported: bool
+
+
+@dataclass
+class Answer:
+    """What ``ask`` returns; ``stage`` says how far it got ('extractive', 'generating',
+    'final'), so a UI can show each step as it arrives."""
+
+    question: str
+    query: str  # the standalone question used for retrieval
+    answer: str
+    refused: bool
+    extractive: str
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    timings: dict[str, float | None] = field(default_factory=dict)
+    stage: str = "final"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.answer,
+            "refused": self.refused,
+            "extractive": self.extractive,
+            "sentences": [asdict(s) for s in self.sentences],
+            "citations": [asdict(c) for c in self.citations],
+            "hits": [h.to_dict() for h in self.hits],
+            "timings": self.timings,
+            "stage": self.stage,
+        }

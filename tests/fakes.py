@@ -31,3 +31,18 @@ class HashingEmbedder:
 
     def token_spans(self, texts: list[str]) -> list[list[tuple[int, int]]]:
         return [[m.span() for m in _TOKEN.finditer(text)] for text in texts]
+
+
+class ScriptedGenerator:
+    """Replies with fixed text, word by word, and records the prompts it was given."""
+
+    def __init__(self, *replies: str) -> None:
+        self.name = "scripted"
+        self.replies = list(replies)
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        for word in reply.split(" "):
+            yield word + " "

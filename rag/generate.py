@@ -1,0 +1,185 @@
+"""The Generator interface and its backends: llama.cpp and transformers in process, and any
+OpenAI-compatible HTTP server (vLLM, llama.cpp server, Ollama) for heavy or shared work.
+
+All stream text pieces; all decode greedily by default (sampling made small models copy
+passages and cite wrong ones, see ../shared/MODELS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from rag.errors import RagError
+from rag.models import PACKAGED_MODELS, resolve_generator_model
+
+Message = dict[str, str]
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(
+        self, messages: list[Message], max_tokens: int, temperature: float = 0.0
+    ) -> Iterator[str]:
+        """Pieces of the assistant's reply, as soon as they are decoded."""
+        ...
+
+
+class LlamaCppGenerator:
+    """A GGUF model through llama-cpp-python: the fastest CPU path. The model keeps the KV
+    cache of the longest shared prefix between calls, so the fixed system prompt is paid once."""
+
+    def __init__(self, model_path: Path, context: int, threads: int) -> None:
+        from llama_cpp import Llama
+
+        self.name = model_path.name
+        self._lock = threading.Lock()  # one llama context serves one request at a time
+        self._llama = Llama(
+            model_path=str(model_path), n_ctx=context, n_threads=threads,
+            n_threads_batch=threads, verbose=False,
+        )
+
+    def stream(self, messages: list[Message], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        with self._lock:
+            for part in self._llama.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+            ):
+                text = part["choices"][0]["delta"].get("content")
+                if text:
+                    yield text
+
+
+class TransformersGenerator:
+    """Any causal LM through transformers; a GGUF file is dequantised once into a cached
+    safetensors folder, since that first conversion takes minutes for the larger models."""
+
+    def __init__(self, model: Path | str, cache: Path, threads: int) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(threads)
+        folder = _transformers_folder(model, cache) if str(model).endswith(".gguf") else model
+        self.name = Path(str(model)).name
+        self._tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        self._model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+        self._model.eval()
+        self._lock = threading.Lock()
+
+    def stream(self, messages: list[Message], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        inputs = self._tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True,
+                                        skip_special_tokens=True)
+        options = {"max_new_tokens": max_tokens, "streamer": streamer,
+                   "pad_token_id": self._tokenizer.eos_token_id}
+        if temperature > 0:
+            options.update(do_sample=True, temperature=temperature)
+        else:
+            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        with self._lock:
+            worker = threading.Thread(target=self._model.generate, kwargs={**inputs, **options})
+            worker.start()
+            try:
+                yield from (piece for piece in streamer if piece)
+            finally:
+                worker.join()
+
+
+def _transformers_folder(gguf: Path | str, cache: Path) -> Path:
+    gguf = Path(gguf)
+    folder = cache / (gguf.stem + "-transformers")
+    if (folder / "config.json").exists():
+        return folder
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                  dtype=torch.float32)
+    config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(loaded.state_dict())
+    partial = folder.with_name(folder.name + ".partial")
+    plain.save_pretrained(str(partial))
+    AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(
+        str(partial))
+    os.replace(partial, folder)
+    return folder
+
+
+class OpenAIGenerator:
+    """Streams chat completions from an OpenAI-compatible server (Server-Sent Events)."""
+
+    def __init__(self, url: str, model: str = "", api_key: str = "",
+                 timeout: float = 600.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        if not self.url.endswith("/v1"):
+            self.url += "/v1"
+        self.name = model or "openai-compatible"
+        self._model = model
+        self._client = httpx.Client(timeout=timeout, headers=(
+            {"Authorization": f"Bearer {api_key}"} if api_key else {}))
+
+    def stream(self, messages: list[Message], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        import httpx
+
+        body = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                "stream": True, **({"model": self._model} if self._model else {})}
+        try:
+            with self._client.stream("POST", f"{self.url}/chat/completions", json=body) as reply:
+                if reply.status_code != 200:
+                    reply.read()
+                    raise RagError(f"LLM server {self.url} answered {reply.status_code}: "
+                                   f"{reply.text[:200]}")
+                for line in reply.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    choices = json.loads(data).get("choices") or [{}]
+                    text = (choices[0].get("delta") or {}).get("content")
+                    if text:
+                        yield text
+        except httpx.HTTPError as err:
+            raise RagError(f"cannot reach the LLM server at {self.url}: {err}; is it running?") \
+                from None
+
+
+def load_generator(model: str, runtime: str, llm_url: str, cache: Path, context: int,
+                   threads: int, api_key: str = "") -> Generator:
+    """The configured backend: an HTTP server when ``llm_url`` is set, else a local model on
+    llama.cpp where installed (``runtime='auto'``), else transformers."""
+    if llm_url:
+        return OpenAIGenerator(llm_url, "" if model in PACKAGED_MODELS else model, api_key)
+    location = resolve_generator_model(model, cache)
+    if runtime == "auto":
+        runtime = "llama-cpp" if _has_llama_cpp() and str(location).endswith(".gguf") \
+            else "transformers"
+    if runtime == "llama-cpp":
+        if not _has_llama_cpp():
+            raise RagError("llama-cpp-python is not installed; run 'make install' or set "
+                           "RAG_RUNTIME=transformers")
+        return LlamaCppGenerator(Path(location), context, threads)
+    if runtime == "transformers":
+        return TransformersGenerator(location, cache, threads)
+    raise RagError(f"unknown runtime {runtime!r}; use auto, llama-cpp or transformers")
+
+
+def _has_llama_cpp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
