@@ -1,7 +1,10 @@
 """Question (+ conversation) -> a grounded, cited Answer, streamed in stages.
 
-1. A follow-up is rewritten into a standalone question (by the generator; without one, the
-   previous questions are prepended), so retrieval sees what "it" refers to.
+1. A follow-up is rewritten into a standalone question by the generator, from the user's
+   earlier questions; the previous question + the follow-up is kept as a second candidate.
+   Each is tried first within the articles the previous answer cited ("it" is usually what we
+   were just talking about), then over everything; the best-supported candidate wins, with
+   the conversation's articles preferred when they clear the evidence threshold.
 2. Retrieve; score the evidence. Below the calibrated threshold the answer is a refusal that
    lists the closest passages: the model is never asked to answer from nothing.
 3. An extractive answer (best matching sentences, cited) is yielded at once.
@@ -13,10 +16,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from rag.cite import SupportScorer, check_answer, extractive_answer, is_refusal, render
 from rag.errors import RagError
 from rag.generate import Generator, Message
+from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.types import Answer, AnswerSentence, Hit
 
@@ -29,18 +34,21 @@ SYSTEM_PROMPT = (
     f"If the passages do not contain the answer, reply only: {REFUSAL}"
 )
 REWRITE_PROMPT = (
-    "Rewrite the user's last question so that it can be understood without the conversation, "
-    "replacing pronouns with what they refer to. Output only the rewritten question."
+    "Rewrite the last question so that it can be understood without the earlier ones, "
+    "replacing pronouns such as 'it' or 'they' with the topic they refer to in the earlier "
+    "questions. Output only the rewritten question."
 )
 _CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]")
 
-History = list[Message]
+History = list[dict[str, Any]]
+"""Chat messages ``{"role", "content"}``; assistant turns may add ``"sources"``: the article
+ids their answer cited."""
 
 
 class Answerer:
     def __init__(
         self,
-        search: Callable[[str, int], list[Hit]],
+        search: Callable[[str, int, Filters | None], list[Hit]],
         scorer: SupportScorer,
         generator: Callable[[], Generator],
         settings: Settings,
@@ -63,10 +71,10 @@ class Answerer:
         question = " ".join(question.split())
         if not question or not any(ch.isalnum() for ch in question):
             raise RagError("the question is empty; type a question about your articles")
-        query = self._standalone(question, history or [], generate)
-        hits = self.search(query, k or self.settings.top_k)
+        query, hits, (extractive, quotes, evidence) = self._retrieve(
+            self._standalone(question, history or [], generate), _sources(history or []),
+            k or self.settings.top_k)
         retrieved = time.perf_counter()
-        extractive, quotes, evidence = extractive_answer(query, hits, self.scorer)
         timings: dict[str, float | None] = {
             "retrieve_s": round(retrieved - started, 3), "first_token_s": None,
             "total_s": None, "tokens_per_s": None, "evidence_score": round(evidence, 4)}
@@ -102,6 +110,19 @@ class Answerer:
         answer.sentences, answer.citations, answer.answer = sentences, citations, render(sentences)
         yield self._finish(answer, started)
 
+    def _retrieve(self, queries: list[str], sources: list[str], k: int):
+        """The best-supported (query, hits, extractive answer) among the candidates."""
+        scopes = ([Filters(article_ids=sources)] if sources else []) + [None]
+        tried = []
+        for scope in scopes:
+            for query in queries:
+                hits = self.search(query, k, scope)
+                tried.append((query, hits, extractive_answer(query, hits, self.scorer)))
+            best = max(tried, key=lambda t: t[2][2])
+            if best[2][2] >= self.settings.refusal_threshold:
+                return best
+        return max(tried, key=lambda t: t[2][2])
+
     def _refusal(self, answer: Answer, started: float) -> Answer:
         answer.refused, answer.answer = True, REFUSAL
         answer.sentences, answer.citations = [AnswerSentence(REFUSAL, [], True)], []
@@ -113,20 +134,21 @@ class Answerer:
         answer.stage = "final"
         return answer
 
-    def _standalone(self, question: str, history: History, generate: bool) -> str:
-        asked = [m["content"] for m in history if m.get("role") == "user"]
+    def _standalone(self, question: str, history: History, generate: bool) -> list[str]:
+        """Candidate retrieval queries for ``question``, given the conversation so far."""
+        asked = [_clean(m["content"])[:400] for m in history if m.get("role") == "user"]
         if not asked:
-            return question
+            return [question]
+        joined = " ".join([asked[-1], question])
         if not generate:
-            return " ".join([asked[-1], question])
-        transcript = "\n".join(f"{m['role'].title()}: {_clean(m['content'])[:400]}"
-                               for m in history[-4:])
+            return [joined]
+        earlier = "\n".join(f"- {q}" for q in asked[-3:])
         messages = [{"role": "system", "content": REWRITE_PROMPT},
-                    {"role": "user", "content": f"Conversation:\n{transcript}\n\n"
+                    {"role": "user", "content": f"Earlier questions:\n{earlier}\n\n"
                                                 f"Last question: {question}"}]
         rewritten = "".join(self.generator().stream(messages, 48, 0.0)).strip()
         rewritten = rewritten.splitlines()[0].strip(' "') if rewritten else ""
-        return rewritten if len(rewritten) > 3 else " ".join([asked[-1], question])
+        return [rewritten, joined] if len(rewritten) > 3 else [joined]
 
     @staticmethod
     def _messages(question: str, passages: list[Hit]) -> list[Message]:
@@ -136,6 +158,14 @@ class Answerer:
         )
         return [{"role": "system", "content": SYSTEM_PROMPT},
                 {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"}]
+
+
+def _sources(history: History) -> list[str]:
+    """Article ids the last answer in the conversation cited."""
+    for message in reversed(history):
+        if message.get("role") == "assistant":
+            return [str(s) for s in message.get("sources") or []]
+    return []
 
 
 def _clean(text: str) -> str:

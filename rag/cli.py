@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from rag import Filters, Library, RagError, Settings, reindex
+from rag import Filters, Library, Settings, reindex
+from rag.cli_errors import one_line_errors
+from rag.cli_eval import eval_app
 
 app = typer.Typer(
     help="Ask questions of, and summarize, a folder of articles — offline, with citations.",
@@ -22,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(eval_app, name="eval")
 
 IndexOption = Annotated[
     Path | None,
@@ -44,26 +47,8 @@ def _emit(as_json: bool, document: dict[str, Any], human: Callable[[], None]) ->
         human()
 
 
-def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """User-caused errors print as one line on stderr with exit code 2, never a traceback."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except RagError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: finished work is saved; run the same command to continue",
-                       err=True)
-            raise typer.Exit(130) from None
-
-    return run
-
-
 @app.command()
-@_one_line_errors
+@one_line_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
     index: IndexOption = None,
@@ -95,7 +80,7 @@ def ingest(
 
 
 @app.command()
-@_one_line_errors
+@one_line_errors
 def search(
     query: Annotated[str, typer.Argument(help="Question or keywords.")],
     k: Annotated[int | None, typer.Option("--k", help="Number of passages (default 5).")] = None,
@@ -125,7 +110,7 @@ def search(
 
 
 @app.command()
-@_one_line_errors
+@one_line_errors
 def ask(
     question: Annotated[str, typer.Argument(help="A question about your articles.")],
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve (default 5).")]
@@ -178,7 +163,7 @@ def ask(
 
 
 @app.command(name="list")
-@_one_line_errors
+@one_line_errors
 def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:
     """List the ingested articles."""
     articles = Library.open(_settings(index)).articles()
@@ -192,7 +177,7 @@ def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> Non
 
 
 @app.command()
-@_one_line_errors
+@one_line_errors
 def info(
     index: IndexOption = None,
     as_json: JsonOption = False,
@@ -214,7 +199,7 @@ def info(
 
 
 @app.command()
-@_one_line_errors
+@one_line_errors
 def remove(
     article_ids: Annotated[list[str], typer.Argument(help="Article ids (see 'rag list').")],
     index: IndexOption = None,
@@ -234,7 +219,7 @@ def remove(
 
 
 @app.command(name="reindex")
-@_one_line_errors
+@one_line_errors
 def reindex_command(
     index: IndexOption = None,
     as_json: JsonOption = False,
@@ -251,7 +236,7 @@ def reindex_command(
 
 
 @app.command()
-@_one_line_errors
+@one_line_errors
 def serve(
     index: IndexOption = None,
     host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean "

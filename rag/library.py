@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from rag.answer import Answerer, History
 from rag.chunking import chunk_article
-from rag.cite import SupportScorer
+from rag.cite import SupportScorer, WordWeights, passage_scores
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexMismatch
 from rag.generate import Generator, load_generator
@@ -38,6 +38,7 @@ class Library:
         self._embedder = embedder
         self._generator = generator
         self._retriever: Retriever | None = None
+        self._scorer: tuple[str | None, SupportScorer] | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedder: Embedder | None = None,
@@ -57,8 +58,17 @@ class Library:
         return self._generator
 
     def answerer(self) -> Answerer:
-        return Answerer(lambda query, k: self.search(query, k), SupportScorer(self.embedder),
+        return Answerer(self.search, self.scorer(),
                         lambda: self.generator, self.settings)
+
+    def scorer(self) -> SupportScorer:
+        """The support scorer, with word rarity over the indexed passages; rebuilt when the
+        index changes, kept otherwise (it caches sentence embeddings)."""
+        self.store.refresh()
+        if self._scorer is None or self._scorer[0] != self.store.generation:
+            weights = WordWeights([c.text for c in self.store.chunks()])
+            self._scorer = (self.store.generation, SupportScorer(self.embedder, weights))
+        return self._scorer[1]
 
     def ask(self, question: str, history: History | None = None, k: int | None = None,
             generate: bool = True) -> Answer:
@@ -89,6 +99,8 @@ class Library:
         return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths], progress)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Hybrid retrieval, reranked by sentence-level support, at most
+        ``per_article_cap`` passages per article."""
         self.store.refresh()
         if self._retriever is None:
             self._retriever = Retriever(
@@ -97,6 +109,9 @@ class Library:
                 self.settings.candidates,
                 self.settings.per_article_cap,
                 self.settings.rrf_k,
+                lambda query, hits: passage_scores(query, hits, self.scorer()),
+                self.settings.rerank_pool,
+                self.settings.fusion_weight,
             )
         return self._retriever.search(query, k or self.settings.top_k, filters)
 

@@ -1,8 +1,11 @@
 """Hybrid retrieval: dense FAISS search and BM25, fused by reciprocal rank, diversified.
 
 Reciprocal rank fusion needs no score calibration between the two retrievers, and on the
-sample questions it beat either alone (see ../shared/MODELS.md). A per-article cap keeps one
-long article from filling every slot.
+sample questions it beat either alone (see ../shared/MODELS.md). It rewards agreement, so a
+passage only one retriever finds (a short meta question such as "which journal published
+it?" is lexical, not semantic) can sink below passages both find at middling ranks; an
+optional reranker then reorders the fused pool by how well each passage's best sentence
+answers the query. A per-article cap keeps one long article from filling every slot.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import Stemmer
 from rag.errors import RagError
 from rag.store import Store
 from rag.types import Hit
+
+Reranker = Callable[[str, list[Hit]], list[float]]
 
 
 @dataclass
@@ -74,12 +79,18 @@ class Retriever:
         candidates: int,
         per_article_cap: int,
         rrf_k: int,
+        reranker: Reranker | None = None,
+        rerank_pool: int = 0,
+        fusion_weight: float = 0.0,
     ) -> None:
         self.store = store
         self.embed_query = embed_query
         self.candidates = candidates
         self.per_article_cap = per_article_cap
         self.rrf_k = rrf_k
+        self.reranker = reranker
+        self.rerank_pool = rerank_pool
+        self.fusion_weight = fusion_weight  # how much fused-rank agreement counts in reranking
         self._sparse: SparseIndex | None = None
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
@@ -102,26 +113,33 @@ class Retriever:
             dense_scores.update(zip(missing, self.store.vectors.vectors(missing) @ query_vector,
                                     strict=True))
         sparse_scores = dict(sparse)
-        picked, per_article = [], Counter[str]()
-        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1]):
-            chunk = chunks[chunk_id]
-            if per_article[chunk.article_id] >= self.per_article_cap:
-                continue
-            per_article[chunk.article_id] += 1
-            picked.append((chunk, score))
-            if len(picked) == k:
-                break
-        titles = self.store.titles({chunk.article_id for chunk, _ in picked}) if picked else {}
-        return [
+        titles = self.store.titles({c.article_id for c in chunks.values()})
+        ranked = [
             Hit(
-                chunk=chunk,
-                title=titles.get(chunk.article_id, chunk.article_id),
+                chunk=chunks[chunk_id],
+                title=titles.get(chunks[chunk_id].article_id, chunks[chunk_id].article_id),
                 score=score,
-                dense_score=float(dense_scores[chunk.id]),
-                sparse_score=sparse_scores.get(chunk.id),
+                dense_score=float(dense_scores[chunk_id]),
+                sparse_score=sparse_scores.get(chunk_id),
             )
-            for chunk, score in picked
+            for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1])
         ]
+        if self.reranker is not None and self.rerank_pool > 0 and ranked:
+            pool, top = ranked[: self.rerank_pool], ranked[0].score
+            for hit, score in zip(pool, self.reranker(query, pool), strict=True):
+                hit.score = score + self.fusion_weight * hit.score / top
+            ranked = sorted(pool, key=lambda h: -h.score) + ranked[self.rerank_pool :]
+        return self._diversify(ranked, k)
+
+    def _diversify(self, ranked: list[Hit], k: int) -> list[Hit]:
+        picked, per_article = [], Counter[str]()
+        for hit in ranked:
+            if per_article[hit.chunk.article_id] < self.per_article_cap:
+                per_article[hit.chunk.article_id] += 1
+                picked.append(hit)
+                if len(picked) == k:
+                    break
+        return picked
 
     def _sparse_index(self) -> SparseIndex:
         if self._sparse is None or self._sparse.generation != self.store.generation:

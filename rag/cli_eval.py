@@ -1,0 +1,79 @@
+"""`rag eval ...`: the evaluation commands (a group of their own to keep cli.py small)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rag.cli_errors import one_line_errors
+from rag.evaluate import calibrate_refusal, evaluate_qa, load_questions, prepare_library
+from rag.settings import Settings
+
+eval_app = typer.Typer(help="Measure quality on labelled data (formats: ../shared/eval).",
+                       no_args_is_help=True)
+
+CorpusArg = Annotated[Path, typer.Option(help="Folder or JSONL of articles to answer from.")]
+QuestionsArg = Annotated[Path, typer.Option(help="JSONL of questions with gold answers.")]
+IndexArg = Annotated[Path | None, typer.Option(
+    "--index", help="Reuse (and update) this index; default: a temporary one.")]
+LimitArg = Annotated[int | None, typer.Option(help="Only the first N questions.")]
+
+
+def _run_with_index(index: Path | None, corpus: Path, overrides: dict[str, Any], job) -> dict:
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+        settings = Settings.load({"index": index or Path(scratch) / "index", **overrides})
+        return job(prepare_library(settings, corpus, progress=True))
+
+
+def _write(report: dict, out: Path | None) -> None:
+    text = json.dumps(report, indent=2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        typer.echo(f"wrote {out}", err=True)
+    typer.echo(text)
+
+
+@eval_app.command()
+@one_line_errors
+def qa(
+    corpus: CorpusArg,
+    questions: QuestionsArg,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    k: Annotated[int, typer.Option("--k", help="Passages per question.")] = 5,
+    limit: LimitArg = None,
+    generate: Annotated[bool, typer.Option("--generate/--no-generate",
+                                           help="--no-generate scores extractive answers.")]
+    = True,
+    llm_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.")] = None,
+    generator: Annotated[str | None, typer.Option(help="Generator model.")] = None,
+    index: IndexArg = None,
+) -> None:
+    """Retrieval recall@k/MRR, answer EM/F1, citation precision/recall, refusal accuracy and
+    latency percentiles over a question set; prints and writes a JSON report."""
+    rows = load_questions(questions, limit)
+    report = _run_with_index(index, corpus, {"llm_url": llm_url, "generator": generator},
+                             lambda library: evaluate_qa(library, rows, k, generate, True))
+    _write(report, out)
+
+
+@eval_app.command()
+@one_line_errors
+def calibrate(
+    corpus: CorpusArg,
+    questions: QuestionsArg,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON result here.")] = None,
+    limit: LimitArg = None,
+    keep: Annotated[float, typer.Option(
+        help="Share of answerable questions the refusal gate must let through.")] = 0.98,
+    index: IndexArg = None,
+) -> None:
+    """Find the evidence-score threshold below which answers become refusals (set it with
+    RAG_REFUSAL_THRESHOLD)."""
+    rows = load_questions(questions, limit)
+    _write(_run_with_index(index, corpus, {},
+                           lambda library: calibrate_refusal(library, rows, keep, True)), out)

@@ -1,0 +1,217 @@
+"""`rag eval`: measure retrieval, answers, citations and refusals on a labelled question set.
+
+Formats (see ../shared/eval/README.md): a corpus folder or JSONL of articles, and a JSONL of
+questions ``{"id","question","answerable","answers":[...],"evidence_article_ids":[...],
+"evidence":[...]}``. The report's field names are a contract other tools read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from rag.cite import extractive_answer
+from rag.errors import RagError
+from rag.library import Library
+from rag.settings import Settings
+from rag.types import Answer, Citation
+
+_YES_NO = re.compile(r"\b(yes|no|maybe)\b", re.I)
+
+
+def load_questions(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    try:
+        # split on "\n" only: str.splitlines() also breaks at U+2028 inside JSON strings
+        rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
+    except (OSError, json.JSONDecodeError) as err:
+        raise RagError(f"cannot read questions from {path}: {err}") from None
+    for row in rows:
+        if "question" not in row:
+            raise RagError(f"{path}: every line needs a 'question' field")
+    return rows[:limit] if limit else rows
+
+
+def prepare_library(settings: Settings, corpus: Path, progress: bool) -> Library:
+    """The corpus ingested into ``settings.index`` (incremental: a reused index costs little)."""
+    library = Library.open(settings)
+    report = library.ingest([corpus], progress=progress)
+    if report.failed:
+        print(f"{len(report.failed)} corpus files failed to ingest; first: "
+              f"{report.failed[0].path}: {report.failed[0].reason}", file=sys.stderr)
+    return library
+
+
+def evaluate_qa(library: Library, questions: list[dict[str, Any]], k: int, generate: bool,
+                progress: bool) -> dict[str, Any]:
+    records = []
+    for row in tqdm(questions, desc="questions", unit="q", disable=not progress,
+                    file=sys.stderr):
+        ranking = [h.chunk.article_id for h in library.search(row["question"], 10)]
+        answer = library.ask(row["question"], k=k, generate=generate)
+        records.append(_judge(row, ranking, answer))
+    return {
+        "n": len(records),
+        "retrieval": _retrieval([r for r in records if r["gold"]]),
+        "answer": _answers([r for r in records if r["answerable"]]),
+        "citations": _citations([r for r in records if r["answerable"]]),
+        "refusal": _refusals(records),
+        "latency_s": {stage: _percentiles([r["timings"].get(stage) for r in records])
+                      for stage in ("retrieve_s", "first_token_s", "total_s")},
+        "tokens_per_s": _percentiles([r["timings"].get("tokens_per_s") for r in records]),
+        "config": _config(library.settings, k, generate),
+    }
+
+
+def _judge(row: dict[str, Any], ranking: list[str], answer: Answer) -> dict[str, Any]:
+    gold = set(row.get("evidence_article_ids") or [])
+    evidence_text = [_normalize(e) for e in row.get("evidence") or []]
+    correct = [_citation_correct(c, gold, evidence_text) for c in answer.citations]
+    return {
+        "answerable": row.get("answerable", True),
+        "gold": gold,
+        "rank": next((i + 1 for i, a in enumerate(ranking) if a in gold), None),
+        "answers": [str(a) for a in row.get("answers") or []],
+        "prediction": answer.answer,
+        "refused": answer.refused,
+        "citations": len(answer.citations),
+        "correct_citations": sum(correct),
+        "timings": answer.timings,
+    }
+
+
+def _citation_correct(citation: Citation, gold: set[str], evidence_text: list[str]) -> bool:
+    """Right article, and (where gold evidence text exists) the span lies inside it."""
+    if citation.article_id not in gold:
+        return False
+    span = _normalize(citation.text)
+    return not evidence_text or any(span in e for e in evidence_text)
+
+
+def _retrieval(records: list[dict[str, Any]]) -> dict[str, float]:
+    ranks = [r["rank"] for r in records]
+    n = max(len(ranks), 1)
+    return {
+        "recall@1": sum(1 for r in ranks if r and r <= 1) / n,
+        "recall@5": sum(1 for r in ranks if r and r <= 5) / n,
+        "recall@10": sum(1 for r in ranks if r and r <= 10) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+    }
+
+
+def _answers(records: list[dict[str, Any]]) -> dict[str, float]:
+    n = max(len(records), 1)
+    exact = f1 = contains = stated = agree = 0.0
+    for r in records:
+        prediction, golds = _normalize(r["prediction"]), [_normalize(a) for a in r["answers"]]
+        exact += any(prediction == g for g in golds if g)
+        f1 += max((_f1(prediction, g) for g in golds), default=0.0)
+        contains += any(g and g in prediction for g in golds)
+        said = _YES_NO.search(r["prediction"])
+        if said and r["answers"] and r["answers"][0].lower() in ("yes", "no", "maybe"):
+            stated += 1
+            agree += said.group(1).lower() == r["answers"][0].lower()
+    return {"exact_match": exact / n, "f1": f1 / n, "contains": contains / n,
+            "yes_no_stated": stated / n, "yes_no_accuracy": agree / stated if stated else 0.0}
+
+
+def _citations(records: list[dict[str, Any]]) -> dict[str, float]:
+    total = sum(r["citations"] for r in records)
+    correct = sum(r["correct_citations"] for r in records)
+    return {"precision": correct / total if total else 0.0,
+            "recall": sum(1 for r in records if r["correct_citations"]) / max(len(records), 1),
+            "per_answer": total / max(len(records), 1)}
+
+
+def _refusals(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Positives are the unanswerable questions: a refusal there is right."""
+    tp = sum(1 for r in records if r["refused"] and not r["answerable"])
+    fp = sum(1 for r in records if r["refused"] and r["answerable"])
+    fn = sum(1 for r in records if not r["refused"] and not r["answerable"])
+    correct = sum(1 for r in records if r["refused"] != r["answerable"])
+    return {"precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "accuracy": correct / max(len(records), 1),
+            "unanswerable": tp + fn}
+
+
+def calibrate_refusal(library: Library, questions: list[dict[str, Any]], keep: float,
+                      progress: bool) -> dict[str, Any]:
+    """The refusal gate's threshold: the highest evidence score that still lets ``keep`` of
+    the answerable questions through. The gate only has to stop clearly unsupported
+    questions; above it the model is told to say the articles do not answer, so wrongly
+    refusing answerable questions is the costlier mistake. The balanced-accuracy optimum is
+    reported beside it, with the whole curve."""
+    scorer = library.scorer()
+    scores, answerable = [], []
+    for row in tqdm(questions, desc="scoring", unit="q", disable=not progress,
+                    file=sys.stderr):
+        hits = library.search(row["question"], library.settings.top_k)
+        scores.append(extractive_answer(row["question"], hits, scorer)[2])
+        answerable.append(bool(row.get("answerable", True)))
+    s, a = np.array(scores), np.array(answerable)
+    if a.all() or not a.any():
+        raise RagError("calibration needs both answerable and unanswerable questions")
+    candidates = np.unique(np.round(s, 3))
+    balanced = max(candidates, key=lambda t: (
+        ((s[a] >= t).mean() + (s[~a] < t).mean()) / 2, -t))
+    chosen = max(t for t in candidates if (s[a] >= t).mean() >= keep)
+    return {
+        "rule": f"highest threshold keeping >= {keep:.0%} of answerable questions",
+        "threshold": float(chosen),
+        "answerable_kept": float((s[a] >= chosen).mean()),
+        "unanswerable_refused": float((s[~a] < chosen).mean()),
+        "balanced_optimum": {
+            "threshold": float(balanced),
+            "answerable_kept": float((s[a] >= balanced).mean()),
+            "unanswerable_refused": float((s[~a] < balanced).mean()),
+        },
+        "score_median": {"answerable": float(np.median(s[a])),
+                         "unanswerable": float(np.median(s[~a]))},
+        "n": len(s),
+        "curve": [{"threshold": round(float(t), 3),
+                   "answerable_kept": round(float((s[a] >= t).mean()), 4),
+                   "unanswerable_refused": round(float((s[~a] < t).mean()), 4)}
+                  for t in np.arange(0.25, 0.70, 0.025)],
+    }
+
+
+def _percentiles(values: list[float | None]) -> dict[str, float | None]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return {"p50": None, "p95": None}
+    return {"p50": round(float(np.percentile(present, 50)), 4),
+            "p95": round(float(np.percentile(present, 95)), 4)}
+
+
+def _config(settings: Settings, k: int, generate: bool) -> dict[str, Any]:
+    return {"k": k, "generate": generate, "embedder": settings.embedder,
+            "generator": settings.generator if generate else None,
+            "llm_url": settings.llm_url or None, "runtime": settings.runtime,
+            "refusal_threshold": settings.refusal_threshold,
+            "support_threshold": settings.support_threshold,
+            "chunk_tokens": settings.chunk_tokens, "date": time.strftime("%Y-%m-%d")}
+
+
+def _normalize(text: str) -> str:
+    text = re.sub(r"\[\d+(?:,\s*\d+)*\]", " ", text.lower())
+    text = text.translate(str.maketrans("", "", string.punctuation))
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
+
+
+def _f1(prediction: str, gold: str) -> float:
+    p, g = prediction.split(), gold.split()
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
