@@ -162,6 +162,54 @@ def ask(
                    f"support {c.support:.2f}): {c.text}")
 
 
+@app.command()
+@one_line_errors
+def summarize(
+    targets: Annotated[list[str] | None, typer.Argument(
+        help="Article ids, or files/folders (ingested first). Omit with --new.")] = None,
+    new: Annotated[bool, typer.Option(
+        "--new", help="Every article not yet summarized, or changed since its summary.")]
+    = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for the Markdown/JSON files (default: INDEX/summaries).")] = None,
+    llm_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible server; batches are sent several articles at a time.")]
+    = None,
+    generator: Annotated[str | None, typer.Option(help="Generator model (see 'rag ask').")]
+    = None,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Summarize articles: an overview, key findings and caveats, each sentence linked to the
+    article sentences it rests on. Writes OUT/ID.md, OUT/ID.json and OUT/index.md."""
+    if not targets and not new:
+        raise typer.BadParameter("give article ids or paths, or --new")
+    library = Library.open(_settings(index, llm_url=llm_url, generator=generator, summaries=out))
+    ids: list[str] | None = None
+    if targets:
+        paths = [Path(t) for t in targets if Path(t).exists()]
+        if paths:
+            library.ingest(paths, progress=progress)
+        ids = [t for t in targets if not Path(t).exists()] + library.article_ids_from(paths)
+    report = library.summarize(ids, progress=progress)
+
+    def human() -> None:
+        for s in report.summaries:
+            unsupported = sum(not x.supported for x in s.sentences)
+            typer.echo(f"{s.article_id}: {len(s.sentences)} sentences"
+                       f"{f', {unsupported} not found in the article' if unsupported else ''}")
+        typer.echo(f"summarized {len(report.summaries)}, up to date {len(report.skipped)}, "
+                   f"failed {len(report.failed)} in {report.seconds:.0f} s -> "
+                   f"{library.summaries_folder}")
+        for failure in report.failed:
+            typer.echo(f"  failed: {failure.path}: {failure.reason}")
+
+    _emit(as_json, report.to_dict(), human)
+    if report.failed:
+        raise typer.Exit(1)
+
+
 @app.command(name="list")
 @one_line_errors
 def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:

@@ -55,8 +55,8 @@ def evaluate_qa(library: Library, questions: list[dict[str, Any]], k: int, gener
     records = []
     for row in tqdm(questions, desc="questions", unit="q", disable=not progress,
                     file=sys.stderr):
+        answer = library.ask(row["question"], k=k, generate=generate)  # first: cold timings
         ranking = [h.chunk.article_id for h in library.search(row["question"], 10)]
-        answer = library.ask(row["question"], k=k, generate=generate)
         records.append(_judge(row, ranking, answer))
     return {
         "n": len(records),
@@ -114,7 +114,7 @@ def _answers(records: list[dict[str, Any]]) -> dict[str, float]:
         prediction, golds = _normalize(r["prediction"]), [_normalize(a) for a in r["answers"]]
         exact += any(prediction == g for g in golds if g)
         f1 += max((_f1(prediction, g) for g in golds), default=0.0)
-        contains += any(g and g in prediction for g in golds)
+        contains += any(g and _contains_words(prediction, g) for g in golds)
         said = _YES_NO.search(r["prediction"])
         if said and r["answers"] and r["answers"][0].lower() in ("yes", "no", "maybe"):
             stated += 1
@@ -205,6 +205,11 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\[\d+(?:,\s*\d+)*\]", " ", text.lower())
     text = text.translate(str.maketrans("", "", string.punctuation))
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
+
+
+def _contains_words(text: str, phrase: str) -> bool:
+    """Whole-word containment ("yes" is not in "eyes")."""
+    return f" {phrase} " in f" {text} "
 
 
 def _f1(prediction: str, gold: str) -> float:

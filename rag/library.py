@@ -20,6 +20,8 @@ from rag.ingest import content_hash, ingest, signature
 from rag.retrieve import Filters, Retriever
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store
+from rag.summarize import Summarizer
+from rag.summary_batch import BatchReport, SummaryState, pending, run_batch
 from rag.types import Answer, Article, Hit, IngestReport
 
 
@@ -114,6 +116,34 @@ class Library:
                 self.settings.fusion_weight,
             )
         return self._retriever.search(query, k or self.settings.top_k, filters)
+
+    @property
+    def summaries_folder(self) -> Path:
+        return Path(self.settings.summaries or Path(self.settings.index) / "summaries")
+
+    def summarizer(self) -> Summarizer:
+        return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings)
+
+    def summarize(self, article_ids: list[str] | None = None,
+                  progress: bool = False) -> BatchReport:
+        """Summarize the given articles, or (``None``) every article that is new or changed
+        since its last summary. Finished summaries are on disk even if the batch is cut."""
+        self.store.refresh()
+        folder = self.summaries_folder
+        todo, current = pending(self.store, SummaryState(folder))
+        if article_ids is not None:
+            todo, current = article_ids, []
+        workers = self.settings.llm_parallel if self.settings.llm_url else 1
+        report = run_batch(self.store, self.summarizer(), todo, folder, workers, progress) \
+            if todo else BatchReport()
+        report.skipped = current
+        return report
+
+    def article_ids_from(self, paths: list[Path]) -> list[str]:
+        """Ids of the stored articles that were read from these files or folders."""
+        roots = [str(Path(p).resolve()) for p in paths]
+        return sorted(article_id for article_id, (_, source) in self.store.fingerprints().items()
+                      if any(source == r or source.startswith(r + "/") for r in roots))
 
     def remove(self, article_ids: list[str]) -> dict[str, Any]:
         """Delete articles by id; unknown ids are reported, not fatal."""

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from rag.errors import RagError
 
@@ -70,6 +70,14 @@ class Settings:
     do not say" handles the rest). Record: eval/refusal-calibration.json."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
+    summaries: Path | None = None
+    """Where summaries and their state go; default: a 'summaries' folder inside the index."""
+    summary_tokens: int = 320
+    section_tokens: int = 1200
+    """Articles longer than this (embedder word pieces) are summarized section by section
+    first (map), then the section notes are summarized (reduce)."""
+    llm_parallel: int = 4
+    """Concurrent requests to an OpenAI-compatible server when summarizing a batch."""
 
     @classmethod
     def load(
@@ -77,21 +85,25 @@ class Settings:
     ) -> Settings:
         """Defaults, then ``RAG_*`` variables from ``env``, then non-None ``overrides``."""
         env = os.environ if env is None else env
+        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"RAG_{f.name.upper()}")
             if raw is not None and raw != "":
-                values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
+                values[f.name] = _convert(f.name, raw, hints[f.name])
         for name, value in (overrides or {}).items():
             if value is not None:
-                values[name] = Path(value) if name in ("index", "model_cache") else value
+                values[name] = _convert(name, value, hints[name]) \
+                    if isinstance(value, str) else value
         return replace(cls(), **values)
 
 
-def _convert(name: str, raw: str, kind: type) -> Any:
+def _convert(name: str, raw: str, hint: Any) -> Any:
+    """``raw`` as the field's type (the non-None member of an optional)."""
+    kinds = [k for k in get_args(hint) if k is not type(None)] or [hint]
     try:
-        return kind(raw)
+        return kinds[0](raw)
     except ValueError:
         raise RagError(
-            f"RAG_{name.upper()}={raw!r} is not a valid {kind.__name__}; fix or unset it"
+            f"RAG_{name.upper()}={raw!r} is not a valid {kinds[0].__name__}; fix or unset it"
         ) from None

@@ -138,3 +138,46 @@ class Answer:
             "timings": self.timings,
             "stage": self.stage,
         }
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+
+
+@dataclass
+class SummarySentence:
+    text: str
+    role: str  # overview | finding | caveat
+    spans: list[Span]
+    supported: bool
+    support: float
+
+
+@dataclass
+class Summary:
+    """A checked summary: every sentence links to the article sentences it rests on."""
+
+    article_id: str
+    title: str
+    sentences: list[SummarySentence]
+    content_hash: str
+    model: str
+    seconds: float
+
+    def of_role(self, role: str) -> list[str]:
+        return [s.text for s in self.sentences if s.role == role]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "overview": " ".join(self.of_role("overview")),
+            "findings": self.of_role("finding"),
+            "caveats": self.of_role("caveat"),
+            "sentences": [asdict(s) for s in self.sentences],
+            "content_hash": self.content_hash,
+            "model": self.model,
+            "seconds": round(self.seconds, 2),
+        }

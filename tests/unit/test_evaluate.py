@@ -1,0 +1,43 @@
+"""The evaluation harness scores what it claims to score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag import Library
+from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
+
+
+def test_answer_metrics_match_whole_words_only():
+    records = [{"prediction": "The eyes were fine [1].", "answers": ["yes", "long answer"]},
+               {"prediction": "Yes, it works.", "answers": ["yes", "it works"]}]
+    metrics = _answers(records)
+    assert metrics["contains"] == 0.5 and metrics["yes_no_accuracy"] == 1.0
+
+
+def test_refusal_metrics_treat_unanswerable_questions_as_positives():
+    records = [{"refused": True, "answerable": False}, {"refused": False, "answerable": False},
+               {"refused": True, "answerable": True}, {"refused": False, "answerable": True}]
+    assert _refusals(records) == {"precision": 0.5, "recall": 0.5, "accuracy": 0.5,
+                                  "unanswerable": 2}
+
+
+def test_qa_report_has_the_documented_fields(library: Library, tmp_path: Path):
+    (tmp_path / "soil.txt").write_text("Soil bacteria fix nitrogen for legumes in spring.")
+    library.ingest([tmp_path / "soil.txt"])
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "1", "question": "Which bacteria fix nitrogen for legumes?", "answerable": True,
+         "answers": ["soil bacteria"], "evidence_article_ids": ["soil"], "evidence": []},
+        {"id": "2", "question": "What did the study find about Alzheimer's disease?",
+         "answerable": False, "answers": [], "evidence_article_ids": [], "evidence": []},
+    ]) + "\n")
+    report = evaluate_qa(library, load_questions(questions, None), 5, False, False)
+    assert report["n"] == 2
+    assert set(report["retrieval"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+    assert report["retrieval"]["recall@1"] == 1.0
+    assert {"exact_match", "f1", "contains"} <= set(report["answer"])
+    assert {"precision", "recall"} <= set(report["citations"])
+    assert report["refusal"]["recall"] == 1.0
+    assert set(report["latency_s"]["total_s"]) == {"p50", "p95"}

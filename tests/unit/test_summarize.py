@@ -1,0 +1,96 @@
+"""Summaries: labelled drafts parse into roles; every sentence is checked against the article;
+batches write files and state so a second --new run does nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Library
+from rag.summarize import parse_draft
+from tests.fakes import ScriptedGenerator
+
+ARTICLE = (
+    "Stem cells restored ovarian function in rats with ovarian insufficiency. "
+    "The study focused on angiopoietin 1 and 2 and their balance. "
+    "Hormone levels and follicle counts recovered after treatment. "
+    "No immune rejection or tumor formation was seen. "
+    "Long-term effects in humans are not yet known."
+)
+DRAFT = (
+    "OVERVIEW: Stem cells restored ovarian function in rats with ovarian insufficiency.\n"
+    "FINDING: Hormone levels and follicle counts recovered after treatment.\n"
+    "FINDING: No immune rejection or tumor formation was seen.\n"
+    "FINDING: The cells cured diabetes in seven dogs.\n"
+    "CAVEAT: Long-term effects in humans are not yet known.\n"
+)
+
+
+@pytest.mark.parametrize("draft", [
+    DRAFT,
+    "Role: OVERVIEW\nStem cells restored ovarian function.\n\nRole: FINDING\nHormone levels "
+    "recovered after treatment.\n\n## Caveats\n- Long-term effects are not known.",
+    "**Overview:** Stem cells restored ovarian function.\n1. FINDING: Hormone levels "
+    "recovered after treatment.\n* CAVEAT: Long-term effects are not known.",
+])
+def test_labelled_drafts_parse_into_roles(draft: str):
+    roles = [role for role, _ in parse_draft(draft)]
+    assert roles[0] == "overview" and "finding" in roles and roles[-1] == "caveat"
+
+
+@pytest.fixture
+def study_library(library: Library, tmp_path: Path) -> Library:
+    (tmp_path / "study.txt").write_text(ARTICLE)
+    library.ingest([tmp_path / "study.txt"])
+    library._generator = ScriptedGenerator(DRAFT)
+    return library
+
+
+def test_summary_sentences_link_to_exact_spans_and_inventions_are_marked(study_library):
+    report = study_library.summarize(["study"])
+    summary = report.summaries[0]
+    assert summary.of_role("finding")[0].startswith("Hormone levels")
+    text = study_library.article("study").text
+    for sentence in summary.sentences:
+        if "diabetes" in sentence.text:
+            assert not sentence.supported and sentence.spans == []
+        else:
+            assert sentence.supported
+            quoted = " ".join(text[s.start : s.end] for s in sentence.spans)
+            assert sentence.text.split()[0] in quoted
+
+
+def test_new_summarizes_once_then_only_new_or_changed_articles(study_library, tmp_path):
+    first = study_library.summarize()
+    assert [s.article_id for s in first.summaries] == ["study"]
+    assert study_library.summarize().summaries == []  # second --new: nothing to do
+    (tmp_path / "more.txt").write_text("Bees dance to share where flowers are. " * 3)
+    study_library.ingest([tmp_path / "more.txt"])
+    third = study_library.summarize()
+    assert [s.article_id for s in third.summaries] == ["more"]
+    assert third.skipped == ["study"]
+
+
+def test_batch_writes_markdown_json_and_an_index(study_library):
+    study_library.summarize()
+    folder = study_library.summaries_folder
+    data = json.loads((folder / "study.json").read_text())
+    assert data["overview"] and len(data["findings"]) == 3 and data["caveats"]
+    markdown = (folder / "study.md").read_text()
+    assert "## Key findings" in markdown and "*(not found in the article)*" in markdown
+    assert "chars" in markdown and "[study.md]" not in markdown
+    assert json.loads((folder / "index.json").read_text())[0]["article_id"] == "study"
+    assert "(study.md)" in (folder / "index.md").read_text()
+
+
+def test_one_failing_article_does_not_stop_the_batch(study_library, tmp_path):
+    (tmp_path / "other.txt").write_text("Bees dance to share where flowers are. " * 3)
+    study_library.ingest([tmp_path / "other.txt"])
+    study_library._generator = ScriptedGenerator("", DRAFT)  # nothing for the first article
+    report = study_library.summarize(["missing-id", "study", "other"])
+    reasons = {f.path: f.reason for f in report.failed}
+    assert reasons == {"missing-id": "no such article in the index",
+                       "study": "the model wrote no summary sentences"}
+    assert [s.article_id for s in report.summaries] == ["other"]
