@@ -11,6 +11,8 @@ import typer
 
 from rag.cli_errors import one_line_errors
 from rag.evaluate import calibrate_refusal, evaluate_qa, load_questions, prepare_library
+from rag.evaluate_summaries import evaluate_summaries
+from rag.library import Library
 from rag.settings import Settings
 
 eval_app = typer.Typer(help="Measure quality on labelled data (formats: ../shared/eval).",
@@ -77,3 +79,22 @@ def calibrate(
     rows = load_questions(questions, limit)
     _write(_run_with_index(index, corpus, {},
                            lambda library: calibrate_refusal(library, rows, keep, True)), out)
+
+
+@eval_app.command(name="summarize")
+@one_line_errors
+def summarize_eval(
+    data: Annotated[Path, typer.Option(help="JSONL of {id, text, references}.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    limit: LimitArg = None,
+    llm_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.")] = None,
+    generator: Annotated[str | None, typer.Option(help="Generator model.")] = None,
+) -> None:
+    """ROUGE-1/2/L of summary overviews against references, share of summary sentences
+    supported by the source, mean words, articles per minute."""
+    items = load_questions(data, limit, required="text")
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+        settings = Settings.load({"index": Path(scratch) / "index", "llm_url": llm_url,
+                                  "generator": generator})
+        report = evaluate_summaries(Library.open(settings), items, progress=True)
+    _write(report, out)

@@ -28,15 +28,17 @@ from rag.types import Answer, Citation
 _YES_NO = re.compile(r"\b(yes|no|maybe)\b", re.I)
 
 
-def load_questions(path: Path, limit: int | None) -> list[dict[str, Any]]:
+def load_questions(path: Path, limit: int | None,
+                   required: str = "question") -> list[dict[str, Any]]:
+    """Rows of a JSONL file, each checked to have the ``required`` field."""
     try:
         # split on "\n" only: str.splitlines() also breaks at U+2028 inside JSON strings
         rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
     except (OSError, json.JSONDecodeError) as err:
         raise RagError(f"cannot read questions from {path}: {err}") from None
     for row in rows:
-        if "question" not in row:
-            raise RagError(f"{path}: every line needs a 'question' field")
+        if required not in row:
+            raise RagError(f"{path}: every line needs a '{required}' field")
     return rows[:limit] if limit else rows
 
 

@@ -40,6 +40,17 @@ def test_labelled_drafts_parse_into_roles(draft: str):
     assert roles[0] == "overview" and "finding" in roles and roles[-1] == "caveat"
 
 
+def test_markdown_sections_with_numbered_bullets_keep_roles_and_drop_list_marks():
+    draft = ("## Overview\nStem cells restored ovarian function in rats.\n\n## Key findings\n"
+             "1. Hormone levels recovered after treatment.\n2. Follicle counts rose.\n\n"
+             "## Caveats\nNone.")
+    assert parse_draft(draft) == [
+        ("overview", "Stem cells restored ovarian function in rats."),
+        ("finding", "Hormone levels recovered after treatment."),
+        ("finding", "Follicle counts rose."),
+    ]
+
+
 @pytest.fixture
 def study_library(library: Library, tmp_path: Path) -> Library:
     (tmp_path / "study.txt").write_text(ARTICLE)

@@ -1,0 +1,67 @@
+"""`rag eval summarize`: ROUGE against reference summaries, support of summary sentences by
+the source, length and throughput. Data: JSONL ``{"id", "text", "references": [...]}``.
+
+ROUGE is computed on the summary's overview (the part that plays the role of a TLDR), against
+the best-matching reference for each metric, as SciTLDR reports it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from rouge_score import rouge_scorer
+from tqdm import tqdm
+
+from rag.cite import SupportScorer, WordWeights
+from rag.corpus import normalize
+from rag.errors import RagError
+from rag.library import Library
+from rag.summarize import Summarizer
+from rag.types import Article
+
+METRICS = ("rouge1", "rouge2", "rougeL")
+
+
+def evaluate_summaries(library: Library, items: list[dict[str, Any]],
+                       progress: bool) -> dict[str, Any]:
+    texts = [normalize(str(item.get("text", ""))) for item in items]
+    scorer = SupportScorer(library.embedder, WordWeights(texts))
+    summarizer = Summarizer(lambda: library.generator, scorer, library.embedder,
+                            library.settings)
+    rouge = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    scores: dict[str, list[float]] = {m: [] for m in METRICS}
+    supported, sentences, words, failed = 0, 0, [], []
+    started = time.perf_counter()
+    for item, text in tqdm(list(zip(items, texts, strict=True)), desc="summaries",
+                           unit="article", disable=not progress, file=sys.stderr):
+        try:
+            summary = summarizer.summarize(Article(str(item.get("id", "")), text), "")
+        except RagError as err:
+            failed.append({"id": item.get("id"), "reason": str(err)})
+            continue
+        overview = " ".join(summary.of_role("overview")) or " ".join(
+            s.text for s in summary.sentences)
+        for metric in METRICS:
+            scores[metric].append(max(rouge.score(str(ref), overview)[metric].fmeasure
+                                      for ref in item.get("references") or [""]))
+        supported += sum(s.supported for s in summary.sentences)
+        sentences += len(summary.sentences)
+        words.append(len(overview.split()))
+    minutes = (time.perf_counter() - started) / 60
+    return {
+        "n": len(words),
+        "rouge": {m: round(100 * float(np.mean(v)), 2) if v else 0.0
+                  for m, v in scores.items()},
+        "supported_share": round(supported / sentences, 4) if sentences else 0.0,
+        "mean_words": round(float(np.mean(words)), 1) if words else 0.0,
+        "articles_per_min": round(len(words) / minutes, 3) if minutes else 0.0,
+        "failed": failed,
+        "config": {"generator": library.settings.generator,
+                   "llm_url": library.settings.llm_url or None,
+                   "runtime": library.settings.runtime,
+                   "support_threshold": library.settings.support_threshold,
+                   "rouge_on": "overview", "date": time.strftime("%Y-%m-%d")},
+    }

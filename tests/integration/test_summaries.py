@@ -1,0 +1,61 @@
+"""Batch summaries from the real default model over a real index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, SAMPLE
+from tests.integration.conftest import rag_json
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sample_only(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An index holding just the sample article (summarizing 41 takes ~25 min on 2 cores)."""
+    root = tmp_path_factory.mktemp("summaries")
+    folder = root / "articles"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder)
+    index = root / "index"
+    rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
+    return folder, index
+
+
+def test_new_summarizes_the_sample_article_with_linked_sentences(sample_only):
+    folder, index = sample_only
+    report = rag_json("summarize", "--new", "--index", str(index), "--no-progress")
+    assert report["failed"] == [] and len(report["summaries"]) == 1
+    summary = report["summaries"][0]
+    text = " ".join(s["text"] for s in summary["sentences"]).lower()
+    assert "hucmsc" in text
+    assert "poi" in text or "primary ovarian insufficiency" in text
+    assert ("ang1" in text and "ang2" in text) or "angiopoietin" in text
+    assert summary["overview"] and summary["findings"]
+    article = SAMPLE.read_text()
+    for sentence in summary["sentences"]:
+        if sentence["supported"]:
+            assert sentence["spans"], sentence
+        for span in sentence["spans"]:
+            assert 0 <= span["start"] < span["end"] <= len(article)
+    assert sum(s["supported"] for s in summary["sentences"]) >= 0.8 * len(summary["sentences"])
+    written = index / "summaries"
+    assert json.loads((written / f"{SAMPLE.stem}.json").read_text())["findings"]
+    assert (written / f"{SAMPLE.stem}.md").read_text().startswith("# hUCMSCs")
+
+
+def test_second_new_run_does_nothing_and_a_new_article_alone_is_summarized(sample_only):
+    folder, index = sample_only
+    rag_json("summarize", "--new", "--index", str(index), "--no-progress",
+             "--generator", "smollm2-135m")
+    again = rag_json("summarize", "--new", "--index", str(index), "--no-progress")
+    assert again["summaries"] == [] and again["skipped"] == [SAMPLE.stem]
+    shutil.copy(CORPUS / "pubmed-17208539.md", folder)
+    rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
+    third = rag_json("summarize", "--new", "--index", str(index), "--no-progress",
+                     "--generator", "smollm2-135m")
+    assert [s["article_id"] for s in third["summaries"]] == ["pubmed-17208539"]
