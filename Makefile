@@ -19,6 +19,8 @@ LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -D
                  -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_WHEELS  := $(HOME)/.cache/rag/wheels/llama-avx2
 
+BROWSER := $(VENV)/.browser
+
 .PHONY: install run test test-unit lint clean
 
 $(STAMP): pyproject.toml Makefile
@@ -37,13 +39,23 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The end-to-end tests drive the app in Debian's chromium (Playwright drives it; no browser
+# download from Playwright's CDN).
+$(BROWSER): $(STAMP)
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
+	touch $(BROWSER)
+
 ## Build the environment, ingest the bundled corpus (incremental), start the app.
 run: install
 	$(RAG) ingest corpus/ --index $(INDEX) || echo "some files could not be ingested (listed above); continuing"
 	$(RAG) serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-## Build the environment and run the whole test suite (unit + integration).
-test: install
+## Build the environment and run the whole test suite (unit, integration, browser).
+test: install $(BROWSER)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Only the fast unit tests (fake models).

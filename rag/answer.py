@@ -85,7 +85,8 @@ class Answerer:
             return
         yield answer
         if not generate:
-            answer.sentences = [AnswerSentence(q.text, [q.n], True) for q in quotes]
+            answer.sentences = [AnswerSentence(q.text, [q.n], True, [i])
+                                for i, q in enumerate(quotes)]
             answer.citations, answer.answer = quotes, extractive
             yield self._finish(answer, started)
             return

@@ -156,13 +156,16 @@ def check_answer(
         if is_refusal(text):
             sentences.append(AnswerSentence(text, [], True))
             continue
-        best = _best_supporting(scores[row], evidence, cited, threshold)
+        best = sorted(_best_supporting(scores[row], evidence, cited, threshold),
+                      key=lambda i: evidence[i].n)
         for index in best:
             e = evidence[index]
             citations.setdefault((e.n, e.start, e.end), Citation(
                 n=e.n, article_id=e.hit.chunk.article_id, title=e.hit.title, start=e.start,
                 end=e.end, text=e.text, support=round(float(scores[row, index]), 4)))
-        sentences.append(AnswerSentence(text, sorted({evidence[i].n for i in best}), bool(best)))
+        keys = [(evidence[i].n, evidence[i].start, evidence[i].end) for i in best]
+        sentences.append(AnswerSentence(text, [key[0] for key in keys], bool(best),
+                                        [list(citations).index(key) for key in keys]))
     return sentences, list(citations.values())
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from rag import Filters, Library, Settings, reindex
-from rag.cli_errors import one_line_errors
+from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
 from rag.cli_eval import eval_app
 
 app = typer.Typer(
@@ -115,12 +115,8 @@ def ask(
     question: Annotated[str, typer.Argument(help="A question about your articles.")],
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve (default 5).")]
     = None,
-    llm_url: Annotated[str | None, typer.Option(
-        help="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. "
-             "http://127.0.0.1:8080/v1; default: the local packaged model.")] = None,
-    generator: Annotated[str | None, typer.Option(
-        help="Local model: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, a "
-             ".gguf file or a model folder; with --llm-url, the server's model name.")] = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
     generate: Annotated[bool, typer.Option(
         "--generate/--no-generate", help="--no-generate answers with the best-matching "
         "sentences only (instant, no language model).")] = True,
@@ -172,11 +168,8 @@ def summarize(
     = False,
     out: Annotated[Path | None, typer.Option(
         help="Folder for the Markdown/JSON files (default: INDEX/summaries).")] = None,
-    llm_url: Annotated[str | None, typer.Option(
-        help="OpenAI-compatible server; batches are sent several articles at a time.")]
-    = None,
-    generator: Annotated[str | None, typer.Option(help="Generator model (see 'rag ask').")]
-    = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
@@ -290,11 +283,25 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean "
                                            "to share the app on your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 7860,
+    auth: Annotated[str | None, typer.Option(
+        help="USER:PASSWORD; visitors must log in (Gradio's login page).")] = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
 ) -> None:
-    """Start the web app on http://HOST:PORT."""
+    """Start the web app on http://HOST:PORT: chat with cited answers, ingest and remove
+    articles, summaries. Also serves the /ask and /search API (gradio_client)."""
     from ui.app import launch
 
-    launch(Library.open(_settings(index)), host=host, port=port)
+    login = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not (user and sep and password):
+            raise typer.BadParameter("use --auth USER:PASSWORD")
+        login = (user, password)
+    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}",
+               err=True)
+    launch(library, host=host, port=port, auth=login)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.cli_errors import one_line_errors
+from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
 from rag.evaluate import calibrate_refusal, evaluate_qa, load_questions, prepare_library
 from rag.evaluate_summaries import evaluate_summaries
 from rag.library import Library
@@ -51,8 +51,8 @@ def qa(
     generate: Annotated[bool, typer.Option("--generate/--no-generate",
                                            help="--no-generate scores extractive answers.")]
     = True,
-    llm_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.")] = None,
-    generator: Annotated[str | None, typer.Option(help="Generator model.")] = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
     index: IndexArg = None,
 ) -> None:
     """Retrieval recall@k/MRR, answer EM/F1, citation precision/recall, refusal accuracy and
@@ -87,8 +87,8 @@ def summarize_eval(
     data: Annotated[Path, typer.Option(help="JSONL of {id, text, references}.")],
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     limit: LimitArg = None,
-    llm_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server.")] = None,
-    generator: Annotated[str | None, typer.Option(help="Generator model.")] = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
 ) -> None:
     """ROUGE-1/2/L of summary overviews against references, share of summary sentences
     supported by the source, mean words, articles per minute."""

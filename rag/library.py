@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from rag.answer import Answerer, History
 from rag.chunking import chunk_article
 from rag.cite import SupportScorer, WordWeights, passage_scores
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.errors import IndexMismatch
+from rag.errors import IndexMismatch, RagError
 from rag.generate import Generator, load_generator
 from rag.ingest import content_hash, ingest, signature
 from rag.retrieve import Filters, Retriever
@@ -38,7 +40,10 @@ class Library:
         self.settings = settings
         self.store = store
         self._embedder = embedder
-        self._generator = generator
+        # loaded generators by backend, shared with every ``configured`` twin of this library
+        self._generators: dict[tuple[Any, ...], Generator] = {}
+        if generator is not None:
+            self._generators[self._backend()] = generator
         self._retriever: Retriever | None = None
         self._scorer: tuple[str | None, SupportScorer] | None = None
 
@@ -50,14 +55,32 @@ class Library:
         store = Store.open(Path(settings.index), name, settings.ann_threshold)
         return cls(settings, store, embedder, generator)
 
+    def configured(self, **changes: Any) -> Library:
+        """The same library with some settings changed (a UI session's passages, backend or
+        temperature). Shares the index, the embedder and every generator already loaded, so
+        a change costs no model load unless it names a new backend."""
+        twin = Library(replace(self.settings, **changes), self.store, self.embedder)
+        twin._generators = self._generators
+        return twin
+
     @property
     def generator(self) -> Generator:
-        if self._generator is None:
+        backend = self._backend()
+        if backend not in self._generators:
             s = self.settings
-            self._generator = load_generator(
+            self._generators[backend] = load_generator(
                 s.generator, s.runtime, s.llm_url, s.model_cache.expanduser(),
                 s.context_tokens, s.threads, s.llm_api_key)
-        return self._generator
+        return self._generators[backend]
+
+    def use_generator(self, generator: Generator) -> None:
+        """Answer and summarize with this generator instead of loading the configured one
+        (an app or a test that built its own)."""
+        self._generators[self._backend()] = generator
+
+    def _backend(self) -> tuple[Any, ...]:
+        s = self.settings
+        return (s.generator, s.runtime, s.llm_url, s.llm_api_key, s.context_tokens, s.threads)
 
     def answerer(self) -> Answerer:
         return Answerer(self.search, self.scorer(),
@@ -138,6 +161,27 @@ class Library:
             if todo else BatchReport()
         report.skipped = current
         return report
+
+    def summary(self, article_id: str) -> dict[str, Any] | None:
+        """The stored summary of an article (the JSON ``rag summarize`` wrote), if any."""
+        try:
+            return json.loads((self.summaries_folder / f"{article_id}.json").read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            raise RagError(f"the summary of {article_id} is damaged; run 'rag summarize "
+                           f"{article_id}' again") from None
+
+    def summary_files(self, article_id: str) -> list[Path]:
+        """The Markdown and JSON files of an article's summary that exist on disk."""
+        return [p for p in (self.summaries_folder / f"{article_id}.md",
+                            self.summaries_folder / f"{article_id}.json") if p.is_file()]
+
+    def summarized(self) -> list[str]:
+        """Ids of the articles that have a summary on disk."""
+        folder = self.summaries_folder
+        return sorted(p.stem for p in folder.glob("*.json")
+                      if p.name not in ("index.json", "state.json")) if folder.is_dir() else []
 
     def article_ids_from(self, paths: list[Path]) -> list[str]:
         """Ids of the stored articles that were read from these files or folders."""

@@ -107,6 +107,10 @@ class AnswerSentence:
     text: str
     citations: list[int]  # passage numbers n of the citations that support it
     supported: bool
+    quotes: list[int] = field(default_factory=list)
+    """For each of ``citations``, its index in ``Answer.citations``: the exact sentence span
+    that supports this sentence (one passage can support different sentences by different
+    spans)."""
 
 
 @dataclass

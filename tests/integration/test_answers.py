@@ -7,7 +7,7 @@ import pytest
 
 from rag import Library, Settings
 from tests.conftest import SAMPLE
-from tests.integration.conftest import rag_json
+from tests.processes import rag_json
 
 pytestmark = pytest.mark.integration
 QUESTION = "Which angiopoietins does the study focus on?"

@@ -10,7 +10,7 @@ import pytest
 from rag import Library, Settings
 from rag.chunking import sentence_spans
 from tests.conftest import SAMPLE
-from tests.integration.conftest import rag_json, run_rag
+from tests.processes import rag_json, run_rag
 
 pytestmark = pytest.mark.integration
 QUESTION = "Which angiopoietins does the study focus on?"

@@ -16,7 +16,7 @@ import pytest
 
 from rag import Library, Settings
 from tests.conftest import EVAL_CORPUS, REPO, SAMPLE
-from tests.integration.conftest import RAG, rag_json
+from tests.processes import RAG, rag_json
 
 pytestmark = pytest.mark.integration
 

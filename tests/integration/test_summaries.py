@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, SAMPLE
-from tests.integration.conftest import rag_json
+from tests.processes import rag_json
 
 pytestmark = pytest.mark.integration
 

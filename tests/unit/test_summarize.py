@@ -55,7 +55,7 @@ def test_markdown_sections_with_numbered_bullets_keep_roles_and_drop_list_marks(
 def study_library(library: Library, tmp_path: Path) -> Library:
     (tmp_path / "study.txt").write_text(ARTICLE)
     library.ingest([tmp_path / "study.txt"])
-    library._generator = ScriptedGenerator(DRAFT)
+    library.use_generator(ScriptedGenerator(DRAFT))
     return library
 
 
@@ -99,7 +99,7 @@ def test_batch_writes_markdown_json_and_an_index(study_library):
 def test_one_failing_article_does_not_stop_the_batch(study_library, tmp_path):
     (tmp_path / "other.txt").write_text("Bees dance to share where flowers are. " * 3)
     study_library.ingest([tmp_path / "other.txt"])
-    study_library._generator = ScriptedGenerator("", DRAFT)  # nothing for the first article
+    study_library.use_generator(ScriptedGenerator("", DRAFT))  # nothing for the first article
     report = study_library.summarize(["missing-id", "study", "other"])
     reasons = {f.path: f.reason for f in report.failed}
     assert reasons == {"missing-id": "no such article in the index",

@@ -1,14 +1,22 @@
-"""How the CLI reports errors a user can cause."""
+"""What every CLI command shares: one-line errors and the common options."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from rag.errors import RagError
+
+LlmUrlOption = Annotated[str | None, typer.Option(
+    help="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. "
+         "http://127.0.0.1:8080/v1; default: the local packaged model.", show_default=False)]
+GeneratorOption = Annotated[str | None, typer.Option(
+    help="Local model: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b, smollm2-135m, a "
+         ".gguf file or a model folder; with --llm-url, the server's model name.",
+    show_default=False)]
 
 
 def one_line_errors(command: Callable[..., None]) -> Callable[..., None]:

@@ -1,0 +1,67 @@
+"""A real ``rag serve`` over a small real index, and headless Debian Chromium to drive it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import CORPUS, REPO, SAMPLE
+from tests.processes import rag_json, serving
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the sample article and a few PubMed articles (the default model)."""
+    root = tmp_path_factory.mktemp("app")
+    articles = root / "articles"
+    articles.mkdir()
+    shutil.copy(SAMPLE, articles)
+    for name in sorted(p.name for p in CORPUS.glob("pubmed-*.md"))[:6]:
+        shutil.copy(CORPUS / name, articles)
+    rag_json("ingest", str(articles), "--index", str(root / "index"), "--no-progress")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serving(root / "index", log=ARTIFACTS / "rag-serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Debian chromium is not installed; 'make test' installs it "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url: str):
+    """A fresh browser session on the app; dialogs (alert/confirm) are recorded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+
+
+def ask(page, question: str, timeout_s: float = 300) -> None:
+    """Type a question in the chat and wait for the final, checked answer."""
+    finals = page.locator("#chat .final, #chat .refusal").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat .final, #chat .refusal').length > n",
+        arg=finals, timeout=timeout_s * 1000)

@@ -1,0 +1,74 @@
+"""What the app shows: escaped untrusted text, citation links that resolve to exact spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Answer, AnswerSentence, Article, Chunk, Citation, Hit
+from ui import render
+
+PAYLOAD = '<img src=x onerror="alert(1)">[click](javascript:alert(2))'
+
+
+def _answer(stage: str = "final") -> Answer:
+    hit = Hit(Chunk("a/b c", 10, 60, "x" * 50), PAYLOAD, 0.9)
+    citations = [Citation(1, "a/b c", PAYLOAD, 20, 30, "y" * 10, 0.8),
+                 Citation(1, "a/b c", PAYLOAD, 40, 50, "z" * 10, 0.7)]
+    sentences = [AnswerSentence("First claim.", [1], True, [0]),
+                 AnswerSentence("Second claim.", [1], True, [1]),
+                 AnswerSentence(PAYLOAD, [], False, [])]
+    return Answer("q", "q", "First claim. [1] Second claim. [1]", False, "Quote [1]",
+                  sentences, citations, [hit], {}, stage)
+
+
+def test_each_sentence_links_to_its_own_supporting_span():
+    html = render.answer_html(_answer(), {})
+    first = render.source_link("a/b c", 20, 30, "[1]")
+    second = render.source_link("a/b c", 40, 50, "[1]")
+    assert html.index(first) < html.index("Second claim.") < html.index(second)
+
+
+@pytest.mark.parametrize("stage", ["extractive", "generating", "final"])
+def test_untrusted_text_is_escaped_at_every_stage(stage: str):
+    answer = _answer(stage)
+    answer.answer = answer.extractive = PAYLOAD
+    html = render.answer_html(answer, {"a/b c": PAYLOAD})
+    assert "<img" not in html and "](javascript" not in html
+    assert "&lt;img" in html
+
+
+def test_unsupported_sentence_is_marked():
+    assert "not supported by the articles" in render.answer_html(_answer(), {})
+
+
+def test_refusal_lists_the_closest_passages():
+    answer = _answer()
+    answer.refused, answer.answer = True, "The articles do not say."
+    html = render.answer_html(answer, {})
+    assert "do not say" in html and "Closest passages" in html
+
+
+def test_source_link_round_trips_odd_article_ids():
+    link = render.source_link("dir/ü é#1", 5, 9, "[1]")
+    href = link.split('href="')[1].split('"')[0]
+    assert render.parse_source_request(f"{href}#12345") == ("dir/ü é#1", 5, 9)
+    with pytest.raises(ValueError):
+        render.parse_source_request("#source/only-two/parts")
+
+
+def test_source_panel_marks_exactly_the_span_and_escapes_the_article():
+    article = Article("id", "before <b>cited</b> after", title=PAYLOAD)
+    html = render.source_panel(article, 7, 19)
+    assert "<mark id='cited-span'>&lt;b&gt;cited&lt;/b&gt;</mark>" in html
+    assert "<img" not in html
+
+
+def test_summary_links_each_sentence_to_its_spans():
+    summary = {"article_id": "id", "title": "T", "model": "m", "seconds": 1,
+               "sentences": [{"text": "Overview here.", "role": "overview", "supported": True,
+                              "spans": [{"start": 0, "end": 5}]},
+                             {"text": PAYLOAD, "role": "finding", "supported": False,
+                              "spans": []}]}
+    html = render.summary_html(summary)
+    assert render.source_link("id", 0, 5, "[1]") in html
+    assert "not found in the article" in html and "<img" not in html

@@ -1,0 +1,143 @@
+"""HTML for the app: answers with citation links, the source panel, summaries, reports.
+
+Everything taken from an article or a model (titles, text, answers, file names) is untrusted
+and goes through ``_text`` before it reaches the page. Citation links carry the exact span
+they point at (``#source/<article id>/<start>/<end>``); ``static/app.js`` turns a click on
+one into a request for the source panel.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+from rag import Answer, AnswerSentence, Article, IngestReport
+
+SOURCE_PREFIX = "#source/"
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def _text(value: object) -> str:
+    """Escape for HTML and defuse Markdown link/image syntax (the chat renders Markdown)."""
+    return html.escape(str(value), quote=True).replace("[", "&#91;").replace("]", "&#93;")
+
+
+def source_link(article_id: str, start: int, end: int, label: str) -> str:
+    href = f"{SOURCE_PREFIX}{quote(article_id, safe='')}/{start}/{end}"
+    return f'<a class="cite" href="{href}">{_text(label)}</a>'
+
+
+def parse_source_request(payload: str) -> tuple[str, int, int]:
+    """``<article id>/<start>/<end>`` (as built by ``source_link``; anything after a '#' is
+    a click counter) -> its parts. Raises ValueError on anything else."""
+    quoted, start, end = payload.removeprefix(SOURCE_PREFIX).split("#", 1)[0].split("/")
+    return unquote(quoted), int(start), int(end)
+
+
+def answer_html(answer: Answer, dates: dict[str, str]) -> str:
+    """One assistant message: the answer with linked [n] markers, a note on its stage, and
+    the sources list (title, date, score) it was drawn from."""
+    spans = _passage_spans(answer)
+    if answer.refused:
+        body = (f"<p class='refusal'><b>{_text(answer.answer)}</b> No passage supports an "
+                "answer; the closest passages are listed below.</p>")
+    elif answer.stage == "extractive":
+        body = (f"<p class='extractive'><i>Quick answer, quoted from the articles (the model "
+                f"is still writing):</i><br>{_linked(answer.extractive, spans)}</p>")
+    elif answer.stage == "generating":
+        body = f"<p class='generating'>{_linked(answer.answer, spans)} <i>…</i></p>"
+    else:
+        body = "".join(_sentence_html(s, answer) for s in answer.sentences)
+        body = f"<p class='final'>{body.strip() or _linked(answer.answer, spans)}</p>"
+    heading = "Closest passages" if answer.refused else "Sources"
+    rows = "".join(
+        f"<li>{source_link(hit.chunk.article_id, hit.chunk.start, hit.chunk.end, f'[{n}]')} "
+        f"<b>{_text(hit.title or hit.chunk.article_id)}</b>"
+        f"{' · ' + _text(dates[hit.chunk.article_id]) if dates.get(hit.chunk.article_id) else ''}"
+        f" · score {hit.score:.3f}</li>"
+        for n, hit in enumerate(answer.hits, start=1))
+    sources = f"<p class='sources-title'><b>{heading}</b></p><ul class='sources'>{rows}</ul>" \
+        if rows else ""
+    return body + sources
+
+
+def _sentence_html(sentence: AnswerSentence, answer: Answer) -> str:
+    """A checked sentence; each [n] opens the exact sentence of passage n supporting it."""
+    links = "".join(
+        " " + source_link(c.article_id, c.start, c.end, f"[{n}]")
+        for n, c in zip(sentence.citations, (answer.citations[q] for q in sentence.quotes),
+                        strict=True))
+    if sentence.supported:
+        return f"<span class='sentence'>{_text(sentence.text)}{links}</span> "
+    return (f"<span class='unsupported' title='no passage supports this sentence'>"
+            f"{_text(sentence.text)} <i>(not supported by the articles)</i></span> ")
+
+
+def _passage_spans(answer: Answer) -> dict[int, tuple[str, int, int]]:
+    """n -> the retrieved passage a [n] marker opens while the answer is still coming."""
+    return {n: (hit.chunk.article_id, hit.chunk.start, hit.chunk.end)
+            for n, hit in enumerate(answer.hits, start=1)}
+
+
+def _linked(text: str, spans: dict[int, tuple[str, int, int]]) -> str:
+    """Escaped text whose [n] markers are links to their spans (unknown n stay plain)."""
+    out, last = [], 0
+    for match in _MARKER.finditer(text):
+        n = int(match.group(1))
+        if n in spans:
+            out += [_text(text[last:match.start()]), source_link(*spans[n], f"[{n}]")]
+            last = match.end()
+    return "".join(out) + _text(text[last:])
+
+
+def source_panel(article: Article, start: int, end: int) -> str:
+    """The whole article with the cited span marked; app.js scrolls the mark into view."""
+    start, end = max(0, min(start, len(article.text))), max(0, min(end, len(article.text)))
+    meta = " · ".join(_text(v) for v in (article.id, article.date, article.doi,
+                                          ", ".join(article.authors[:3])) if v)
+    text = (f"{_text(article.text[:start])}<mark id='cited-span'>"
+            f"{_text(article.text[start:end])}</mark>{_text(article.text[end:])}")
+    return (f"<div class='source'><h3>{_text(article.title or article.id)}</h3>"
+            f"<p class='meta'>{meta} · characters {start}–{end}</p>"
+            f"<div class='article-text'>{text}</div></div>")
+
+
+def summary_html(summary: dict[str, Any]) -> str:
+    """A stored summary (``rag summarize`` JSON): each sentence with links to the article
+    sentences it rests on, unsupported ones marked."""
+    article_id = str(summary.get("article_id", ""))
+    parts = [f"<h3>{_text(summary.get('title') or article_id)}</h3>"]
+    headings = {"overview": "Overview", "finding": "Key findings",
+                "caveat": "Caveats and open questions"}
+    for role, heading in headings.items():
+        sentences = [s for s in summary.get("sentences", []) if s.get("role") == role]
+        if not sentences:
+            continue
+        items = []
+        for s in sentences:
+            links = " ".join(source_link(article_id, int(span["start"]), int(span["end"]),
+                                         f"[{i}]")
+                             for i, span in enumerate(s.get("spans", []), start=1))
+            flag = "" if s.get("supported") else " <i>(not found in the article)</i>"
+            items.append(f"<li>{_text(s.get('text', ''))} {links}{flag}</li>")
+        parts.append(f"<h4>{heading}</h4><ul>{''.join(items)}</ul>")
+    parts.append(f"<p class='meta'>model {_text(summary.get('model', ''))} · "
+                 f"{_text(summary.get('seconds', ''))} s</p>")
+    return "".join(parts)
+
+
+def ingest_report_html(report: IngestReport) -> str:
+    counts = (f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+              f"removed {report.removed}; embedded {report.chunks_embedded} passages.")
+    failed = "".join(f"<li><code>{_text(f.path)}</code>: {_text(f.reason)}</li>"
+                     for f in report.failed)
+    duplicates = "".join(f"<li>{_text(a)} ≈ {_text(b)}</li>" for a, b in report.near_duplicates)
+    return (f"<p>{counts}</p>"
+            + (f"<p><b>Not ingested:</b></p><ul>{failed}</ul>" if failed else "")
+            + (f"<p><b>Near-duplicates:</b></p><ul>{duplicates}</ul>" if duplicates else ""))
+
+
+def error_html(message: str) -> str:
+    return f"<p class='error'>⚠ {_text(message)}</p>"
