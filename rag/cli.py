@@ -15,7 +15,7 @@ import typer
 
 from rag import Filters, Library, Settings, reindex
 from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
-from rag.cli_eval import eval_app
+from rag.cli_eval import bench, eval_app
 
 app = typer.Typer(
     help="Ask questions of, and summarize, a folder of articles — offline, with citations.",
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 app.add_typer(eval_app, name="eval")
+app.command(help="Speed and memory, each beside a baseline from the same run.")(bench)
 
 IndexOption = Annotated[
     Path | None,

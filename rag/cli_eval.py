@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
+from rag.errors import RagError
 from rag.evaluate import calibrate_refusal, evaluate_qa, load_questions, prepare_library
 from rag.evaluate_summaries import evaluate_summaries
 from rag.library import Library
@@ -97,4 +98,41 @@ def summarize_eval(
         settings = Settings.load({"index": Path(scratch) / "index", "llm_url": llm_url,
                                   "generator": generator})
         report = evaluate_summaries(Library.open(settings), items, progress=True)
+    _write(report, out)
+
+
+@eval_app.command()
+@one_line_errors
+def combine(
+    reports: Annotated[list[Path], typer.Argument(help="JSON reports of 'rag eval'.")],
+    out: Annotated[Path, typer.Option(help="Write the combined report here.")],
+) -> None:
+    """One JSON document holding several reports, each under its file's stem."""
+    combined = {}
+    for path in reports:
+        try:
+            combined[path.stem] = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise RagError(f"cannot read report {path}: {err}") from None
+    _write(combined, out)
+
+
+@one_line_errors
+def bench(
+    out: Annotated[Path, typer.Option(help="Write the JSON report here.")]
+    = Path("bench/report.json"),
+    corpus: Annotated[Path, typer.Option(help="Small corpus for answers, summaries, memory.")]
+    = Path("corpus"),
+    eval_corpus: Annotated[Path | None, typer.Option(
+        help="Larger JSONL corpus for ingest throughput and search latency.")]
+    = Path("../shared/eval/pubmedqa/corpus.jsonl"),
+    questions: Annotated[Path | None, typer.Option(help="Questions to time search with.")]
+    = Path("../shared/eval/pubmedqa/questions-dev.jsonl"),
+    repeats: Annotated[int, typer.Option(help="Repeats per timing (medians).")] = 3,
+) -> None:
+    """Speed and memory, each beside a baseline from the same run (see rag/bench.py)."""
+    from rag.bench import run
+
+    report = run(corpus, eval_corpus, questions, repeats, Settings.load(),
+                 lambda step: typer.echo(f"bench: {step}", err=True))
     _write(report, out)

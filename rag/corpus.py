@@ -58,8 +58,9 @@ class Parsed:
 def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
     """Expand folders into the article files below them (hidden files and READMEs skipped).
 
-    Symlinked folders are not followed, so a link loop cannot hang ingest. A named file of an
-    unsupported type is reported; unsupported files met inside folders are passed over.
+    Symlinked folders are not followed, so a link loop cannot hang ingest; each is reported
+    so the user knows it was skipped. A named file of an unsupported type is reported;
+    unsupported files met inside folders are passed over.
     """
     files: list[Path] = []
     failures: list[Failure] = []
@@ -67,6 +68,10 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
         if path.is_dir():
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for link in [d for d in dirs if Path(root, d).is_symlink()]:
+                    failures.append(Failure(str(Path(root, link)), "symlinked folder not "
+                                            "followed (it may loop); ingest its target path"))
+                    dirs.remove(link)
                 for name in sorted(names):
                     candidate = Path(root, name)
                     if _is_article_file(candidate):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def resolve_model(name: str) -> str:
 class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model on the CPU, normalised for inner product."""
 
-    def __init__(self, name: str, batch_size: int = 32) -> None:
+    def __init__(self, name: str, batch_size: int = 32, precision: str = "auto") -> None:
         location = resolve_model(name)
         if Path(location).exists():
             # A local folder needs no hub; this also stops a hub "update check" from hanging.
@@ -55,13 +55,15 @@ class SentenceTransformerEmbedder:
 
         transformers_logging.disable_progress_bar()  # our own bars say what is happening
         try:
-            self._model = SentenceTransformer(location, device="cpu")
+            self._model = SentenceTransformer(location, device="cpu",
+                                              model_kwargs={"dtype": _dtype(precision)})
         except OSError as err:
             raise RagError(
                 f"cannot load embedder {name!r}: {str(err).splitlines()[0]}; "
                 "set RAG_EMBEDDER to an installed model folder"
             ) from None
         self.name = name
+        self.precision = str(self._model.dtype).removeprefix("torch.")
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
 
@@ -82,3 +84,24 @@ class SentenceTransformerEmbedder:
             texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False
         )
         return [[(a, b) for a, b in spans if b > a] for spans in encoded["offset_mapping"]]
+
+
+def _dtype(precision: str) -> Any:
+    """``bfloat16`` runs ~3x faster than float32 where the CPU has bfloat16 matrix units
+    (AMX or AVX512-BF16), with vectors within 0.5% cosine of float32 (dev recall@5 checked
+    in the README); elsewhere it would be slower, so ``auto`` keeps float32 there."""
+    import torch
+
+    if precision == "auto":
+        precision = "bfloat16" if _cpu_has_bf16_units() else "float32"
+    if precision not in ("float32", "bfloat16"):
+        raise RagError(f"embed precision {precision!r} is not one of auto, float32, bfloat16")
+    return getattr(torch, precision)
+
+
+def _cpu_has_bf16_units() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags

@@ -109,8 +109,8 @@ class Library:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = SentenceTransformerEmbedder(
-                self.settings.embedder, self.settings.embed_batch_size
-            )
+                self.settings.embedder, self.settings.embed_batch_size,
+                self.settings.embed_precision)
             built = self.store.manifest.get("dimension")
             if built and built != self._embedder.dimension:
                 raise IndexMismatch(
@@ -235,8 +235,8 @@ def reindex(settings: Settings, embedder: Embedder | None = None,
     Starts from the newest generation whose metadata reads, so it also repairs damaged or
     mismatched vectors.
     """
-    embedder = embedder or SentenceTransformerEmbedder(settings.embedder,
-                                                       settings.embed_batch_size)
+    embedder = embedder or SentenceTransformerEmbedder(
+        settings.embedder, settings.embed_batch_size, settings.embed_precision)
     store = Store.open_for_repair(Path(settings.index), embedder.name, settings.ann_threshold)
     ids = [a.id for a in store.list_articles()]
     chunks_embedded = 0

@@ -29,6 +29,9 @@ class Settings:
     overlap_tokens: int = 32
     """How much of the previous chunk's tail (whole sentences) a chunk repeats."""
     embed_batch_size: int = 32
+    embed_precision: str = "auto"
+    """float32, bfloat16, or auto: bfloat16 where the CPU has bfloat16 units (AMX/AVX512-BF16;
+    ~3x faster ingest), float32 elsewhere."""
     max_file_mb: float = 20.0
     """Inputs larger than this are refused rather than risking memory and hours of embedding."""
     checkpoint_articles: int = 64

@@ -7,6 +7,7 @@ Both kinds keep our own int64 ids (the chunk ids), so deleting an article's chun
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import faiss
@@ -95,6 +96,9 @@ class VectorIndex:
                 if self.is_exact
                 else faiss.SearchParametersIVF(sel=selector, nprobe=self._nprobe())
             )
+        # One query gains nothing from OpenMP threads but pays their spin-waits: on 2 busy
+        # cores, 10k vectors took 18 ms p50 threaded and 0.7 ms single-threaded (make bench).
+        faiss.omp_set_num_threads(1)
         scores, ids = self._index.search(_rows(query), min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -107,6 +111,7 @@ class VectorIndex:
         nlist = int(4 * math.sqrt(len(self)))
         quantizer = faiss.IndexFlatIP(self.dimension)
         ivf = faiss.IndexIVFFlat(quantizer, self.dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # training is bulk work: use every core
         ivf.train(vectors)
         ivf.add_with_ids(vectors, ids)
         ivf.nprobe = self._nprobe_for(nlist)

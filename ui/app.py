@@ -227,9 +227,12 @@ def build_app(library: Library) -> gr.Blocks:
 
         chat_inputs = [question, chatbot, conversation, passages, backend, llm_url, temperature]
         chat_outputs = [chatbot, conversation, question]
-        for trigger in (send.click, question.submit):
-            trigger(chat, chat_inputs, chat_outputs, api_visibility="private",
-                    concurrency_limit=4, concurrency_id="chat")
+        # "/chat" is public so scripts (and the concurrency tests) can hold a conversation;
+        # its history lives in the caller's session, like a browser tab's
+        send.click(chat, chat_inputs, chat_outputs, api_name="chat", concurrency_limit=4,
+                   concurrency_id="chat")
+        question.submit(chat, chat_inputs, chat_outputs, api_visibility="private",
+                        concurrency_limit=4, concurrency_id="chat")
         clear.click(lambda: ([], [], ""), None, [chatbot, conversation, source],
                     api_visibility="private")
         source_open.click(open_source, source_request, source, api_visibility="private",

@@ -1,0 +1,264 @@
+"""`make bench`: speed and memory, each figure beside a baseline measured in the same run.
+
+These machines are noisy, so every timing is a median over repeats and is also given as a
+ratio to its baseline (ratios survive noise better than seconds do). Baselines:
+
+- ingest: plain ``SentenceTransformer.encode`` (float32, batch 32) on the very chunks
+  our ingest embeds, so the ratio is what the pipeline adds or saves around the model;
+- retrieval: numpy brute-force inner product over the same vectors;
+- generation: the raw generator on a one-line prompt (what our passages prompt costs);
+- summarize: the model drafting alone (what checking and writing add);
+- memory: the ``rag serve`` process before its first question.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.embedding import resolve_model
+from rag.library import Library
+from rag.settings import Settings
+from rag.vectors import VectorIndex
+
+QUESTIONS = ["Which angiopoietins does the study focus on?",
+             "What model animal was used to study hUCMSCs in POI?",
+             "Who led the study on hUCMSCs and ovarian function?"]
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) -> dict[str, Any]:
+    """Chunks/s of a full ingest into a fresh index vs encoding the same chunks plainly."""
+    from sentence_transformers import SentenceTransformer
+
+    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as scratch:
+        source = Path(scratch) / "articles.jsonl"
+        source.write_text("\n".join(rows) + "\n")
+        first = Library.open(Settings.load({**_fields(settings), "index": Path(scratch) / "i0"}))
+        first.ingest([source])
+        texts = [chunk.text for chunk in first.store.chunks()]
+        embedder = first.embedder
+
+        def ingest_fresh() -> None:
+            index = Path(scratch) / f"i{time.monotonic_ns()}"
+            Library.open(Settings.load({**_fields(settings), "index": index}),
+                         embedder).ingest([source])
+            shutil.rmtree(index)
+
+        plain = SentenceTransformer(resolve_model(settings.embedder), device="cpu")
+        baseline = median_seconds(lambda: plain.encode(texts, batch_size=32), repeats)
+        ours = median_seconds(ingest_fresh, repeats)
+    return {"articles": len(rows), "chunks": len(texts), "repeats": repeats,
+            "embed_precision": getattr(embedder, "precision", None),
+            "chunks_per_s": round(len(texts) / ours, 1),
+            "baseline_encode_chunks_per_s": round(len(texts) / baseline, 1),
+            "ratio_vs_baseline": round(baseline / ours, 2)}
+
+
+def bench_retrieval(sizes: list[int], queries: int, dimension: int, ann_threshold: int,
+                    seed: int = 0) -> dict[str, Any]:
+    """Vector search latency at each size (clustered synthetic unit vectors, like real
+    embeddings), with recall@10 of the index against exact search."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for size in sizes:
+        centres = rng.normal(size=(max(8, size // 200), dimension)).astype(np.float32)
+        vectors = centres[rng.integers(0, len(centres), size)] + \
+            0.5 * rng.normal(size=(size, dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        asked = vectors[rng.integers(0, size, queries)] + \
+            0.1 * rng.normal(size=(queries, dimension)).astype(np.float32)
+        asked /= np.linalg.norm(asked, axis=1, keepdims=True)
+        index = VectorIndex.empty(dimension)
+        index.add(np.arange(size, dtype=np.int64), vectors)
+        index.maybe_upgrade(ann_threshold)
+        ours, exact, hits = [], [], 0
+        for query in asked:
+            began = time.perf_counter()
+            found = index.search(query, 10)
+            ours.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            scores = vectors @ query
+            best = np.argpartition(-scores, 10)[:10]
+            exact.append(time.perf_counter() - began)
+            hits += len({i for i, _ in found} & set(best.tolist()))
+        out[str(size)] = {
+            "index": "exact" if index.is_exact else "ivf",
+            "p50_ms": _ms(ours, 50), "p95_ms": _ms(ours, 95),
+            "baseline_numpy_p50_ms": _ms(exact, 50), "baseline_numpy_p95_ms": _ms(exact, 95),
+            "ratio_p95_vs_baseline": round(_ms(exact, 95) / max(_ms(ours, 95), 1e-6), 2),
+            "recall@10_vs_exact": round(hits / (10 * queries), 4)}
+    return out
+
+
+def bench_search(library: Library, questions: list[str]) -> dict[str, Any]:
+    """Whole hybrid search (embed query, FAISS, BM25, fusion, rerank) on a real index."""
+    library.search(questions[0])  # warm: models and BM25 load once per process
+    times = []
+    for question in questions:
+        began = time.perf_counter()
+        library.search(question)
+        times.append(time.perf_counter() - began)
+    return {"queries": len(times), "chunks": library.info()["chunks"],
+            "p50_ms": _ms(times, 50), "p95_ms": _ms(times, 95)}
+
+
+def bench_generation(library: Library, repeats: int) -> dict[str, Any]:
+    """Time to first token and tokens/s of answers vs the raw model on a one-line prompt."""
+    generator = library.generator
+    raw_first, raw_rate = [], []
+    for repeat in range(repeats):  # a new prompt each time: no cached prefix to reuse
+        began, first, pieces = time.perf_counter(), None, 0
+        prompt = f"Name {repeat + 3} colours."
+        for _piece in generator.stream([{"role": "user", "content": prompt}], 32, 0.0):
+            first = first or time.perf_counter()
+            pieces += 1
+        ended = time.perf_counter()
+        raw_first.append((first or ended) - began)
+        raw_rate.append(pieces / max(ended - (first or ended), 1e-6))
+    answers = [library.ask(q).timings for q in (QUESTIONS * repeats)[:max(repeats, 3)]]
+    first_token = statistics.median(a["first_token_s"] for a in answers if a["first_token_s"])
+    rate = statistics.median(a["tokens_per_s"] for a in answers if a["tokens_per_s"])
+    return {"generator": generator.name, "answers": len(answers),
+            "first_token_s": round(first_token, 2), "tokens_per_s": round(rate, 1),
+            "baseline_raw_first_token_s": round(statistics.median(raw_first), 2),
+            "baseline_raw_tokens_per_s": round(statistics.median(raw_rate), 1),
+            "first_token_ratio_vs_raw": round(first_token / statistics.median(raw_first), 2)}
+
+
+def bench_summarize(library: Library, article_ids: list[str]) -> dict[str, Any]:
+    """Articles/minute of ``summarize`` (draft + check + files) vs drafting alone."""
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rag-bench-sum-") as folder:
+        twin = library.configured(summaries=Path(folder))
+        report = twin.summarize(article_ids)
+    total = time.perf_counter() - began
+    drafting = sum(s.seconds for s in report.summaries)
+    done = len(report.summaries)
+    return {"articles": done, "failed": len(report.failed),
+            "articles_per_min": round(60 * done / total, 2) if done else 0.0,
+            "baseline_drafting_only_articles_per_min":
+                round(60 * done / drafting, 2) if drafting else 0.0,
+            "model_share_of_time": round(drafting / total, 3) if total else None}
+
+
+def bench_serve_memory(index: Path, question: str) -> dict[str, Any]:
+    """Peak RSS of a real ``rag serve`` after one question through its API."""
+    import socket
+
+    import httpx
+    from gradio_client import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--index", str(index), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("rag serve did not start") from None
+                time.sleep(0.5)
+        started = _status_kb(process.pid, "VmRSS")
+        Client(url, verbose=False).predict(question, api_name="/ask")
+        peak = _status_kb(process.pid, "VmHWM")
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return {"peak_rss_mb": round(peak / 1024, 1),
+            "baseline_rss_after_start_mb": round(started / 1024, 1),
+            "ratio_vs_baseline": round(peak / started, 2)}
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def _ms(seconds: list[float], percentile: int) -> float:
+    return round(1000 * float(np.percentile(seconds, percentile)), 3)
+
+
+def _fields(settings: Settings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in settings.__dataclass_fields__}
+
+
+def machine() -> dict[str, Any]:
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "date": datetime.now(UTC).date().isoformat()}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats: int,
+        settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
+    """Every benchmark, in an order where later steps reuse what earlier ones built."""
+    report: dict[str, Any] = {"machine": machine(), "repeats": repeats}
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as scratch:
+        log("ingest throughput")
+        source = eval_corpus if eval_corpus and eval_corpus.exists() else None
+        if source is not None:
+            report["ingest"] = bench_ingest(source, 300, repeats, settings)
+        log("vector search at 1k / 10k / 100k vectors")
+        report["retrieval"] = bench_retrieval([1_000, 10_000, 100_000], 200, 384,
+                                              settings.ann_threshold)
+        sample = Library.open(Settings.load({**_fields(settings),
+                                             "index": Path(scratch) / "sample"}))
+        sample.ingest([corpus])
+        if source is not None and questions is not None and questions.exists():
+            log("hybrid search over the evaluation corpus")
+            big = Library.open(Settings.load({**_fields(settings),
+                                              "index": Path(scratch) / "eval"}), sample.embedder)
+            big.ingest([source])
+            asked = [json.loads(line)["question"] for line in
+                     questions.read_text().split("\n") if line.strip()][:100]
+            report["search"] = bench_search(big, asked)
+        log("time to first token and tokens/s")
+        report["generation"] = bench_generation(sample, repeats)
+        log("summaries per minute")
+        shortest = sorted(sample.articles(), key=lambda a: a.chunks)[:2]
+        report["summarize"] = bench_summarize(sample, [a.id for a in shortest])
+        log("peak memory of rag serve")
+        report["serve_memory"] = bench_serve_memory(Path(scratch) / "sample", QUESTIONS[0])
+    return report
+
+

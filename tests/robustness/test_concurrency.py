@@ -1,0 +1,84 @@
+"""Eight clients chatting at once with one ``rag serve`` while an ingest writes to its index:
+no errors, no crossed conversations, a consistent index afterwards."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, EVAL_CORPUS, REPO
+from tests.processes import RAG, rag_json, serving
+from tests.robustness.conftest import record
+
+pytestmark = [pytest.mark.integration, pytest.mark.robustness, pytest.mark.e2e]
+SESSIONS, ROUNDS = 8, 2
+SOURCE = re.compile(r'href="#source/([^/"]+)/')
+
+
+def topics() -> list[tuple[str, str]]:
+    """(article id, a question only that article answers) for SESSIONS bundled articles."""
+    chosen = []
+    for path in sorted(CORPUS.glob("pubmed-*.md"))[: SESSIONS]:
+        body = path.read_text().split("---", 2)[2].strip()
+        opening = " ".join(body.split()[:14])
+        chosen.append((path.stem, f"What does the study that begins '{opening}' report?"))
+    return chosen
+
+
+def converse(url: str, question: str) -> list[str]:
+    """Two turns in one client session; the article ids the answers' sources open."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    shown: list = []
+    cited = []
+    for turn in (question, "What did they conclude?")[:ROUNDS]:
+        shown, _ = client.predict(turn, shown, 5, "local model", "", 0.0, api_name="/chat")
+        reply = shown[-1]["content"]
+        reply = reply if isinstance(reply, str) else json.dumps(reply)
+        assert "⚠" not in reply, reply
+        cited.append(SOURCE.findall(reply))
+    return [ids[0] if ids else "" for ids in cited]
+
+
+@pytest.mark.skipif(not EVAL_CORPUS.exists(), reason="needs ../shared/eval (the evaluation data)")
+def test_eight_sessions_at_once_with_an_ingest_running(tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in CORPUS.glob("*.md"):
+        if path.name != "README.md":
+            shutil.copy(path, folder)
+    index = tmp_path / "index"
+    rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text("\n".join(EVAL_CORPUS.read_text().splitlines()[200:260]) + "\n")
+
+    with serving(index, log=tmp_path / "serve.log") as url:
+        writer = subprocess.Popen([*RAG, "ingest", str(extra), "--index", str(index),
+                                   "--no-progress", "--json"], cwd=REPO,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        asked = topics()
+        with ThreadPoolExecutor(SESSIONS) as pool:
+            answers = list(pool.map(lambda topic: converse(url, topic[1]), asked))
+        out, _ = writer.communicate(timeout=600)
+        assert writer.returncode == 0 and json.loads(out)["added"] == 60
+
+    mine = {article_id for article_id, _ in asked}
+    crossed = 0
+    for (article_id, _), (first, follow_up) in zip(asked, answers, strict=True):
+        assert first == article_id, f"the first answer should come from {article_id}"
+        # a follow-up is scoped to this session's conversation, never another session's
+        if follow_up in mine and follow_up != article_id:
+            crossed += 1
+    assert crossed == 0
+    info = rag_json("info", "--index", str(index), "--check")
+    assert info["problems"] == [] and info["articles"] == 40 + 60
+    record("concurrency", {"sessions": SESSIONS, "rounds": ROUNDS, "errors": 0,
+                           "crossed_conversations": crossed,
+                           "ingest_during_chat": "60 articles, index consistent"})

@@ -1,0 +1,109 @@
+"""kill -9 at many seeded random points of a real ingest and a real batch summary: the index
+and the summary state stay consistent every time, and rerunning finishes the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, EVAL_CORPUS, REPO
+from tests.processes import RAG, rag_json
+from tests.robustness.conftest import record
+
+pytestmark = [pytest.mark.integration, pytest.mark.robustness]
+INGEST_KILLS, SUMMARIZE_KILLS, SEED = 20, 6, 20261125
+
+
+def killed_after(args: list[str], seconds: float, env: dict[str, str]) -> bool:
+    """Run ``rag ARGS`` and SIGKILL it after ``seconds``; False if it finished first."""
+    process = subprocess.Popen([*RAG, *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+
+def articles_folder(tmp_path: Path, count: int) -> Path:
+    """The bundled corpus plus ``count`` evaluation articles as Markdown files."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in CORPUS.glob("*"):
+        if path.name != "README.md":
+            (folder / path.name).write_bytes(path.read_bytes())
+    rows = [json.loads(line) for line in EVAL_CORPUS.read_text().splitlines()[:count]]
+    for row in rows:
+        (folder / f"{row['id']}.md").write_text(f"---\ntitle: {json.dumps(row['title'])}\n"
+                                                f"---\n{row['text']}\n")
+    return folder
+
+
+@pytest.mark.skipif(not EVAL_CORPUS.exists(), reason="needs ../shared/eval (the evaluation data)")
+def test_ingest_survives_kill_9_at_20_random_points(tmp_path: Path):
+    folder = articles_folder(tmp_path, 160)
+    expected = len(list(folder.glob("*")))
+    index = tmp_path / "index"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_CHECKPOINT_ARTICLES": "16"}
+    began = time.monotonic()
+    rag_json("ingest", str(folder), "--index", str(tmp_path / "timing"), "--no-progress")
+    full = time.monotonic() - began
+    rng = random.Random(SEED)
+    survived, counts = 0, []
+    for _ in range(INGEST_KILLS):
+        # anywhere from model loading to the last checkpoint of a whole ingest
+        if killed_after(["ingest", str(folder), "--index", str(index), "--no-progress"],
+                        rng.uniform(0.2 * full, 1.0 * full), env):
+            info = rag_json("info", "--index", str(index), "--check")
+            assert info["problems"] == [], info["problems"]
+            assert info["articles"] >= (counts[-1] if counts else 0)  # nothing committed lost
+            counts.append(info["articles"])
+            survived += 1
+        else:
+            counts.append(expected)
+    report = rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
+    assert report["failed"] == []
+    final = rag_json("info", "--index", str(index), "--check")
+    assert (final["articles"], final["problems"]) == (expected, [])
+    assert survived >= INGEST_KILLS // 2, "most kills should land inside the ingest"
+    record("ingest_kill_points", {"tried": INGEST_KILLS, "landed_mid_ingest": survived,
+                                  "inconsistencies": 0, "lost_articles": 0,
+                                  "articles_after_each_kill": counts})
+
+
+def test_summarize_new_survives_kill_9_at_random_points(tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in sorted(CORPUS.glob("pubmed-*.md"))[:8]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    index = tmp_path / "index"
+    rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
+    summaries = index / "summaries"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_GENERATOR": "smollm2-135m"}
+    rng = random.Random(SEED)
+    done = 0
+    for _ in range(SUMMARIZE_KILLS):
+        killed_after(["summarize", "--new", "--index", str(index), "--no-progress"],
+                     rng.uniform(4, 25), env)
+        state = json.loads((summaries / "state.json").read_text()) \
+            if (summaries / "state.json").exists() else {}
+        for article_id in state:  # the state never claims a summary that is not on disk
+            assert json.loads((summaries / f"{article_id}.json").read_text())["sentences"]
+            assert (summaries / f"{article_id}.md").read_text().startswith("# ")
+        assert len(state) >= done
+        done = len(state)
+    result = rag_json("summarize", "--new", "--index", str(index), "--no-progress", env=env)
+    assert result["failed"] == []
+    again = rag_json("summarize", "--new", "--index", str(index), "--no-progress", env=env)
+    assert again["summaries"] == [] and len(again["skipped"]) == 8
+    record("summarize_kill_points", {"tried": SUMMARIZE_KILLS, "inconsistencies": 0,
+                                     "lost_summaries": 0})
