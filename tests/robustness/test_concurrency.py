@@ -18,7 +18,7 @@ from tests.robustness.conftest import record
 
 pytestmark = [pytest.mark.integration, pytest.mark.robustness, pytest.mark.e2e]
 SESSIONS, ROUNDS = 8, 2
-SOURCE = re.compile(r'href="#source/([^/"]+)/')
+SOURCE = re.compile(r'#source/([^/"\\]+)/')  # also inside JSON-escaped message content
 
 
 def topics() -> list[tuple[str, str]]:
@@ -67,7 +67,10 @@ def test_eight_sessions_at_once_with_an_ingest_running(tmp_path: Path):
         with ThreadPoolExecutor(SESSIONS) as pool:
             answers = list(pool.map(lambda topic: converse(url, topic[1]), asked))
         out, _ = writer.communicate(timeout=600)
-        assert writer.returncode == 0 and json.loads(out)["added"] == 60
+        ingested = json.loads(out)
+        assert writer.returncode == 0 and ingested["failed"] == []
+        # some of these 60 evaluation articles are bundled ones already in the index
+        assert ingested["added"] + ingested["updated"] + ingested["unchanged"] == 60
 
     mine = {article_id for article_id, _ in asked}
     crossed = 0
@@ -78,7 +81,7 @@ def test_eight_sessions_at_once_with_an_ingest_running(tmp_path: Path):
             crossed += 1
     assert crossed == 0
     info = rag_json("info", "--index", str(index), "--check")
-    assert info["problems"] == [] and info["articles"] == 40 + 60
+    assert info["problems"] == [] and info["articles"] == 40 + ingested["added"]
     record("concurrency", {"sessions": SESSIONS, "rounds": ROUNDS, "errors": 0,
                            "crossed_conversations": crossed,
                            "ingest_during_chat": "60 articles, index consistent"})
