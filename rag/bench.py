@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,14 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as scratch:
         source = Path(scratch) / "articles.jsonl"
         source.write_text("\n".join(rows) + "\n")
-        first = Library.open(Settings.load({**_fields(settings), "index": Path(scratch) / "i0"}))
+        first = Library.open(replace(settings, index=Path(scratch) / "i0"))
         first.ingest([source])
         texts = [chunk.text for chunk in first.store.chunks()]
         embedder = first.embedder
 
         def ingest_fresh() -> None:
             index = Path(scratch) / f"i{time.monotonic_ns()}"
-            Library.open(Settings.load({**_fields(settings), "index": index}),
-                         embedder).ingest([source])
+            Library.open(replace(settings, index=index), embedder).ingest([source])
             shutil.rmtree(index)
 
         plain = SentenceTransformer(resolve_model(settings.embedder), device="cpu")
@@ -210,10 +210,6 @@ def _ms(seconds: list[float], percentile: int) -> float:
     return round(1000 * float(np.percentile(seconds, percentile)), 3)
 
 
-def _fields(settings: Settings) -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in settings.__dataclass_fields__}
-
-
 def machine() -> dict[str, Any]:
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
             "date": datetime.now(UTC).date().isoformat()}
@@ -241,13 +237,11 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         log("vector search at 1k / 10k / 100k vectors")
         report["retrieval"] = bench_retrieval([1_000, 10_000, 100_000], 200, 384,
                                               settings.ann_threshold)
-        sample = Library.open(Settings.load({**_fields(settings),
-                                             "index": Path(scratch) / "sample"}))
+        sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():
             log("hybrid search over the evaluation corpus")
-            big = Library.open(Settings.load({**_fields(settings),
-                                              "index": Path(scratch) / "eval"}), sample.embedder)
+            big = Library.open(replace(settings, index=Path(scratch) / "eval"), sample.embedder)
             big.ingest([source])
             asked = [json.loads(line)["question"] for line in
                      questions.read_text().split("\n") if line.strip()][:100]

@@ -23,7 +23,7 @@ from rag.retrieve import Filters, Retriever
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store
 from rag.summarize import Summarizer
-from rag.summary_batch import BatchReport, SummaryState, pending, run_batch
+from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
 from rag.types import Answer, Article, Hit, IngestReport
 
 
@@ -165,7 +165,7 @@ class Library:
     def summary(self, article_id: str) -> dict[str, Any] | None:
         """The stored summary of an article (the JSON ``rag summarize`` wrote), if any."""
         try:
-            return json.loads((self.summaries_folder / f"{article_id}.json").read_text())
+            return json.loads(summary_paths(self.summaries_folder, article_id)[1].read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -174,14 +174,12 @@ class Library:
 
     def summary_files(self, article_id: str) -> list[Path]:
         """The Markdown and JSON files of an article's summary that exist on disk."""
-        return [p for p in (self.summaries_folder / f"{article_id}.md",
-                            self.summaries_folder / f"{article_id}.json") if p.is_file()]
+        return [p for p in summary_paths(self.summaries_folder, article_id) if p.is_file()]
 
     def summarized(self) -> list[str]:
-        """Ids of the articles that have a summary on disk."""
-        folder = self.summaries_folder
-        return sorted(p.stem for p in folder.glob("*.json")
-                      if p.name not in ("index.json", "state.json")) if folder.is_dir() else []
+        """Ids of the articles that have a summary on disk (the batch state records each one
+        only after its files are written)."""
+        return sorted(SummaryState(self.summaries_folder).entries)
 
     def article_ids_from(self, paths: list[Path]) -> list[str]:
         """Ids of the stored articles that were read from these files or folders."""

@@ -130,10 +130,15 @@ def _drafts(summarizer: Summarizer, articles: list[Article],
                 future.cancel()
 
 
+def summary_paths(folder: Path, article_id: str) -> tuple[Path, Path]:
+    """(Markdown, JSON) files of an article's summary."""
+    return folder / f"{article_id}.md", folder / f"{article_id}.json"
+
+
 def write_summary(folder: Path, summary: Summary, article: Article) -> None:
-    atomic_write(folder / f"{summary.article_id}.json",
-                 json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
-    atomic_write(folder / f"{summary.article_id}.md", render_markdown(summary, article))
+    markdown, data = summary_paths(folder, summary.article_id)
+    atomic_write(data, json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    atomic_write(markdown, render_markdown(summary, article))
 
 
 def render_markdown(summary: Summary, article: Article) -> str:

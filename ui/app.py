@@ -60,14 +60,16 @@ def build_app(library: Library) -> gr.Blocks:
         if not message.strip():
             yield shown, history, ""
             return
-        shown = [*shown, {"role": "user", "content": render._text(message)},
+        shown = [*shown, {"role": "user", "content": render.escape(message)},
                  {"role": "assistant", "content": "<i>Searching the articles…</i>"}]
         yield shown, history, ""
         answer = None
         try:
             lib = session.library_for(passages, backend, llm_url, temperature)
+            when: dict[str, str] | None = None
             for answer in lib.ask_stream(message, history):
-                when = dates({h.chunk.article_id for h in answer.hits})
+                if when is None:  # the hits are fixed once retrieval is done
+                    when = dates({h.chunk.article_id for h in answer.hits})
                 shown[-1] = {"role": "assistant", "content": render.answer_html(answer, when)}
                 yield shown, history, ""
         except RagError as err:
@@ -90,15 +92,12 @@ def build_app(library: Library) -> gr.Blocks:
             return render.error_html(f"article {article_id} is no longer in the index")
         return render.source_panel(article, start, end)
 
-    def article_rows() -> list[list[Any]]:
-        return [[a.id, a.title, a.date, a.source, a.chunks] for a in library.articles()]
-
-    def article_choices() -> list[tuple[str, str]]:
-        return [(f"{a.title or a.id} ({a.id})", a.id) for a in library.articles()]
-
     def refreshed() -> tuple[Any, ...]:
-        choices = article_choices()
-        return (article_rows(), gr.update(choices=choices, value=[]),
+        """The article table, both article pickers, the summary picker and the status line."""
+        articles = library.articles()
+        rows = [[a.id, a.title, a.date, a.source, a.chunks] for a in articles]
+        choices = [(f"{a.title or a.id} ({a.id})", a.id) for a in articles]
+        return (rows, gr.update(choices=choices, value=[]),
                 gr.update(choices=choices, value=[]),
                 gr.update(choices=library.summarized()), status())
 
@@ -134,7 +133,7 @@ def build_app(library: Library) -> gr.Blocks:
         lines = [f"Summarized {len(done)} article(s) in {report.seconds:.0f} s; "
                  f"{len(report.skipped)} already current."]
         lines += [f"{f.path}: {f.reason}" for f in report.failed]
-        html = "<br>".join(render._text(line) for line in lines)
+        html = "<br>".join(render.escape(line) for line in lines)
         return html, gr.update(choices=library.summarized(), value=done[0] if done else None)
 
     def summarize_all(progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:

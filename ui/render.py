@@ -1,7 +1,7 @@
 """HTML for the app: answers with citation links, the source panel, summaries, reports.
 
 Everything taken from an article or a model (titles, text, answers, file names) is untrusted
-and goes through ``_text`` before it reaches the page. Citation links carry the exact span
+and goes through ``escape`` before it reaches the page. Citation links carry the exact span
 they point at (``#source/<article id>/<start>/<end>``); ``static/app.js`` turns a click on
 one into a request for the source panel.
 """
@@ -19,14 +19,14 @@ SOURCE_PREFIX = "#source/"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 
 
-def _text(value: object) -> str:
+def escape(value: object) -> str:
     """Escape for HTML and defuse Markdown link/image syntax (the chat renders Markdown)."""
     return html.escape(str(value), quote=True).replace("[", "&#91;").replace("]", "&#93;")
 
 
 def source_link(article_id: str, start: int, end: int, label: str) -> str:
     href = f"{SOURCE_PREFIX}{quote(article_id, safe='')}/{start}/{end}"
-    return f'<a class="cite" href="{href}">{_text(label)}</a>'
+    return f'<a class="cite" href="{href}">{escape(label)}</a>'
 
 
 def parse_source_request(payload: str) -> tuple[str, int, int]:
@@ -41,7 +41,7 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
     the sources list (title, date, score) it was drawn from."""
     spans = _passage_spans(answer)
     if answer.refused:
-        body = (f"<p class='refusal'><b>{_text(answer.answer)}</b> No passage supports an "
+        body = (f"<p class='refusal'><b>{escape(answer.answer)}</b> No passage supports an "
                 "answer; the closest passages are listed below.</p>")
     elif answer.stage == "extractive":
         body = (f"<p class='extractive'><i>Quick answer, quoted from the articles (the model "
@@ -54,8 +54,8 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
     heading = "Closest passages" if answer.refused else "Sources"
     rows = "".join(
         f"<li>{source_link(hit.chunk.article_id, hit.chunk.start, hit.chunk.end, f'[{n}]')} "
-        f"<b>{_text(hit.title or hit.chunk.article_id)}</b>"
-        f"{' · ' + _text(dates[hit.chunk.article_id]) if dates.get(hit.chunk.article_id) else ''}"
+        f"<b>{escape(hit.title or hit.chunk.article_id)}</b>"
+        f"{' · ' + escape(dates[hit.chunk.article_id]) if dates.get(hit.chunk.article_id) else ''}"
         f" · score {hit.score:.3f}</li>"
         for n, hit in enumerate(answer.hits, start=1))
     sources = f"<p class='sources-title'><b>{heading}</b></p><ul class='sources'>{rows}</ul>" \
@@ -70,9 +70,9 @@ def _sentence_html(sentence: AnswerSentence, answer: Answer) -> str:
         for n, c in zip(sentence.citations, (answer.citations[q] for q in sentence.quotes),
                         strict=True))
     if sentence.supported:
-        return f"<span class='sentence'>{_text(sentence.text)}{links}</span> "
+        return f"<span class='sentence'>{escape(sentence.text)}{links}</span> "
     return (f"<span class='unsupported' title='no passage supports this sentence'>"
-            f"{_text(sentence.text)} <i>(not supported by the articles)</i></span> ")
+            f"{escape(sentence.text)} <i>(not supported by the articles)</i></span> ")
 
 
 def _passage_spans(answer: Answer) -> dict[int, tuple[str, int, int]]:
@@ -87,19 +87,19 @@ def _linked(text: str, spans: dict[int, tuple[str, int, int]]) -> str:
     for match in _MARKER.finditer(text):
         n = int(match.group(1))
         if n in spans:
-            out += [_text(text[last:match.start()]), source_link(*spans[n], f"[{n}]")]
+            out += [escape(text[last:match.start()]), source_link(*spans[n], f"[{n}]")]
             last = match.end()
-    return "".join(out) + _text(text[last:])
+    return "".join(out) + escape(text[last:])
 
 
 def source_panel(article: Article, start: int, end: int) -> str:
     """The whole article with the cited span marked; app.js scrolls the mark into view."""
     start, end = max(0, min(start, len(article.text))), max(0, min(end, len(article.text)))
-    meta = " · ".join(_text(v) for v in (article.id, article.date, article.doi,
+    meta = " · ".join(escape(v) for v in (article.id, article.date, article.doi,
                                           ", ".join(article.authors[:3])) if v)
-    text = (f"{_text(article.text[:start])}<mark id='cited-span'>"
-            f"{_text(article.text[start:end])}</mark>{_text(article.text[end:])}")
-    return (f"<div class='source'><h3>{_text(article.title or article.id)}</h3>"
+    text = (f"{escape(article.text[:start])}<mark id='cited-span'>"
+            f"{escape(article.text[start:end])}</mark>{escape(article.text[end:])}")
+    return (f"<div class='source'><h3>{escape(article.title or article.id)}</h3>"
             f"<p class='meta'>{meta} · characters {start}–{end}</p>"
             f"<div class='article-text'>{text}</div></div>")
 
@@ -108,7 +108,7 @@ def summary_html(summary: dict[str, Any]) -> str:
     """A stored summary (``rag summarize`` JSON): each sentence with links to the article
     sentences it rests on, unsupported ones marked."""
     article_id = str(summary.get("article_id", ""))
-    parts = [f"<h3>{_text(summary.get('title') or article_id)}</h3>"]
+    parts = [f"<h3>{escape(summary.get('title') or article_id)}</h3>"]
     headings = {"overview": "Overview", "finding": "Key findings",
                 "caveat": "Caveats and open questions"}
     for role, heading in headings.items():
@@ -121,23 +121,23 @@ def summary_html(summary: dict[str, Any]) -> str:
                                          f"[{i}]")
                              for i, span in enumerate(s.get("spans", []), start=1))
             flag = "" if s.get("supported") else " <i>(not found in the article)</i>"
-            items.append(f"<li>{_text(s.get('text', ''))} {links}{flag}</li>")
+            items.append(f"<li>{escape(s.get('text', ''))} {links}{flag}</li>")
         parts.append(f"<h4>{heading}</h4><ul>{''.join(items)}</ul>")
-    parts.append(f"<p class='meta'>model {_text(summary.get('model', ''))} · "
-                 f"{_text(summary.get('seconds', ''))} s</p>")
+    parts.append(f"<p class='meta'>model {escape(summary.get('model', ''))} · "
+                 f"{escape(summary.get('seconds', ''))} s</p>")
     return "".join(parts)
 
 
 def ingest_report_html(report: IngestReport) -> str:
     counts = (f"Added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
               f"removed {report.removed}; embedded {report.chunks_embedded} passages.")
-    failed = "".join(f"<li><code>{_text(f.path)}</code>: {_text(f.reason)}</li>"
+    failed = "".join(f"<li><code>{escape(f.path)}</code>: {escape(f.reason)}</li>"
                      for f in report.failed)
-    duplicates = "".join(f"<li>{_text(a)} ≈ {_text(b)}</li>" for a, b in report.near_duplicates)
+    duplicates = "".join(f"<li>{escape(a)} ≈ {escape(b)}</li>" for a, b in report.near_duplicates)
     return (f"<p>{counts}</p>"
             + (f"<p><b>Not ingested:</b></p><ul>{failed}</ul>" if failed else "")
             + (f"<p><b>Near-duplicates:</b></p><ul>{duplicates}</ul>" if duplicates else ""))
 
 
 def error_html(message: str) -> str:
-    return f"<p class='error'>⚠ {_text(message)}</p>"
+    return f"<p class='error'>⚠ {escape(message)}</p>"
