@@ -64,20 +64,26 @@ test: install $(BROWSER)
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-## Quality on the dev sets (about 25 minutes on 2 cores): eval/report.json.
-## Retrieval, citations and refusals over every dev question (extractive answers), generated
-## answers on the first 30 quick questions, summaries of 8 articles.
+## Quality on the dev sets (about an hour on 2 cores): eval/report.json.
+## Retrieval, citations and refusals over every dev question (extractive answers); generated
+## answers over the 77 quick questions plus the 50 unanswerable dev questions (evidence-first
+## prompt), the whole-passage prompt on the first 30 quick questions for comparison; summaries
+## of 8 articles.
 eval: install
+	grep '"answerable": false' $(EVAL_DATA)/pubmedqa/questions-dev.jsonl > eval/.unanswerable.jsonl
 	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --no-generate \
 	  --out eval/qa-dev-extractive.json > /dev/null
 	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl \
+	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl --limit 30 \
-	  --out eval/qa-quick-generated.json > /dev/null
+	  --prompt-style passages --out eval/qa-quick-generated-passages.json > /dev/null
 	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 8 \
 	  --out eval/summarize-dev.json > /dev/null
 	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-quick-generated.json \
-	  eval/summarize-dev.json --out eval/report.json
+	  eval/qa-quick-generated-passages.json eval/summarize-dev.json --out eval/report.json
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
 bench: install

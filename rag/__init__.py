@@ -4,6 +4,7 @@ Public API: ``Library`` (open an index, ingest, search, remove), ``Settings``, a
 types. The CLI and the UI use nothing else.
 """
 
+from rag.access import VisitorPolicy
 from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
 from rag.library import Library, reindex
 from rag.retrieve import Filters
@@ -13,5 +14,5 @@ from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Failure,
 __all__ = [
     "Answer", "AnswerSentence", "Article", "Chunk", "Citation", "Failure", "Filters", "Hit",
     "IndexCorrupt", "IndexMismatch", "IngestReport", "Library", "RagError", "Settings",
-    "UnreadableInput", "reindex",
+    "UnreadableInput", "VisitorPolicy", "reindex",
 ]

@@ -1,14 +1,22 @@
 """Question (+ conversation) -> a grounded, cited Answer, streamed in stages.
 
-1. A follow-up is rewritten into a standalone question by the generator, from the user's
-   earlier questions; the previous question + the follow-up is kept as a second candidate.
-   Each is tried first within the articles the previous answer cited ("it" is usually what we
-   were just talking about), then over everything; the best-supported candidate wins, with
-   the conversation's articles preferred when they clear the evidence threshold.
-2. Retrieve; score the evidence. Below the calibrated threshold the answer is a refusal that
-   lists the closest passages: the model is never asked to answer from nothing.
+1. A follow-up that refers back ("it", "they", "this study") is rewritten into a standalone
+   question by the generator, from the user's earlier questions (without a generator, or when
+   the rewrite fails, it is joined to the previous question). It is searched first within the
+   articles the previous answer cited, over everything only if they hold no evidence. A
+   question that stands on its own is never merged with the last one, and the model always
+   gets the question as asked, or its rewrite where that replaced a reference.
+2. Retrieve; score the evidence: its best sentence's support for the question, and how much
+   of the question's own wording (rare words weighing most) the best passage holds. Below
+   either calibrated threshold the answer is a refusal that lists the closest passages: the
+   model is never asked to answer from nothing.
 3. An extractive answer (best matching sentences, cited) is yielded at once.
 4. The generator answers from numbered passages; its citations are checked (``rag.cite``).
+   A yes/no question gets a verdict first (Yes / No / Not clear), demoted to Not clear when
+   no cited sentence supports it. If the model refuses although the evidence passed the gate,
+   or none of its sentences is supported, the reader gets the quoted extractive answer
+   (``path == 'extractive'``) when the evidence is good (``fallback_threshold``); only with
+   weaker evidence does the model's failure to answer count as a second vote to refuse.
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.cite import SupportScorer, check_answer, extractive_answer, is_refusal, render
+from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.errors import RagError
+from rag.evidence import select_evidence
 from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
-from rag.types import Answer, AnswerSentence, Hit
+from rag.support import SupportScorer
+from rag.types import Answer, AnswerSentence, Citation, Hit
 
 REFUSAL = "The articles do not say."
 SYSTEM_PROMPT = (
@@ -33,12 +43,26 @@ SYSTEM_PROMPT = (
     "answer and ending with the number of the passage it comes from in square brackets. "
     f"If the passages do not contain the answer, reply only: {REFUSAL}"
 )
+VERDICT_RULE = (
+    "This question asks yes or no: begin the answer with Yes, No, or Not clear, then give the "
+    "reason in one short sentence ending with the passage number in brackets."
+)
+UNCLEAR = "Not clear from these articles."
+QUOTED = "Quoted from the articles:"
 REWRITE_PROMPT = (
     "Rewrite the last question so that it can be understood without the earlier ones, "
     "replacing pronouns such as 'it' or 'they' with the topic they refer to in the earlier "
     "questions. Output only the rewritten question."
 )
 _CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]")
+_AUXILIARY = re.compile(
+    r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|"
+    r"shall)\b", re.I)
+_WH_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_VERDICT = re.compile(r"^\W*(yes|no|not clear|unclear)\b[\s,.:;!-]*", re.I)
+_REFERENCE = re.compile(
+    r"\b(it|its|they|them|their|theirs|this|that|these|those|he|she|his|her|him|the same|"
+    r"such|former|latter)\b", re.I)
 
 History = list[dict[str, Any]]
 """Chat messages ``{"role", "content"}``; assistant turns may add ``"sources"``: the article
@@ -71,28 +95,35 @@ class Answerer:
         question = " ".join(question.split())
         if not question or not any(ch.isalnum() for ch in question):
             raise RagError("the question is empty; type a question about your articles")
-        query, hits, (extractive, quotes, evidence) = self._retrieve(
-            self._standalone(question, history or [], generate), _sources(history or []),
+        query, rewritten = self._standalone(question, history or [], generate)
+        hits, (extractive, quotes, evidence) = self._retrieve(
+            query, _sources(history or []) if query != question else [],
             k or self.settings.top_k)
         retrieved = time.perf_counter()
         timings: dict[str, float | None] = {
             "retrieve_s": round(retrieved - started, 3), "first_token_s": None,
             "total_s": None, "tokens_per_s": None, "evidence_score": round(evidence, 4)}
+        coverage = self.scorer.coverage(query, hits[0]) if hits else 0.0
+        timings["coverage"] = round(coverage, 4)
         answer = Answer(question, query, "", refused=False, extractive=extractive, hits=hits,
                         timings=timings, stage="extractive")
-        if not hits or evidence < self.settings.refusal_threshold:
+        if not hits or evidence < self.settings.refusal_threshold \
+                or coverage < self.settings.coverage_threshold:
             yield self._refusal(answer, started)
             return
         yield answer
         if not generate:
-            answer.sentences = [AnswerSentence(q.text, [q.n], True, [i])
-                                for i, q in enumerate(quotes)]
-            answer.citations, answer.answer = quotes, extractive
-            yield self._finish(answer, started)
+            yield self._finish(_quoted(answer, quotes, extractive), started)
             return
         passages = hits[: self.settings.prompt_passages]
+        if self.settings.prompt_style == "evidence":
+            passages = select_evidence(query, passages, self.scorer,
+                                       self.settings.evidence_tokens)
+        # the model answers the question asked; a rewrite only where it resolved a reference
+        asked = query if rewritten else question
+        yes_no = asks_yes_or_no(asked)
         text, pieces, first = "", 0, None
-        for piece in self.generator().stream(self._messages(query, passages),
+        for piece in self.generator().stream(self._messages(asked, passages, yes_no),
                                              self.settings.max_answer_tokens,
                                              self.settings.temperature):
             first = first or time.perf_counter()
@@ -103,29 +134,40 @@ class Answerer:
         if first is not None:
             timings["first_token_s"] = round(first - started, 3)
             timings["tokens_per_s"] = round(pieces / max(finished - first, 1e-6), 2)
+        verdict, text = _split_verdict(text) if yes_no else (None, text)
         sentences, citations = check_answer(text, passages, self.scorer,
                                             self.settings.support_threshold)
-        if not sentences or all(is_refusal(s.text) for s in sentences):
-            yield self._refusal(answer, started)
+        if not any(s.supported and not is_refusal(s.text) for s in sentences):
+            if evidence < self.settings.fallback_threshold:  # a second, post-answer gate
+                yield self._refusal(answer, started)
+                return
+            # good evidence passed the gate: quote it rather than refuse
+            answer = _quoted(answer, quotes, extractive)
+            answer.verdict = "unclear" if yes_no else None
+            if yes_no:
+                answer.answer = f"{UNCLEAR} {answer.answer}"
+            yield self._finish(answer, started)
             return
-        answer.sentences, answer.citations, answer.answer = sentences, citations, render(sentences)
+        answer.sentences, answer.citations = sentences, citations
+        answer.verdict = verdict or ("unclear" if yes_no else None)
+        answer.answer = _VERDICT_TEXT.get(answer.verdict, "") + render(sentences)
+        answer.path = "generated"
         yield self._finish(answer, started)
 
-    def _retrieve(self, queries: list[str], sources: list[str], k: int):
-        """The best-supported (query, hits, extractive answer) among the candidates."""
-        scopes = ([Filters(article_ids=sources)] if sources else []) + [None]
-        tried = []
-        for scope in scopes:
-            for query in queries:
-                hits = self.search(query, k, scope)
-                tried.append((query, hits, extractive_answer(query, hits, self.scorer)))
-            best = max(tried, key=lambda t: t[2][2])
-            if best[2][2] >= self.settings.refusal_threshold:
-                return best
-        return max(tried, key=lambda t: t[2][2])
+    def _retrieve(self, query: str, cited: list[str],
+                  k: int) -> tuple[list[Hit], tuple[str, list[Citation], float]]:
+        """Hits and the extractive answer for ``query``. A follow-up ("it") first searches
+        the articles the last answer cited, and everything only if they hold no evidence."""
+        if cited:
+            hits = self.search(query, k, Filters(article_ids=cited))
+            extracted = extractive_answer(query, hits, self.scorer)
+            if extracted[2] >= self.settings.refusal_threshold:
+                return hits, extracted
+        hits = self.search(query, k, None)
+        return hits, extractive_answer(query, hits, self.scorer)
 
     def _refusal(self, answer: Answer, started: float) -> Answer:
-        answer.refused, answer.answer = True, REFUSAL
+        answer.refused, answer.answer, answer.path = True, REFUSAL, "refusal"
         answer.sentences, answer.citations = [AnswerSentence(REFUSAL, [], True)], []
         return self._finish(answer, started)
 
@@ -135,30 +177,75 @@ class Answerer:
         answer.stage = "final"
         return answer
 
-    def _standalone(self, question: str, history: History, generate: bool) -> list[str]:
-        """Candidate retrieval queries for ``question``, given the conversation so far."""
+    def _standalone(self, question: str, history: History,
+                    generate: bool) -> tuple[str, bool]:
+        """(the retrieval query for ``question`` given the conversation, whether the
+        generator rewrote it). A question that refers back is rewritten by the generator, or,
+        without one (or when the rewrite fails), joined to the previous question; one that
+        stands on its own is used as asked."""
         asked = [_clean(m["content"])[:400] for m in history if m.get("role") == "user"]
-        if not asked:
-            return [question]
+        if not asked or not _REFERENCE.search(question):
+            return question, False
         joined = " ".join([asked[-1], question])
         if not generate:
-            return [joined]
+            return joined, False
         earlier = "\n".join(f"- {q}" for q in asked[-3:])
         messages = [{"role": "system", "content": REWRITE_PROMPT},
                     {"role": "user", "content": f"Earlier questions:\n{earlier}\n\n"
                                                 f"Last question: {question}"}]
         rewritten = "".join(self.generator().stream(messages, 48, 0.0)).strip()
         rewritten = rewritten.splitlines()[0].strip(' "') if rewritten else ""
-        return [rewritten, joined] if len(rewritten) > 3 else [joined]
+        return (rewritten, True) if len(rewritten) > 3 else (joined, False)
 
     @staticmethod
-    def _messages(question: str, passages: list[Hit]) -> list[Message]:
-        numbered = "\n\n".join(
-            f"[{n}] ({_clean(hit.title)})\n{_clean(hit.chunk.text)}"
-            for n, hit in enumerate(passages, start=1)
-        )
+    def _messages(question: str, passages: list[Hit], yes_no: bool = False) -> list[Message]:
+        titled: set[str] = set()  # each article's title once: prompt tokens are dear
+        lines = []
+        for n, hit in enumerate(passages, start=1):
+            first = hit.chunk.article_id not in titled
+            titled.add(hit.chunk.article_id)
+            lines.append(f"[{n}] " + (f"({_clean(hit.title)})\n" if first else "")
+                         + _clean(hit.chunk.text))
+        numbered = "\n\n".join(lines)
+        # the system prompt never varies, so its evaluation is reused across questions
+        rule = f"\n{VERDICT_RULE}" if yes_no else ""
         return [{"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"}]
+                {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"
+                                            f"{rule}"}]
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether a question asks for yes or no: its last clause (after a colon, as in "Topic:
+    is it safe?") starts with an auxiliary verb, or it is a fragment with no wh-word ("Topic:
+    a feasible option?")."""
+    clause = re.split(r"[:;]", question.strip())[-1].strip()
+    if _AUXILIARY.match(clause):
+        return True
+    return question.strip().endswith("?") and not _WH_WORD.search(clause)
+
+
+_VERDICT_TEXT = {"yes": "Yes. ", "no": "No. ", "unclear": UNCLEAR + " "}
+
+
+def _split_verdict(text: str) -> tuple[str | None, str]:
+    """("yes" | "no" | "unclear" | None, the rest of the answer) from the model's text."""
+    match = _VERDICT.match(text)
+    if not match:
+        return None, text
+    word = match.group(1).lower()
+    rest = text[match.end():]
+    if word == "not clear":  # "Not clear from these articles." adds nothing to check
+        rest = re.sub(r"^from (these|the) (articles|passages)[.,]?\s*", "", rest, flags=re.I)
+    return ("unclear" if word in ("not clear", "unclear") else word), rest
+
+
+def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:
+    """The extractive answer as the final one: the best sentences, quoted and cited."""
+    answer.sentences = [AnswerSentence(f"“{q.text}”", [q.n], True, [i])
+                        for i, q in enumerate(quotes)]
+    answer.citations, answer.path = quotes, "extractive"
+    answer.answer = f"{QUOTED} " + " ".join(f"“{q.text}” [{q.n}]" for q in quotes)
+    return answer
 
 
 def _sources(history: History) -> list[str]:

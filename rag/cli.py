@@ -74,6 +74,8 @@ def ingest(
             typer.echo(f"  failed: {failure.path}: {failure.reason}")
         for a, b in report.near_duplicates:
             typer.echo(f"  near-duplicate: {a} ~ {b}")
+        for r in report.replaced_ids:
+            typer.echo(f"  unsafe id {r.given!r} in {r.path} replaced by {r.used!r}")
 
     _emit(as_json, report.to_dict(), human)
     if report.failed:
@@ -121,27 +123,37 @@ def ask(
     generate: Annotated[bool, typer.Option(
         "--generate/--no-generate", help="--no-generate answers with the best-matching "
         "sentences only (instant, no language model).")] = True,
+    session: Annotated[str | None, typer.Option(
+        help="Continue this named conversation (kept in INDEX/sessions), so follow-ups such "
+        "as 'what about its safety?' refer to the earlier questions.", show_default=False)]
+    = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer QUESTION from the articles, citing [n] passages; every citation is checked.
 
-    When the articles do not support an answer, says so and lists the closest passages.
+    A yes/no question gets a verdict first (Yes / No / Not clear). When the articles do not
+    support an answer, says so and lists the closest passages.
     """
     library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    history = library.sessions.history(session) if session else None
     if as_json:
-        typer.echo(json.dumps(library.ask(question, k=k, generate=generate).to_dict(),
-                              ensure_ascii=False, indent=2))
+        answer = library.ask(question, history, k=k, generate=generate)
+        if session:
+            library.sessions.append(session, answer)
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     shown = 0
     answer = None
-    for answer in library.ask_stream(question, k=k, generate=generate):
+    for answer in library.ask_stream(question, history, k=k, generate=generate):
         if answer.stage == "extractive" and generate:
             typer.echo(f"Quick answer (extracted): {answer.extractive}\n", err=True)
         elif answer.stage == "generating":
             typer.echo(answer.answer[shown:], err=True, nl=False)
             shown = len(answer.answer)
     assert answer is not None
+    if session:
+        library.sessions.append(session, answer)
     if shown:
         typer.echo("\n", err=True)
     typer.echo(answer.answer)
@@ -288,9 +300,19 @@ def serve(
         help="USER:PASSWORD; visitors must log in (Gradio's login page).")] = None,
     llm_url: LlmUrlOption = None,
     generator: GeneratorOption = None,
+    library_dirs: Annotated[list[Path] | None, typer.Option(
+        "--library", help="A folder visitors may ingest from by path (repeatable; default: "
+        "corpus/). Uploads go to INDEX/uploads.", show_default=False)] = None,
+    allow_llm_url: Annotated[list[str] | None, typer.Option(
+        help="Another OpenAI-compatible server visitors may pick (repeatable). Your API key "
+        "is only sent to --llm-url.", show_default=False)] = None,
 ) -> None:
     """Start the web app on http://HOST:PORT: chat with cited answers, ingest and remove
-    articles, summaries. Also serves the /ask and /search API (gradio_client)."""
+    articles, summaries. Also serves the /ask, /search and /chat API (gradio_client).
+
+    Visitors can read and write only inside the library folders and the index (see the
+    README's threat model); share it beyond this computer only with --auth.
+    """
     from ui.app import launch
 
     login = None
@@ -299,7 +321,13 @@ def serve(
         if not (user and sep and password):
             raise typer.BadParameter("use --auth USER:PASSWORD")
         login = (user, password)
-    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    elif host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host} without --auth: anyone who can reach it can "
+                   "ask, upload and summarize; add --auth USER:PASSWORD", err=True)
+    library = Library.open(_settings(
+        index, llm_url=llm_url, generator=generator,
+        library=tuple(library_dirs) if library_dirs else None,
+        allow_llm_url=tuple(allow_llm_url) if allow_llm_url else None))
     typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}",
                err=True)
     launch(library, host=host, port=port, auth=login)

@@ -20,7 +20,8 @@ eval_app = typer.Typer(help="Measure quality on labelled data (formats: ../share
                        no_args_is_help=True)
 
 CorpusArg = Annotated[Path, typer.Option(help="Folder or JSONL of articles to answer from.")]
-QuestionsArg = Annotated[Path, typer.Option(help="JSONL of questions with gold answers.")]
+QuestionsArg = Annotated[list[Path], typer.Option(
+    help="JSONL of questions with gold answers (repeatable: the files are joined).")]
 IndexArg = Annotated[Path | None, typer.Option(
     "--index", help="Reuse (and update) this index; default: a temporary one.")]
 LimitArg = Annotated[int | None, typer.Option(help="Only the first N questions.")]
@@ -54,12 +55,15 @@ def qa(
     = True,
     llm_url: LlmUrlOption = None,
     generator: GeneratorOption = None,
+    prompt_style: Annotated[str | None, typer.Option(
+        help="evidence (best sentences, default) or passages (whole chunks).")] = None,
     index: IndexArg = None,
 ) -> None:
     """Retrieval recall@k/MRR, answer EM/F1, citation precision/recall, refusal accuracy and
     latency percentiles over a question set; prints and writes a JSON report."""
-    rows = load_questions(questions, limit)
-    report = _run_with_index(index, corpus, {"llm_url": llm_url, "generator": generator},
+    rows = [row for path in questions for row in load_questions(path, limit)]
+    overrides = {"llm_url": llm_url, "generator": generator, "prompt_style": prompt_style}
+    report = _run_with_index(index, corpus, overrides,
                              lambda library: evaluate_qa(library, rows, k, generate, True))
     _write(report, out)
 
@@ -77,7 +81,7 @@ def calibrate(
 ) -> None:
     """Find the evidence-score threshold below which answers become refusals (set it with
     RAG_REFUSAL_THRESHOLD)."""
-    rows = load_questions(questions, limit)
+    rows = [row for path in questions for row in load_questions(path, limit)]
     _write(_run_with_index(index, corpus, {},
                            lambda library: calibrate_refusal(library, rows, keep, True)), out)
 

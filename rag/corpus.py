@@ -45,6 +45,12 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL
 _HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _YEAR_IN_PARENS = re.compile(r"\((\d{4})\)")
 _ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
+MAX_ID_CHARS = 100
+ARTICLE_ID = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}")
+"""The one rule for article ids. Ids name files (summaries, downloads) and appear in links,
+and they come from files anyone may have written (front matter, JSON), so only these
+characters, no leading dot (no '.', '..' or hidden files), and a bounded length."""
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -53,14 +59,19 @@ class Parsed:
 
     articles: list[Article] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    replaced_ids: list[tuple[str, str]] = field(default_factory=list)
+    """(id the file gave, safe id used instead) for ids that broke ``ARTICLE_ID``."""
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
+def discover(paths: list[Path],
+             within: list[Path] | None = None) -> tuple[list[Path], list[Failure]]:
     """Expand folders into the article files below them (hidden files and READMEs skipped).
 
     Symlinked folders are not followed, so a link loop cannot hang ingest; each is reported
     so the user knows it was skipped. A named file of an unsupported type is reported;
-    unsupported files met inside folders are passed over.
+    unsupported files met inside folders are passed over. With ``within`` (a web visitor's
+    request), a file that resolves outside those folders, through a symlink for instance,
+    is reported and not read.
     """
     files: list[Path] = []
     failures: list[Failure] = []
@@ -86,7 +97,20 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
                 )
         else:
             failures.append(Failure(str(path), "no such file or folder"))
+    if within is not None:
+        outside = [f for f in files if not is_within(f, within)]
+        failures += [Failure(str(f), OUTSIDE_LIBRARY) for f in outside]
+        files = [f for f in files if f not in outside]
     return files, failures
+
+
+OUTSIDE_LIBRARY = "not inside the library folders this server allows"
+
+
+def is_within(path: Path, roots: list[Path]) -> bool:
+    """Whether ``path``, with every symlink and '..' resolved, lies inside one of ``roots``."""
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in roots)
 
 
 def _is_article_file(path: Path) -> bool:
@@ -118,7 +142,22 @@ def read_file(path: Path, max_bytes: int) -> Parsed:
     for article in parsed.articles:
         if not article.text.strip():
             raise UnreadableInput("no article text found")
+        given, article.id = article.id, safe_article_id(article.id)
+        if article.id != given:
+            parsed.replaced_ids.append((given, article.id))
     return parsed
+
+
+def safe_article_id(candidate: str) -> str:
+    """``candidate`` if it follows ``ARTICLE_ID``; else an id derived from it (unsafe runs
+    replaced by '-', leading dots and dashes dropped, cut to length), or a hash of it when
+    nothing usable is left."""
+    if ARTICLE_ID.fullmatch(candidate):
+        return candidate
+    derived = _ID_UNSAFE.sub("-", candidate).lstrip(".-")[:MAX_ID_CHARS].rstrip(".-")
+    if derived and ARTICLE_ID.fullmatch(derived):
+        return derived
+    return "id-" + hashlib.sha256(candidate.encode()).hexdigest()[:16]
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:

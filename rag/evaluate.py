@@ -84,6 +84,10 @@ def _judge(row: dict[str, Any], ranking: list[str], answer: Answer) -> dict[str,
         "answers": [str(a) for a in row.get("answers") or []],
         "prediction": answer.answer,
         "refused": answer.refused,
+        "verdict": answer.verdict,
+        "path": answer.path,
+        "evidence": answer.timings.get("evidence_score"),
+        "coverage": answer.timings.get("coverage"),
         "citations": len(answer.citations),
         "correct_citations": sum(correct),
         "timings": answer.timings,
@@ -122,7 +126,27 @@ def _answers(records: list[dict[str, Any]]) -> dict[str, float]:
             stated += 1
             agree += said.group(1).lower() == r["answers"][0].lower()
     return {"exact_match": exact / n, "f1": f1 / n, "contains": contains / n,
-            "yes_no_stated": stated / n, "yes_no_accuracy": agree / stated if stated else 0.0}
+            "yes_no_stated": stated / n, "yes_no_accuracy": agree / stated if stated else 0.0,
+            "answered": sum(not r["refused"] for r in records) / n,
+            "paths": dict(Counter(r["path"] for r in records)), **_verdicts(records)}
+
+
+def _verdicts(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer's verdict against the PubMedQA label (first of ``answers``) over every
+    labelled question (no verdict or a refusal counts as wrong; "unclear" matches "maybe"),
+    beside always answering the majority label of the same questions."""
+    labelled = [r for r in records
+                if r["answers"] and r["answers"][0].lower() in ("yes", "no", "maybe")]
+    if not labelled:
+        return {}
+    gold = [r["answers"][0].lower() for r in labelled]
+    said = [{"unclear": "maybe"}.get(r["verdict"] or "", r["verdict"]) for r in labelled]
+    majority, count = Counter(gold).most_common(1)[0]
+    return {"verdict": {"accuracy": sum(s == g for s, g in zip(said, gold, strict=True))
+                        / len(gold),
+                        "majority_baseline": count / len(gold), "majority_label": majority,
+                        "given": sum(s is not None for s in said) / len(gold),
+                        "n": len(gold)}}
 
 
 def _citations(records: list[dict[str, Any]]) -> dict[str, float]:
@@ -147,42 +171,45 @@ def _refusals(records: list[dict[str, Any]]) -> dict[str, float]:
 
 def calibrate_refusal(library: Library, questions: list[dict[str, Any]], keep: float,
                       progress: bool) -> dict[str, Any]:
-    """The refusal gate's threshold: the highest evidence score that still lets ``keep`` of
-    the answerable questions through. The gate only has to stop clearly unsupported
-    questions; above it the model is told to say the articles do not answer, so wrongly
-    refusing answerable questions is the costlier mistake. The balanced-accuracy optimum is
-    reported beside it, with the whole curve."""
+    """The refusal gate's two thresholds: evidence score and question coverage. Of the pairs
+    that still let ``keep`` of the answerable questions through, the one that refuses the most
+    unanswerable questions (ties: the lower thresholds). Wrongly refusing an answerable
+    question is the costlier mistake, so ``keep`` is the constraint, not a term traded off."""
     scorer = library.scorer()
-    scores, answerable = [], []
+    evidence, coverage, answerable = [], [], []
     for row in tqdm(questions, desc="scoring", unit="q", disable=not progress,
                     file=sys.stderr):
         hits = library.search(row["question"], library.settings.top_k)
-        scores.append(extractive_answer(row["question"], hits, scorer)[2])
+        evidence.append(extractive_answer(row["question"], hits, scorer)[2])
+        coverage.append(scorer.coverage(row["question"], hits[0]) if hits else 0.0)
         answerable.append(bool(row.get("answerable", True)))
-    s, a = np.array(scores), np.array(answerable)
+    e, c, a = np.array(evidence), np.array(coverage), np.array(answerable)
     if a.all() or not a.any():
         raise RagError("calibration needs both answerable and unanswerable questions")
-    candidates = np.unique(np.round(s, 3))
-    balanced = max(candidates, key=lambda t: (
-        ((s[a] >= t).mean() + (s[~a] < t).mean()) / 2, -t))
-    chosen = max(t for t in candidates if (s[a] >= t).mean() >= keep)
+
+    def outcome(te: float, tc: float) -> tuple[float, float]:
+        passed = (e >= te) & (c >= tc)
+        return float(passed[a].mean()), float((~passed[~a]).mean())
+
+    grid = [(round(float(te), 3), round(float(tc), 3)) for te in np.arange(0.20, 0.70, 0.01)
+            for tc in np.arange(0.0, 0.80, 0.01)]
+    feasible = [(outcome(*pair)[1], -pair[0] - pair[1], pair) for pair in grid
+                if outcome(*pair)[0] >= keep]
+    _, _, (te, tc) = max(feasible)
+    kept, refused = outcome(te, tc)
+    alone = max((t for t, _ in grid if outcome(t, 0.0)[0] >= keep), default=0.0)
     return {
-        "rule": f"highest threshold keeping >= {keep:.0%} of answerable questions",
-        "threshold": float(chosen),
-        "answerable_kept": float((s[a] >= chosen).mean()),
-        "unanswerable_refused": float((s[~a] < chosen).mean()),
-        "balanced_optimum": {
-            "threshold": float(balanced),
-            "answerable_kept": float((s[a] >= balanced).mean()),
-            "unanswerable_refused": float((s[~a] < balanced).mean()),
-        },
-        "score_median": {"answerable": float(np.median(s[a])),
-                         "unanswerable": float(np.median(s[~a]))},
-        "n": len(s),
-        "curve": [{"threshold": round(float(t), 3),
-                   "answerable_kept": round(float((s[a] >= t).mean()), 4),
-                   "unanswerable_refused": round(float((s[~a] < t).mean()), 4)}
-                  for t in np.arange(0.25, 0.70, 0.025)],
+        "rule": f"evidence >= t_e and coverage >= t_c; of the pairs keeping >= {keep:.1%} of "
+                "answerable questions, the one refusing the most unanswerable ones",
+        "evidence_threshold": te, "coverage_threshold": tc,
+        "answerable_kept": kept, "unanswerable_refused": refused,
+        "evidence_alone": {"threshold": alone, "answerable_kept": outcome(alone, 0.0)[0],
+                           "unanswerable_refused": outcome(alone, 0.0)[1]},
+        "median": {"evidence": {"answerable": float(np.median(e[a])),
+                                "unanswerable": float(np.median(e[~a]))},
+                   "coverage": {"answerable": float(np.median(c[a])),
+                                "unanswerable": float(np.median(c[~a]))}},
+        "n": len(e),
     }
 
 
@@ -199,6 +226,9 @@ def _config(settings: Settings, k: int, generate: bool) -> dict[str, Any]:
             "generator": settings.generator if generate else None,
             "llm_url": settings.llm_url or None, "runtime": settings.runtime,
             "refusal_threshold": settings.refusal_threshold,
+            "coverage_threshold": settings.coverage_threshold,
+            "fallback_threshold": settings.fallback_threshold,
+            "prompt_style": settings.prompt_style, "evidence_tokens": settings.evidence_tokens,
             "support_threshold": settings.support_threshold,
             "chunk_tokens": settings.chunk_tokens, "date": time.strftime("%Y-%m-%d")}
 

@@ -15,11 +15,11 @@ import numpy as np
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
-from rag.cite import SupportScorer, WordWeights
 from rag.corpus import normalize
 from rag.errors import RagError
 from rag.library import Library
 from rag.summarize import Summarizer
+from rag.support import SupportScorer, WordWeights
 from rag.types import Article
 
 METRICS = ("rouge1", "rouge2", "rougeL")

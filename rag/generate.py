@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.errors import RagError
 from rag.models import PACKAGED_MODELS, resolve_generator_model
@@ -31,11 +31,19 @@ class Generator(Protocol):
 
 
 class LlamaCppGenerator:
-    """A GGUF model through llama-cpp-python: the fastest CPU path. The model keeps the KV
-    cache of the longest shared prefix between calls, so the fixed system prompt is paid once."""
+    """A GGUF model through llama-cpp-python: the fastest CPU path.
+
+    The fixed part of a prompt is paid for once: llama.cpp reuses the KV cache of the longest
+    prefix shared with the previous call, and for each system prompt (answers, follow-up
+    rewrites, summaries) a snapshot of the state after its tokens is kept, so a question
+    evaluates only its evidence and its own words even when another kind of prompt ran in
+    between. The prompt is formatted with the GGUF's own chat template, as llama-cpp-python's
+    chat completion would, so the tokens are known before the call.
+    """
 
     def __init__(self, model_path: Path, context: int, threads: int) -> None:
         from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.name = model_path.name
         self._lock = threading.Lock()  # one llama context serves one request at a time
@@ -43,14 +51,63 @@ class LlamaCppGenerator:
             model_path=str(model_path), n_ctx=context, n_threads=threads,
             n_threads_batch=threads, verbose=False,
         )
+        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        self._format = Jinja2ChatFormatter(
+            template=self._llama.metadata["tokenizer.chat_template"],
+            eos_token=self._text(eos), bos_token=self._text(bos), stop_token_ids=[eos])
+        self._prefixes: dict[str, tuple[list[int], Any]] = {}
+
+    def _text(self, token: int) -> str:
+        return self._llama.detokenize([token], special=True).decode() if token != -1 else ""
+
+    def _tokens(self, messages: list[Message]) -> tuple[list[int], Any]:
+        formatted = self._format(messages=messages)
+        tokens = self._llama.tokenize(formatted.prompt.encode(), special=True,
+                                      add_bos=not formatted.added_special)
+        return tokens, formatted
+
+    def _restore_prefix(self, messages: list[Message], tokens: list[int]) -> None:
+        """Load the snapshot of this system prompt's tokens unless the live context already
+        starts with them."""
+        from llama_cpp import Llama
+
+        if not messages or messages[0]["role"] != "system":
+            return
+        key = messages[0]["content"]
+        if key not in self._prefixes:
+            if len(self._prefixes) >= 4:
+                self._prefixes.pop(next(iter(self._prefixes)))
+            # the tokens every prompt with this system message starts with
+            probe = [messages[0], {"role": "user", "content": "x"}]
+            other = [messages[0], {"role": "user", "content": "y"}]
+            a, b = self._tokens(probe)[0], self._tokens(other)[0]
+            prefix = a[: Llama.longest_token_prefix(a, b)]
+            self._llama.reset()
+            self._llama.eval(prefix)
+            self._prefixes[key] = (prefix, self._llama.save_state())
+        prefix, state = self._prefixes[key]
+        live = Llama.longest_token_prefix(self._llama._input_ids.tolist(), tokens)
+        if tokens[: len(prefix)] == prefix and live < len(prefix):
+            self._llama.load_state(state)
+
+    def prompt_tokens_evaluated(self) -> int:
+        """llama.cpp's own count of prompt tokens evaluated so far by this model."""
+        import llama_cpp
+
+        return int(llama_cpp.llama_perf_context(self._llama.ctx).n_p_eval)
 
     def stream(self, messages: list[Message], max_tokens: int,
                temperature: float = 0.0) -> Iterator[str]:
         with self._lock:
-            for part in self._llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+            tokens, formatted = self._tokens(messages)
+            self._restore_prefix(messages, tokens)
+            stop = formatted.stop if isinstance(formatted.stop, list) else \
+                [formatted.stop] if formatted.stop else []
+            for part in self._llama.create_completion(
+                prompt=tokens, max_tokens=max_tokens, temperature=temperature, stream=True,
+                stop=stop, stopping_criteria=formatted.stopping_criteria,
             ):
-                text = part["choices"][0]["delta"].get("content")
+                text = part["choices"][0]["text"]
                 if text:
                     yield text
 

@@ -24,7 +24,7 @@ from rag.embedding import Embedder
 from rag.errors import UnreadableInput
 from rag.settings import Settings
 from rag.store import Store
-from rag.types import Article, Chunk, Failure, IngestReport
+from rag.types import Article, Chunk, Failure, IngestReport, ReplacedId
 
 _WORD = re.compile(r"\w+")
 SIGNATURE_PERMUTATIONS = 64
@@ -39,9 +39,12 @@ class _Pending:
 
 
 def ingest(
-    store: Store, embedder: Embedder, settings: Settings, paths: list[Path], progress: bool
+    store: Store, embedder: Embedder, settings: Settings, paths: list[Path], progress: bool,
+    within: list[Path] | None = None,
 ) -> IngestReport:
-    files, failures = discover(paths)
+    """Ingest ``paths``; with ``within``, files (symlinks included) that resolve outside
+    those folders are refused instead of read."""
+    files, failures = discover(paths, within)
     report = IngestReport(failed=failures)
     known = store.fingerprints()
     pending, seen, read_ok = _read_changes(files, known, settings, report, progress)
@@ -74,6 +77,8 @@ def _read_changes(
             report.failed.append(Failure(str(path), str(err)))
             continue
         report.failed.extend(parsed.failures)
+        report.replaced_ids.extend(ReplacedId(str(path), given, used)
+                                   for given, used in parsed.replaced_ids)
         read_ok.add(str(path.resolve()))
         for article in parsed.articles:
             if article.id in seen:

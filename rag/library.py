@@ -14,16 +14,17 @@ from tqdm import tqdm
 
 from rag.answer import Answerer, History
 from rag.chunking import chunk_article
-from rag.cite import SupportScorer, WordWeights, passage_scores
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexMismatch, RagError
 from rag.generate import Generator, load_generator
 from rag.ingest import content_hash, ingest, signature
-from rag.retrieve import Filters, Retriever
+from rag.retrieve import Filters, Retriever, SentenceReranker
+from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store
 from rag.summarize import Summarizer
 from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
+from rag.support import SupportScorer, WordWeights
 from rag.types import Answer, Article, Hit, IngestReport
 
 
@@ -59,6 +60,8 @@ class Library:
         """The same library with some settings changed (a UI session's passages, backend or
         temperature). Shares the index, the embedder and every generator already loaded, so
         a change costs no model load unless it names a new backend."""
+        if changes.get("llm_url", self.settings.llm_url) != self.settings.llm_url:
+            changes["llm_api_key"] = ""  # the operator's key goes to the operator's URL only
         twin = Library(replace(self.settings, **changes), self.store, self.embedder)
         twin._generators = self._generators
         return twin
@@ -90,6 +93,10 @@ class Library:
         """The support scorer, with word rarity over the indexed passages; rebuilt when the
         index changes, kept otherwise (it caches sentence embeddings)."""
         self.store.refresh()
+        return self._current_scorer()
+
+    def _current_scorer(self) -> SupportScorer:
+        """The scorer of the generation already loaded (no refresh: a search refreshes once)."""
         if self._scorer is None or self._scorer[0] != self.store.generation:
             weights = WordWeights([c.text for c in self.store.chunks()])
             self._scorer = (self.store.generation, SupportScorer(self.embedder, weights))
@@ -119,9 +126,12 @@ class Library:
                 )
         return self._embedder
 
-    def ingest(self, paths: list[Path], progress: bool = False) -> IngestReport:
-        """Add new and changed articles from files and folders; see ``rag.ingest``."""
-        return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths], progress)
+    def ingest(self, paths: list[Path], progress: bool = False,
+               within: list[Path] | None = None) -> IngestReport:
+        """Add new and changed articles from files and folders; see ``rag.ingest``. With
+        ``within``, files resolving outside those folders are refused (web visitors)."""
+        return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths],
+                      progress, within)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """Hybrid retrieval, reranked by sentence-level support, at most
@@ -134,11 +144,16 @@ class Library:
                 self.settings.candidates,
                 self.settings.per_article_cap,
                 self.settings.rrf_k,
-                lambda query, hits: passage_scores(query, hits, self.scorer()),
+                SentenceReranker(lambda: self._current_scorer().weights),
                 self.settings.rerank_pool,
                 self.settings.fusion_weight,
             )
         return self._retriever.search(query, k or self.settings.top_k, filters)
+
+    @property
+    def sessions(self) -> Sessions:
+        """Named conversations of ``rag ask --session``, kept in the index folder."""
+        return Sessions(Path(self.settings.index) / "sessions")
 
     @property
     def summaries_folder(self) -> Path:

@@ -3,8 +3,8 @@
 Reciprocal rank fusion needs no score calibration between the two retrievers, and on the
 sample questions it beat either alone (see ../shared/MODELS.md). It rewards agreement, so a
 passage only one retriever finds (a short meta question such as "which journal published
-it?" is lexical, not semantic) can sink below passages both find at middling ranks; an
-optional reranker then reorders the fused pool by how well each passage's best sentence
+it?" is lexical, not semantic) can sink below passages both find at middling ranks; the
+sentence reranker then reorders the fused pool by how well each passage's best sentence
 answers the query. A per-article cap keeps one long article from filling every slot.
 """
 
@@ -19,10 +19,29 @@ import numpy as np
 import Stemmer
 
 from rag.errors import RagError
-from rag.store import Store
+from rag.store import Store, unit_rows
+from rag.support import WordWeights, content_words, evidence_sentences
 from rag.types import Hit
 
 Reranker = Callable[[str, list[Hit]], list[float]]
+
+
+class SentenceReranker:
+    """Scores each passage by its best sentence's share of the query's words (rare words
+    weighing most), blended with the passage's dense cosine: rewards the one sentence that
+    answers over a paragraph that is merely on topic. Embedding-free, so a search costs one
+    query embedding (the earlier version embedded ~100 sentences a search: 160-330 ms)."""
+
+    def __init__(self, weights: Callable[[], WordWeights]) -> None:
+        self.weights = weights  # the current index's word rarity
+
+    def __call__(self, query: str, hits: list[Hit]) -> list[float]:
+        weights, asked = self.weights(), content_words(query)
+        best = [0.0] * len(hits)
+        for e in evidence_sentences(hits, shared_once=False):
+            best[e.n - 1] = max(best[e.n - 1], weights.recall(asked, content_words(e.text)))
+        return [0.5 * b + 0.5 * float(h.dense_score or 0.0) for b, h in zip(best, hits,
+                                                                            strict=True)]
 
 
 @dataclass
@@ -102,7 +121,7 @@ class Retriever:
             return []
         allowed = self.store.chunk_ids(filters.article_ids, filters.date_from, filters.date_to) \
             if filters and filters.active() else None
-        query_vector = self.embed_query(query)
+        query_vector = unit_rows(self.embed_query(query))
         dense = self.store.vectors.search(query_vector, self.candidates, allowed)
         sparse = self._sparse_index().search(query, self.candidates, allowed)
         fused = self._fuse([dense, sparse])

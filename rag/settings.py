@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 from rag.errors import RagError
 
@@ -63,14 +63,24 @@ class Settings:
     context_tokens: int = 4096
     threads: int = 2
     prompt_passages: int = 4
-    """How many of the top hits go into the prompt (prompt processing dominates CPU time)."""
+    """How many of the top hits the prompt draws on (prompt processing dominates CPU time)."""
+    prompt_style: str = "evidence"
+    """evidence: the passages' best sentences for the question, within evidence_tokens;
+    passages: the whole passages (the earlier prompt, kept to compare)."""
+    evidence_tokens: int = 200
+    """Budget of the evidence-first prompt's numbered sentences, in model tokens."""
     max_answer_tokens: int = 160
     temperature: float = 0.0
-    refusal_threshold: float = 0.408
-    """Below this evidence score (best question-sentence support) the answer is a refusal.
-    From 'rag eval calibrate' on the PubMedQA dev questions: the highest threshold keeping 98%
-    of answerable questions (it refuses 60% of unanswerable ones; the model's own "the articles
-    do not say" handles the rest). Record: eval/refusal-calibration.json."""
+    refusal_threshold: float = 0.35
+    """Below this evidence score (the best sentence's support for the question) the answer is
+    a refusal. Calibrated with coverage_threshold by 'rag eval calibrate' on the PubMedQA dev
+    questions; record: eval/refusal-calibration.json."""
+    coverage_threshold: float = 0.34
+    """Below this share of the question's wording (rarity-weighted) in the best passage the
+    answer is a refusal: related articles that are not about the question's own subject."""
+    fallback_threshold: float = 0.45
+    """When the model finds no supported answer, evidence at least this good is quoted
+    (extractive answer); below it the model's failure counts as a vote to refuse."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
     summaries: Path | None = None
@@ -81,6 +91,21 @@ class Settings:
     first (map), then the section notes are summarized (reduce)."""
     llm_parallel: int = 4
     """Concurrent requests to an OpenAI-compatible server when summarizing a batch."""
+    library: tuple[Path, ...] = ()
+    """Folders web visitors may ingest from by path (``rag serve --library``; comma-separated
+    in RAG_LIBRARY). Empty: the bundled corpus/ folder. The uploads folder always counts."""
+    allow_llm_url: tuple[str, ...] = ()
+    """Generator servers web visitors may choose, besides ``llm_url`` (comma-separated).
+    The operator's API key is only ever sent to ``llm_url``."""
+    max_upload_mb: float = 20.0
+    """Largest single file a web visitor may upload."""
+    max_upload_files: int = 20
+    max_upload_total_mb: float = 100.0
+    """Most files, and most bytes, one upload request may bring."""
+    max_question_chars: int = 2000
+    """Longest question the web app and its API accept."""
+    max_k: int = 20
+    """Most passages a web visitor may ask for."""
 
     @classmethod
     def load(
@@ -103,6 +128,9 @@ class Settings:
 
 def _convert(name: str, raw: str, hint: Any) -> Any:
     """``raw`` as the field's type (the non-None member of an optional)."""
+    if get_origin(hint) is tuple:  # comma-separated, e.g. RAG_LIBRARY=corpus,/srv/news
+        kind = get_args(hint)[0]
+        return tuple(kind(part.strip()) for part in raw.split(",") if part.strip())
     kinds = [k for k in get_args(hint) if k is not type(None)] or [hint]
     try:
         return kinds[0](raw)

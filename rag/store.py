@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import sqlite3
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
+from rag.files import atomic_write, fsync_path
 from rag.schema import migrate
 from rag.types import Article, Chunk
 from rag.vectors import VectorIndex
@@ -290,9 +290,9 @@ class Store:
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
         for name in (MANIFEST, METADATA, VECTORS):
-            _fsync(folder / name)
-        _fsync(folder)
-        _atomic_write(self.root / CURRENT, folder.name)
+            fsync_path(folder / name)
+        fsync_path(folder)
+        atomic_write(self.root / CURRENT, folder.name)
         self._load(folder.name)
         self.follows_current = True
         _sweep(self.root, keep={folder.name, *_previous(self.root, folder.name)})
@@ -333,7 +333,7 @@ class Writer:
             )
             chunk.id = int(cursor.lastrowid or 0)
             ids.append(chunk.id)
-        self.vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        self.vectors.add(np.asarray(ids, dtype=np.int64), unit_rows(vectors))
 
     def remove(self, article_id: str) -> bool:
         """Delete an article and its chunks; False when it was not there."""
@@ -420,22 +420,12 @@ def _sweep(root: Path, keep: set[str]) -> None:
             shutil.rmtree(root / name, ignore_errors=True)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync(path.parent)
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, so inner product is cosine whatever the embedder returns
+    (the manifest promises normalized vectors)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 @contextmanager

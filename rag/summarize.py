@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 
 from rag.chunking import Tokenizer, chunk_article, sentence_spans
-from rag.cite import Evidence, SupportScorer
 from rag.errors import RagError
 from rag.generate import Generator, Message
 from rag.settings import Settings
+from rag.support import Evidence, SupportScorer
 from rag.types import Article, Chunk, Hit, Span, Summary, SummarySentence
 
 ROLES = {"overview": "overview", "finding": "finding", "caveat": "caveat",

@@ -10,7 +10,6 @@ drafted concurrently; checking and writing stay on the calling thread.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.errors import RagError
+from rag.files import atomic_write, inside
 from rag.store import Store
 from rag.summarize import Summarizer
 from rag.types import Article, Failure, Summary
@@ -132,7 +132,7 @@ def _drafts(summarizer: Summarizer, articles: list[Article],
 
 def summary_paths(folder: Path, article_id: str) -> tuple[Path, Path]:
     """(Markdown, JSON) files of an article's summary."""
-    return folder / f"{article_id}.md", folder / f"{article_id}.json"
+    return inside(folder, f"{article_id}.md"), inside(folder, f"{article_id}.json")
 
 
 def write_summary(folder: Path, summary: Summary, article: Article) -> None:
@@ -174,9 +174,3 @@ def write_index(folder: Path, state: SummaryState) -> None:
     lines = ["# Summaries", ""] + [f"- [{entry.get('title') or a}]({a}.md) — {a}, "
                                    f"{entry['summarized_at']}" for a, entry in rows]
     atomic_write(folder / "index.md", "\n".join(lines) + "\n")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

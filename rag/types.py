@@ -71,6 +71,16 @@ class Failure:
 
 
 @dataclass
+class ReplacedId:
+    """An article whose file gave an unsafe id (see ``rag.corpus.ARTICLE_ID``); ``used`` is
+    the safe id it was stored under."""
+
+    path: str
+    given: str
+    used: str
+
+
+@dataclass
 class IngestReport:
     """What one ingest run changed; the JSON form is part of the CLI contract."""
 
@@ -81,6 +91,7 @@ class IngestReport:
     chunks_embedded: int = 0
     failed: list[Failure] = field(default_factory=list)
     near_duplicates: list[tuple[str, str]] = field(default_factory=list)
+    replaced_ids: list[ReplacedId] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -128,6 +139,11 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
     stage: str = "final"
+    path: str = "extractive"
+    """What produced the final answer: 'generated' (the model's checked sentences),
+    'extractive' (quoted sentences of the passages) or 'refusal'."""
+    verdict: str | None = None
+    """For a yes/no question: 'yes', 'no' or 'unclear'; None for other questions."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +151,8 @@ class Answer:
             "query": self.query,
             "answer": self.answer,
             "refused": self.refused,
+            "verdict": self.verdict,
+            "path": self.path,
             "extractive": self.extractive,
             "sentences": [asdict(s) for s in self.sentences],
             "citations": [asdict(c) for c in self.citations],

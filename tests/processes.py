@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,6 +42,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,13 +66,15 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 180) -> 
 
 
 @contextmanager
-def serving(index: Path, *args: str, log: Path | None = None) -> Iterator[str]:
+def serving(index: Path, *args: str, log: Path | None = None,
+            env: dict[str, str] | None = None) -> Iterator[str]:
     """``rag serve`` on a free local port; yields its URL, stops it afterwards."""
     port = free_port()
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [*RAG, "serve", "--index", str(index), "--port", str(port), *args], cwd=REPO,
-        stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        stdout=out, stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_for_http(url, process)

@@ -50,7 +50,10 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
         body = f"<p class='generating'>{_linked(answer.answer, spans)} <i>…</i></p>"
     else:
         body = "".join(_sentence_html(s, answer) for s in answer.sentences)
-        body = f"<p class='final'>{body.strip() or _linked(answer.answer, spans)}</p>"
+        lead = _VERDICTS.get(answer.verdict or "", "") + (
+            "<i>Quoted from the articles:</i> " if answer.path == "extractive" else "")
+        body = (f"<p class='final' data-path='{answer.path}'>{lead}"
+                f"{body.strip() or _linked(answer.answer, spans)}</p>")
     heading = "Closest passages" if answer.refused else "Sources"
     rows = "".join(
         f"<li>{source_link(hit.chunk.article_id, hit.chunk.start, hit.chunk.end, f'[{n}]')} "
@@ -61,6 +64,10 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
     sources = f"<p class='sources-title'><b>{heading}</b></p><ul class='sources'>{rows}</ul>" \
         if rows else ""
     return body + sources
+
+
+_VERDICTS = {"yes": "<b class='verdict'>Yes.</b> ", "no": "<b class='verdict'>No.</b> ",
+             "unclear": "<b class='verdict'>Not clear from these articles.</b> "}
 
 
 def _sentence_html(sentence: AnswerSentence, answer: Answer) -> str:
@@ -134,8 +141,11 @@ def ingest_report_html(report: IngestReport) -> str:
     failed = "".join(f"<li><code>{escape(f.path)}</code>: {escape(f.reason)}</li>"
                      for f in report.failed)
     duplicates = "".join(f"<li>{escape(a)} ≈ {escape(b)}</li>" for a, b in report.near_duplicates)
+    renamed = "".join(f"<li><code>{escape(r.given)}</code> → <code>{escape(r.used)}</code></li>"
+                      for r in report.replaced_ids)
     return (f"<p>{counts}</p>"
             + (f"<p><b>Not ingested:</b></p><ul>{failed}</ul>" if failed else "")
+            + (f"<p><b>Unsafe ids replaced:</b></p><ul>{renamed}</ul>" if renamed else "")
             + (f"<p><b>Near-duplicates:</b></p><ul>{duplicates}</ul>" if duplicates else ""))
 
 

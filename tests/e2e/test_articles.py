@@ -28,7 +28,9 @@ def test_uploaded_article_with_html_payloads_is_shown_as_text_and_no_script_runs
     article.write_text(HOSTILE)
     page.get_by_role("tab", name="Articles").click()
     page.locator("#uploads input[type=file]").set_input_files(str(article))
-    page.wait_for_timeout(1000)  # the upload finishes before the ingest reads it
+    page.wait_for_function(  # the upload has finished before the ingest reads it
+        "() => document.querySelector('#uploads').innerText.includes('zebrafish-xss.md')",
+        timeout=30_000)
     page.locator("#ingest").click()
     page.wait_for_function(
         "() => document.querySelector('#ingest-report').innerText.includes('Added')",

@@ -39,7 +39,8 @@ def test_follow_up_question_in_the_same_session_uses_the_conversation(page):
 def test_gradio_client_gets_an_answer_with_checked_citations(app_url):
     from gradio_client import Client
 
-    result = Client(app_url, verbose=False).predict(QUESTION, api_name="/ask")
+    result = Client(app_url, verbose=False, download_files=False).predict(QUESTION,
+                                                                        api_name="/ask")
     assert result["refused"] is False
     assert result["citations"], result
     cited = result["citations"][0]

@@ -58,7 +58,8 @@ def test_instructions_inside_an_article_do_not_change_answers(sample_index_copy,
     rag_json("ingest", str(tmp_path / "hostile.txt"), "--index", str(sample_index_copy),
              "--no-progress")
     answer = rag_json("ask", QUESTION, "--index", str(sample_index_copy))
-    assert "pwned" not in answer["answer"].lower()
+    assert not answer["refused"] and "pwned" not in answer["answer"].lower()
+    assert any(c["article_id"] == SAMPLE.stem for c in answer["citations"])
     hit_ids = {(h["article_id"], h["start"], h["end"]) for h in answer["hits"]}
     for c in answer["citations"]:  # citations only point inside retrieved passages
         assert any(a == c["article_id"] and s <= c["start"] and c["end"] <= e

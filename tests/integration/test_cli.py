@@ -119,3 +119,19 @@ def test_help_explains_every_command():
     for command in ("ingest", "search", "list", "info", "remove", "reindex", "serve"):
         assert command in out
     assert "--index" in run_rag("ingest", "--help").stdout
+
+
+def test_a_named_session_lets_a_script_follow_up(sample_index_copy):
+    index = str(sample_index_copy)
+    first = rag_json("ask", "Who led the hUCMSC study?", "--index", index, "--session", "lab",
+                     "--no-generate")
+    follow = rag_json("ask", "Which journal published it?", "--index", index, "--session",
+                      "lab", "--no-generate")
+    alone = rag_json("ask", "Which journal published it?", "--index", index, "--no-generate")
+    assert follow["query"] == "Who led the hUCMSC study? Which journal published it?"
+    assert alone["query"] == "Which journal published it?"
+    assert any(c["article_id"] == SAMPLE.stem for c in follow["citations"])
+    turns = json.loads((sample_index_copy / "sessions" / "lab.json").read_text())
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[1]["content"] == first["answer"]
+    assert {"verdict", "path"} <= set(first) and first["path"] == "extractive"

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from rag import Library, Settings
 from tests.conftest import EVAL_CORPUS, REPO, SAMPLE
-from tests.processes import RAG, rag_json
+from tests.processes import RAG, rag_json, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +24,19 @@ def current_generation(index: Path) -> str:
         return (index / "CURRENT").read_text().strip()
     except FileNotFoundError:
         return ""
+
+
+def wait_for_generation(index: Path, known: set[str], process: subprocess.Popen,
+                        live: bool = True) -> str:
+    """The first generation not in ``known``: the live one (``live``), or any folder the
+    running ingest has started writing. Fails if the ingest ends first."""
+    def appeared() -> str:
+        assert process.poll() is None, "ingest finished before it could be killed"
+        names = {current_generation(index)} if live else {p.name for p in index.glob("gen-*")}
+        return next(iter(names - known - {""}), "")
+
+    wait_until(lambda: bool(appeared()), 300, "the ingest's next generation")
+    return appeared()
 
 
 @pytest.mark.skipif(not EVAL_CORPUS.exists(), reason="needs ../shared/eval (the evaluation data)")
@@ -38,11 +49,9 @@ def test_kill_during_ingest_keeps_index_consistent_and_rerun_completes(tmp_path:
         [*RAG, "ingest", str(EVAL_CORPUS), "--index", str(index), "--no-progress"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 300
-    while current_generation(index) == before and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait for the first checkpoint so some work is committed
-    assert process.poll() is None, "ingest finished before it could be killed"
-    time.sleep(random.Random(7).uniform(0.5, 3.0))  # land somewhere inside the next batch
+    first = wait_for_generation(index, {before}, process)  # some work is committed
+    # kill as soon as the next checkpoint's folder appears: while it is written or just after
+    wait_for_generation(index, {before, first}, process, live=False)
     process.send_signal(signal.SIGKILL)
     process.wait()
 

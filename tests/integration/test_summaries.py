@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rag import Settings
+from rag.support import content_words
 from tests.conftest import CORPUS, SAMPLE
 from tests.processes import rag_json
 
@@ -37,11 +39,14 @@ def test_new_summarizes_the_sample_article_with_linked_sentences(sample_only):
     assert ("ang1" in text and "ang2" in text) or "angiopoietin" in text
     assert summary["overview"] and summary["findings"]
     article = SAMPLE.read_text()
+    threshold = Settings().support_threshold
     for sentence in summary["sentences"]:
-        if sentence["supported"]:
-            assert sentence["spans"], sentence
+        # "supported" is the checked support score, and the spans it links are the article
+        # sentences that carry the claim's own words
+        assert sentence["supported"] == (sentence["support"] >= threshold), sentence
         for span in sentence["spans"]:
-            assert 0 <= span["start"] < span["end"] <= len(article)
+            quoted = article[span["start"]:span["end"]]
+            assert content_words(sentence["text"]) & content_words(quoted), (sentence, quoted)
     assert sum(s["supported"] for s in summary["sentences"]) >= 0.8 * len(summary["sentences"])
     written = index / "summaries"
     assert json.loads((written / f"{SAMPLE.stem}.json").read_text())["findings"]

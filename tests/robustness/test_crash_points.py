@@ -60,7 +60,8 @@ def test_ingest_survives_kill_9_at_20_random_points(tmp_path: Path):
     rag_json("ingest", str(folder), "--index", str(tmp_path / "timing"), "--no-progress")
     full = time.monotonic() - began
     rng = random.Random(SEED)
-    landed, counts = 0, []
+    before = article_ids(base)
+    landed, counts, inconsistencies, lost, reruns = 0, [], 0, 0, 0
     for point in range(INGEST_KILLS):
         index = tmp_path / f"index-{point}"
         shutil.copytree(base, index)
@@ -68,20 +69,21 @@ def test_ingest_survives_kill_9_at_20_random_points(tmp_path: Path):
         landed += killed_after(["ingest", str(folder), "--index", str(index), "--no-progress"],
                                rng.uniform(0.05, 0.95) * full, env)
         info = rag_json("info", "--index", str(index), "--check")
-        assert info["problems"] == [], info["problems"]
-        assert info["articles"] >= 41  # what was there before is never lost
+        inconsistencies += bool(info["problems"])
+        lost += len(before - article_ids(index))  # what was there before is never lost
         counts.append(info["articles"])
         if point % 5 == 4:  # and rerunning the same command finishes the job
             report = rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
-            assert report["failed"] == []
             final = rag_json("info", "--index", str(index), "--check")
-            assert (final["articles"], final["problems"]) == (expected, [])
+            reruns += (report["failed"], final["articles"], final["problems"]) == (
+                [], expected, [])
         shutil.rmtree(index)
-    assert landed >= INGEST_KILLS - 2, "the kills should land inside the ingest"
     record("ingest_kill_points", {"tried": INGEST_KILLS, "landed_mid_ingest": landed,
-                                  "inconsistencies": 0, "lost_articles": 0,
-                                  "reruns_completed": INGEST_KILLS // 5,
+                                  "inconsistencies": inconsistencies, "lost_articles": lost,
+                                  "reruns_completed": reruns,
                                   "articles_after_each_kill": counts})
+    assert landed >= INGEST_KILLS - 2, "the kills should land inside the ingest"
+    assert (inconsistencies, lost, reruns) == (0, 0, INGEST_KILLS // 5)
 
 
 def test_summarize_new_survives_kill_9_at_random_points(tmp_path: Path):
@@ -94,20 +96,33 @@ def test_summarize_new_survives_kill_9_at_random_points(tmp_path: Path):
     summaries = index / "summaries"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_GENERATOR": "smollm2-135m"}
     rng = random.Random(SEED)
-    done = 0
+    done, claimed_missing, went_back = 0, 0, 0
     for _ in range(SUMMARIZE_KILLS):
         killed_after(["summarize", "--new", "--index", str(index), "--no-progress"],
                      rng.uniform(4, 25), env)
         state = json.loads((summaries / "state.json").read_text()) \
             if (summaries / "state.json").exists() else {}
-        for article_id in state:  # the state never claims a summary that is not on disk
-            assert json.loads((summaries / f"{article_id}.json").read_text())["sentences"]
-            assert (summaries / f"{article_id}.md").read_text().startswith("# ")
-        assert len(state) >= done
+        claimed_missing += sum(not summary_on_disk(summaries, a) for a in state)
+        went_back += len(state) < done
         done = len(state)
     result = rag_json("summarize", "--new", "--index", str(index), "--no-progress", env=env)
     assert result["failed"] == []
     again = rag_json("summarize", "--new", "--index", str(index), "--no-progress", env=env)
     assert again["summaries"] == [] and len(again["skipped"]) == 8
-    record("summarize_kill_points", {"tried": SUMMARIZE_KILLS, "inconsistencies": 0,
-                                     "lost_summaries": 0})
+    record("summarize_kill_points", {"tried": SUMMARIZE_KILLS,
+                                     "state_claims_missing_summary": claimed_missing,
+                                     "summaries_lost_between_kills": went_back})
+    assert (claimed_missing, went_back) == (0, 0)
+
+
+def article_ids(index: Path) -> set[str]:
+    return {a["id"] for a in rag_json("list", "--index", str(index))["articles"]}
+
+
+def summary_on_disk(folder: Path, article_id: str) -> bool:
+    """Both files of a summary exist and read as a summary."""
+    try:
+        return bool(json.loads((folder / f"{article_id}.json").read_text())["sentences"]) \
+            and (folder / f"{article_id}.md").read_text().startswith("# ")
+    except (OSError, ValueError, KeyError):
+        return False

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError
-from rag.answer import REFUSAL, SYSTEM_PROMPT
-from rag.cite import SupportScorer, check_answer, split_claims
+from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no
+from rag.cite import check_answer, split_claims
+from rag.support import SupportScorer
 from rag.types import Chunk, Hit
 from tests.fakes import HashingEmbedder, ScriptedGenerator
 
@@ -92,10 +93,42 @@ def test_generated_answer_streams_after_the_extractive_one(sample_library: Libra
     assert final.timings["first_token_s"] is not None and final.timings["tokens_per_s"] > 0
 
 
-def test_model_refusal_becomes_a_refusal_without_citations(sample_library: Library):
-    sample_library.use_generator(ScriptedGenerator(REFUSAL))
+@pytest.mark.parametrize("reply", [REFUSAL, "Volcanoes erupt on Jupiter every Tuesday [1]."])
+def test_model_refusal_past_the_gate_falls_back_to_the_quoted_cited_sentences(
+        sample_library: Library, reply: str):
+    sample_library.use_generator(ScriptedGenerator(reply))
     answer = sample_library.ask(QUESTION)
-    assert answer.refused and answer.citations == [] and answer.hits
+    assert not answer.refused and answer.path == "extractive"
+    assert answer.answer.startswith(QUOTED) and "angiopoietin 1 and 2" in answer.answer
+    article = sample_library.article("study")
+    assert answer.citations and all(
+        article.text[c.start:c.end] == c.text for c in answer.citations)
+    assert all(s.supported and s.citations for s in answer.sentences)
+
+
+def test_yes_no_question_gets_a_supported_verdict_first(sample_library: Library):
+    generator = ScriptedGenerator("Yes, the study focused on angiopoietin 1 and 2 [1].")
+    sample_library.use_generator(generator)
+    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+    assert "Yes, No, or Not clear" in generator.prompts[-1][1]["content"]
+    assert generator.prompts[-1][0]["content"] == SYSTEM_PROMPT
+    assert (answer.verdict, answer.path) == ("yes", "generated")
+    assert answer.answer.startswith("Yes. ") and answer.citations
+    assert "angiopoietin 1 and 2" in answer.citations[0].text
+
+
+def test_a_verdict_nothing_supports_is_demoted_to_not_clear(sample_library: Library):
+    sample_library.use_generator(ScriptedGenerator("No, volcanoes erupt on Jupiter [1]."))
+    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+    assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
+    assert answer.citations and not answer.refused
+
+
+def test_other_questions_get_no_verdict(sample_library: Library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].")
+    sample_library.use_generator(generator)
+    answer = sample_library.ask(QUESTION)
+    assert answer.verdict is None and "Yes, No" not in generator.prompts[-1][1]["content"]
 
 
 def test_weak_evidence_refuses_without_calling_the_model(library: Library, tmp_path: Path):
@@ -130,8 +163,21 @@ def test_follow_up_is_rewritten_with_the_generator_before_retrieval(sample_libra
     answer = sample_library.ask("Which journal published it?", history)
     assert "Who led the study?" in generator.prompts[0][1]["content"]
     assert "Luo, Q. led it" not in generator.prompts[0][1]["content"]
-    assert answer.query in ("Which journal published the hUCMSC ovarian study?",
-                            "Who led the study? Which journal published it?")
+    assert answer.query == "Which journal published the hUCMSC ovarian study?"
+    assert generator.prompts[1][1]["content"].endswith(
+        "Question: Which journal published the hUCMSC ovarian study?")
+
+
+def test_a_new_topic_in_the_same_conversation_is_not_merged_with_the_last_question(
+        sample_library: Library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].")
+    sample_library.use_generator(generator)
+    history = [{"role": "user", "content": "Who led the study?"},
+               {"role": "assistant", "content": "Luo, Q. led it [1].", "sources": ["study"]}]
+    question = "Which angiopoietins did the study focus on?"
+    answer = sample_library.ask(question, history)
+    assert answer.query == question and len(generator.prompts) == 1  # no rewrite call
+    assert generator.prompts[0][1]["content"].endswith(f"Question: {question}")
 
 
 def test_without_generation_a_follow_up_keeps_the_previous_question(sample_library):
@@ -154,3 +200,45 @@ def test_follow_up_prefers_the_articles_the_last_answer_cited(sample_library, tm
                {"role": "assistant", "content": "Luo, Q. led it [1].", "sources": ["study"]}]
     answer = sample_library.ask("Which journal published it?", history, generate=False)
     assert {h.chunk.article_id for h in answer.hits} == {"study"}
+
+
+def test_a_named_session_carries_follow_ups_between_calls(sample_library: Library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].",
+                                  "Which journal published the hUCMSC ovarian study?",
+                                  "The Journal of Ovarian Research published it [1].")
+    sample_library.use_generator(generator)
+    sessions = sample_library.sessions
+    first = sample_library.ask(QUESTION, sessions.history("team"))
+    assert first.path == "generated"
+    sessions.append("team", first)
+    follow_up = sample_library.ask("Which journal published it?", sessions.history("team"))
+    assert QUESTION in generator.prompts[1][1]["content"]  # the rewrite saw the first turn
+    assert follow_up.query == "Which journal published the hUCMSC ovarian study?"
+    assert sessions.history("other") == []
+    with pytest.raises(RagError, match="session name"):
+        sessions.history("../escape")
+
+
+def test_a_question_about_a_subject_the_passages_only_brush_is_refused(sample_library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].")
+    sample_library.use_generator(generator)
+    on_topic = sample_library.ask(QUESTION)
+    off_subject = sample_library.ask(
+        "Which angiopoietins does the zebrafish cardiomyocyte regeneration screen focus on?")
+    least = sample_library.settings.coverage_threshold
+    assert not on_topic.refused and on_topic.timings["coverage"] >= least
+    assert off_subject.refused and off_subject.timings["coverage"] < least
+    assert len(generator.prompts) == 1  # the model was never asked the off-subject one
+
+
+@pytest.mark.parametrize("question, yes_no", [
+    ("Does the study focus on angiopoietin 1 and 2?", True),
+    ("Therapeutic anticoagulation in the trauma patient: is it safe?", True),
+    ("The nurse cystoscopist: a feasible option?", True),
+    ("Which angiopoietins does the study focus on?", False),
+    ("Laminoplasty outcomes: how do they compare?", False),
+    ("Who led the study?", False),
+    ("Summarize the findings", False),
+])
+def test_yes_no_questions_are_recognised_also_after_a_topic_and_colon(question, yes_no):
+    assert asks_yes_or_no(question) is yes_no

@@ -10,10 +10,24 @@ from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
 
 
 def test_answer_metrics_match_whole_words_only():
-    records = [{"prediction": "The eyes were fine [1].", "answers": ["yes", "long answer"]},
-               {"prediction": "Yes, it works.", "answers": ["yes", "it works"]}]
+    records = [{"prediction": "The eyes were fine [1].", "answers": ["yes", "long answer"],
+                "refused": False, "path": "generated", "verdict": None},
+               {"prediction": "Yes, it works.", "answers": ["yes", "it works"],
+                "refused": False, "path": "generated", "verdict": "yes"}]
     metrics = _answers(records)
     assert metrics["contains"] == 0.5 and metrics["yes_no_accuracy"] == 1.0
+
+
+def test_verdict_accuracy_counts_missing_verdicts_as_wrong_beside_the_majority_baseline():
+    def record(verdict, gold, refused=False):
+        return {"prediction": "x", "answers": [gold, "long"], "refused": refused,
+                "path": "refusal" if refused else "generated", "verdict": verdict}
+
+    metrics = _answers([record("yes", "yes"), record("unclear", "maybe"), record(None, "no"),
+                        record("no", "yes"), record(None, "yes", refused=True)])
+    assert metrics["verdict"] == {"accuracy": 0.4, "majority_baseline": 0.6,
+                                  "majority_label": "yes", "given": 0.6, "n": 5}
+    assert metrics["answered"] == 0.8 and metrics["paths"] == {"generated": 4, "refusal": 1}
 
 
 def test_refusal_metrics_treat_unanswerable_questions_as_positives():

@@ -215,12 +215,23 @@ def test_only_the_live_and_previous_generations_are_kept(library: Library, tmp_p
     assert len(generations) == 2 and generations[-1] == library.store.generation
 
 
-def test_vectors_are_unit_length_and_scores_are_cosines(library: Library, tmp_path: Path):
+class UnnormalizedEmbedder(HashingEmbedder):
+    """Vectors of length 3 to 7: an embedder configured without normalisation."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = super().embed(texts)
+        return vectors * (3.0 + np.arange(len(texts)) % 5)[:, None]
+
+
+def test_vectors_are_unit_length_and_scores_are_cosines(settings: Settings, tmp_path: Path):
+    library = Library.open(settings, UnnormalizedEmbedder())
     write_articles(tmp_path / "docs", STORIES)
     library.ingest([tmp_path / "docs"])
     ids = [c.id for c in library.store.chunks()]
     norms = np.linalg.norm(library.store.vectors.vectors(ids), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-5)
+    hit = library.search(STORIES["soil"], 1)[0]
+    assert hit.chunk.article_id == "soil" and 0.99 <= hit.dense_score <= 1.0 + 1e-5
     manifest = json.loads(
         (library.settings.index / library.store.generation / "manifest.json").read_text())
     assert manifest["normalized"] is True and manifest["dimension"] == 64

@@ -1,0 +1,115 @@
+"""How well evidence sentences support a claim or a question: the one scoring used by
+retrieval (reranking), the refusal gate, the evidence-first prompt and citation checking.
+
+Support is a blend of meaning (embedding cosine) and wording (the share of the claim's content
+words, stemmed and weighted by their rarity in the index, found in the evidence sentence).
+Cosine alone rates any on-topic sentence as support; word overlap alone misses paraphrase;
+rarity weighting keeps generic words ("study", "found") from vouching for a claim about
+something the articles never mention.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+from rag.types import Hit
+
+_WORD = re.compile(r"\w+")
+_STOPWORDS = set(STOPWORDS_EN_PLUS)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@dataclass
+class Evidence:
+    """One sentence of a retrieved passage, located in its article."""
+
+    n: int  # the passage number the model saw
+    hit: Hit
+    start: int
+    end: int
+    text: str
+
+
+def evidence_sentences(hits: list[Hit], shared_once: bool = True) -> list[Evidence]:
+    """Sentences of the passages. With ``shared_once``, a sentence that overlapping chunks
+    share counts once, under the first (best-ranked) passage that holds it."""
+    out, seen = [], set()
+    for n, hit in enumerate(hits, start=1):
+        chunk = hit.chunk
+        for a, b in sentence_spans(chunk.text):
+            key = (chunk.article_id, chunk.start + a, chunk.start + b)
+            if not shared_once or key not in seen:
+                seen.add(key)
+                out.append(Evidence(n, hit, key[1], key[2], chunk.text[a:b]))
+    return out
+
+
+def content_words(text: str) -> set[str]:
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
+    return set(_STEMMER.stemWords(words))
+
+
+class WordWeights:
+    """Inverse document frequency of content words over a set of passages; a word never seen
+    weighs most, since nothing in the articles can vouch for it."""
+
+    def __init__(self, passages: list[str]) -> None:
+        counts: Counter[str] = Counter()
+        for text in passages:
+            counts.update(content_words(text))
+        self._n = len(passages)
+        self._idf = {w: math.log((1 + self._n) / (1 + df)) + 1 for w, df in counts.items()}
+        self.unseen = math.log(1 + self._n) + 1
+
+    def __call__(self, word: str) -> float:
+        return self._idf.get(word, self.unseen)
+
+    def recall(self, claim: set[str], evidence: set[str]) -> float:
+        """The rarity-weighted share of ``claim``'s content words found in ``evidence``."""
+        total = sum(self(w) for w in claim)
+        return sum(self(w) for w in claim & evidence) / total if total else 0.0
+
+
+class SupportScorer:
+    """Scores how well evidence sentences support claims (0..1)."""
+
+    def __init__(self, embedder: Embedder, weights: WordWeights | None = None,
+                 cache_size: int = 20_000) -> None:
+        self.embedder = embedder
+        self.weights = weights or WordWeights([])
+        self._vectors: dict[str, np.ndarray] = {}  # rerank, gate and citations share sentences
+        self._cache_size = cache_size
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > self._cache_size:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return np.vstack([self._vectors[t] for t in texts])
+
+    def scores(self, claims: list[str], evidence: list[Evidence]) -> np.ndarray:
+        """Matrix [claims x evidence] of support scores."""
+        if not claims or not evidence:
+            return np.zeros((len(claims), len(evidence)), dtype=np.float32)
+        vectors = self._embed(claims + [e.text for e in evidence])
+        cosine = np.clip(vectors[: len(claims)] @ vectors[len(claims):].T, 0.0, 1.0)
+        claim_words = [content_words(c) for c in claims]
+        evidence_words = [content_words(e.text) for e in evidence]
+        overlap = np.array([[self.weights.recall(cw, ew) for ew in evidence_words]
+                            for cw in claim_words], dtype=np.float32)
+        return 0.5 * cosine + 0.5 * overlap
+
+    def coverage(self, question: str, hit: Hit) -> float:
+        """How much of the question's wording (rare words weighing most) the passage holds:
+        a passage about the same field but not the question's own subject covers little."""
+        return self.weights.recall(content_words(question), content_words(hit.chunk.text))

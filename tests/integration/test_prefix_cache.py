@@ -1,0 +1,43 @@
+"""The fixed system prompt is evaluated once: a later question, even after another kind of
+prompt ran in between, evaluates only its own evidence and words (llama.cpp's own counter of
+evaluated prompt tokens, not timings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import REWRITE_PROMPT, SYSTEM_PROMPT
+from rag.generate import LlamaCppGenerator, load_generator
+from rag.models import default_cache
+
+pytestmark = pytest.mark.integration
+
+
+def answer_prompt(passage: str, question: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": f"Passages:\n[1] (Study)\n{passage}\n\n"
+                                        f"Question: {question}"}]
+
+
+def evaluated(generator: LlamaCppGenerator, messages: list[dict[str, str]]) -> int:
+    before = generator.prompt_tokens_evaluated()
+    assert "".join(generator.stream(messages, 8, 0.0))
+    return generator.prompt_tokens_evaluated() - before
+
+
+def test_second_question_does_not_re_evaluate_the_system_prompt():
+    generator = load_generator("smollm2-135m", "llama-cpp", "", default_cache(), 2048, 2)
+    assert isinstance(generator, LlamaCppGenerator)
+    first = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
+                          "Which angiopoietins does the study focus on?")
+    second = answer_prompt("Luo, Q. led the research team with Liu, C. and Su, Y.",
+                           "Who led the study?")
+    rewrite = [{"role": "system", "content": REWRITE_PROMPT},
+               {"role": "user", "content": "Earlier questions:\n- Who led it?\n\n"
+                                           "Last question: Which journal published it?"}]
+    system = len(generator._llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False))
+    whole = len(generator._tokens(second)[0])
+    assert evaluated(generator, first) >= system  # the first question pays for it once
+    evaluated(generator, rewrite)  # another kind of prompt in between
+    again = evaluated(generator, second)
+    assert 0 < again <= whole - system, (again, whole, system)

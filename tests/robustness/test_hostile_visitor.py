@@ -1,0 +1,256 @@
+"""A web visitor of a shared ``rag serve`` tries to read, write and call what the operator did
+not allow, through the browser and through the API. Each attack is refused with nothing read,
+written or sent; the outcomes go to tests/artifacts/robustness.json (the README quotes them).
+
+One real server: --auth on, one library folder, the operator's generator server with an API
+key, a second server the operator allows visitors to pick, uploads capped at 1 MB. Both
+"generator servers" are local listeners that record every request they get.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.corpus import safe_article_id
+from tests.conftest import SAMPLE
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM
+from tests.processes import rag_json, serving, wait_until
+from tests.robustness.conftest import record
+
+pytestmark = [pytest.mark.integration, pytest.mark.robustness, pytest.mark.e2e]
+USER, PASSWORD = "alice", "wonderland"
+OPERATOR_KEY = "sk-operator-secret-4242"
+SECRET = "The vault combination is 31-41-59"
+QUESTION = "Which angiopoietins does the study focus on?"
+DRAFT = ("## Overview\nThe study found that hUCMSCs restored ovarian function in POI rats.\n"
+         "## Key findings\n- Angiopoietin 1 and 2 were rebalanced.")
+
+
+class Listener:
+    """A local stand-in for an OpenAI-compatible server that records each request's headers
+    and answers with a short streamed completion."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                listener.requests.append(dict(self.headers))
+                chunk = json.dumps({"choices": [{"delta": {"content": DRAFT}}]})
+                body = f"data: {chunk}\n\ndata: [DONE]\n\n".encode()
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def keys_seen(self) -> list[str]:
+        return [h.get("Authorization", h.get("authorization", "")) for h in self.requests]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    root = tmp_path_factory.mktemp("shared")
+    library, private = root / "library", root / "private"
+    library.mkdir()
+    private.mkdir()
+    shutil.copy(SAMPLE, library)
+    (private / "secret.txt").write_text(f"Private notes. {SECRET}. Keep this file safe.\n")
+    index = root / "index"
+    rag_json("ingest", str(library), "--index", str(index), "--no-progress")
+    operator, visitor = Listener(), Listener()
+    env = {"RAG_LLM_API_KEY": OPERATOR_KEY, "RAG_MAX_UPLOAD_MB": "1"}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with serving(index, "--auth", f"{USER}:{PASSWORD}", "--library", str(library),
+                     "--llm-url", operator.url, "--allow-llm-url", visitor.url,
+                     log=ARTIFACTS / "rag-serve-hostile.log", env=env) as url:
+            yield {"url": url, "root": root, "index": index, "private": private,
+                   "operator": operator, "visitor": visitor, "outcomes": {}}
+    finally:
+        operator.server.shutdown()
+        visitor.server.shutdown()
+
+
+def client(url: str):
+    from gradio_client import Client
+
+    # download_files=False: gradio_client 2 on a Gradio 6 server takes any dict with a "path"
+    # key (our answers have one: which path produced them) for a file to download
+    return Client(url, auth=(USER, PASSWORD), verbose=False, download_files=False)
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    if CHROMIUM is None:
+        pytest.fail("Debian chromium is not installed; 'make test' installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(site["url"])
+        page.locator("input[type=password]").wait_for(timeout=60_000)  # Gradio's login page
+        page.locator("input[type=text]").first.fill(USER)
+        page.locator("input[type=password]").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.get_by_role("tab", name="Articles").click()
+        yield page
+        browser.close()
+
+
+def ingest_in_browser(page, folder: str = "", upload: Path | None = None) -> str:
+    """Fill the Articles tab, press Ingest, and return the report once it changes."""
+    report = page.locator("#ingest-report")
+    before = report.inner_text()
+    page.locator("#folder textarea, #folder input").first.fill(folder)
+    if upload is not None:
+        page.locator("#uploads input[type=file]").set_input_files(str(upload))
+        page.wait_for_function("name => document.querySelector('#uploads').innerText"
+                               ".includes(name)", arg=upload.name, timeout=30_000)
+    page.locator("#ingest").click()
+    seen = []
+
+    def done() -> bool:  # the report itself, not Gradio's progress text over it
+        seen.append(report.inner_text())
+        progress = re.search(r"processing|\||^[\d./ ]+s$", seen[-1], re.M)
+        return seen[-1] != before and ("⚠" in seen[-1] or "Added" in seen[-1]) \
+            and not progress
+
+    wait_until(done, 180, "the ingest report")
+    return seen[-1]
+
+
+def searchable(site, text: str) -> bool:
+    hits = client(site["url"]).predict(text, api_name="/search")["hits"]
+    return any(text.lower() in h["text"].lower() for h in hits)
+
+
+def test_path_ingest_outside_the_library_reads_nothing(site, page):
+    said = [ingest_in_browser(page, folder=str(p)) for p in
+            (site["private"], site["private"] / "secret.txt", site["private"] / "missing.txt",
+             Path(site["root"] / "library" / ".." / "private"))]
+    assert all("not inside the library folders" in s for s in said), said
+    reasons = {s[s.index("⚠"):].split(": ", 1)[1] for s in said}  # after the path named
+    assert len(reasons) == 1, f"existing and missing paths must look alike: {reasons}"
+    assert not searchable(site, "vault combination")
+    site["outcomes"]["path ingest outside the library (folder, file, missing file, ../)"] = \
+        f"refused {len(said)}/4 with one message; secret found by /search: no"
+
+
+def test_a_symlink_inside_the_library_to_a_private_file_is_refused(site, page):
+    link = site["root"] / "library" / "notes.txt"
+    link.symlink_to(site["private"] / "secret.txt")
+    said = ingest_in_browser(page, folder=str(site["root"] / "library"))
+    assert "notes.txt" in said and "not inside the library folders" in said
+    assert not searchable(site, "vault combination")
+    site["outcomes"]["symlink in the library pointing at a private file"] = \
+        "refused; secret found by /search: no"
+
+
+@pytest.mark.parametrize("given", ["../../../escape/pwned", "ABSOLUTE"])
+def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, page, given,
+                                                                       tmp_path: Path):
+    target = site["root"] / "escape"
+    given = str(target / "pwned") if given == "ABSOLUTE" else given
+    upload = tmp_path / f"hostile-{'absolute' if given.startswith('/') else 'relative'}.md"
+    upload.write_text(f"---\nid: '{given}'\ntitle: Hostile id\n---\nZebrafish regrow fins "
+                      "within two weeks through a blastema of dedifferentiated cells.\n")
+    said = ingest_in_browser(page, upload=upload)
+    assert "Unsafe ids replaced" in said and given in said, said
+    before = {p for p in site["root"].rglob("*")}
+    summaries = site["index"] / "summaries"
+    page.get_by_role("tab", name="Summaries").click()
+    page.locator("#summarize-choice").wait_for(state="visible")
+    page.get_by_role("button", name="Summarize all new").click()
+    summary = summaries / f"{safe_article_id(given)}.json"
+    wait_until(summary.exists, 120, f"the summary {summary.name}")  # under its safe id
+    page.get_by_role("tab", name="Articles").click()
+    written = {p for p in site["root"].rglob("*")} - before
+    outside = [p for p in written if not p.resolve().is_relative_to(summaries.resolve())]
+    assert not target.exists() and outside == [], outside
+    site["outcomes"][f"front-matter id {'absolute' if given.startswith('/') else '../'}"] = \
+        f"replaced by a safe id; files written outside the summaries folder: {len(outside)}"
+
+
+def test_a_visitor_chosen_generator_url_gets_no_request_and_no_key(site):
+    bot = client(site["url"])
+    stranger = Listener()  # a server the operator never listed
+    shown, _ = bot.predict(QUESTION, [], 5, "OpenAI-compatible server", stranger.url, 0.0,
+                           api_name="/chat")
+    stranger.server.shutdown()
+    assert "operator listed" in json.dumps(shown[-1]["content"])
+    assert stranger.requests == []
+    # an allowed server the visitor picks is used, but never with the operator's key
+    shown, _ = bot.predict(QUESTION, [], 5, "OpenAI-compatible server", site["visitor"].url,
+                           0.0, api_name="/chat")
+    assert site["visitor"].requests, "the allowed server was used"
+    assert not any(OPERATOR_KEY in k for k in site["visitor"].keys_seen())
+    bot.predict(QUESTION, api_name="/ask")  # the operator's own server gets the key
+    assert any(OPERATOR_KEY in k for k in site["operator"].keys_seen())
+    site["outcomes"]["visitor-set generator URL not listed by the operator"] = \
+        f"refused; requests it received: {len(stranger.requests)}"
+    site["outcomes"]["visitor picks a URL the operator allowed"] = \
+        (f"{len(site['visitor'].requests)} request(s), operator's key in them: no "
+         "(the operator's own server did get it)")
+
+
+def test_oversized_uploads_are_refused(site, page, tmp_path: Path):
+    big = tmp_path / "big-article.txt"
+    big.write_text("Zebrafish fins regrow. " * 60_000)  # about 1.4 MB
+    with httpx.Client(base_url=site["url"]) as http:
+        http.post("login", data={"username": USER, "password": PASSWORD})
+        answered = http.post("gradio_api/upload", files={"files": big.open("rb")})
+    assert answered.status_code == 413, answered.text
+    page.locator("#uploads input[type=file]").set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
+    assert not (site["index"] / "uploads" / big.name).exists()
+    site["outcomes"]["upload over the 1 MB limit"] = \
+        f"HTTP {answered.status_code} from the upload route; the browser shows the limit"
+
+
+def test_without_login_the_api_and_files_answer_nothing(site):
+    from gradio_client import Client
+
+    with pytest.raises(Exception):  # noqa: B017 - any refusal: the client cannot even connect
+        Client(site["url"], verbose=False).predict(QUESTION, api_name="/ask")
+    summaries = sorted((site["index"] / "summaries").glob("*.json"))
+    statuses = {}
+    with httpx.Client(base_url=site["url"]) as http:
+        for route in ("gradio_api/info", "gradio_api/call/ask", "gradio_api/call/search",
+                      "gradio_api/call/chat"):
+            statuses[route] = http.post(route, json={"data": [QUESTION]}).status_code \
+                if "call" in route else http.get(route).status_code
+        if summaries:
+            statuses["summary download"] = http.get(
+                f"gradio_api/file={summaries[0].resolve()}").status_code
+    assert summaries, "an earlier test wrote summaries to download"
+    assert all(code in (401, 403) for code in statuses.values()), statuses
+    assert client(site["url"]).predict(QUESTION, api_name="/ask")["answer"]  # with login: yes
+    site["outcomes"]["API and downloads without login"] = \
+        "refused: " + ", ".join(f"{r} {c}" for r, c in statuses.items())
+
+
+def test_record_outcomes(site):
+    assert len(site["outcomes"]) == 8, site["outcomes"]
+    record("hostile_visitor", site["outcomes"])

@@ -1,0 +1,44 @@
+"""The evidence-first prompt: pointed sentences within a budget, each an exact article span."""
+
+from __future__ import annotations
+
+from rag.evidence import select_evidence, tokens
+from rag.support import SupportScorer
+from rag.types import Chunk, Hit
+from tests.fakes import HashingEmbedder
+
+ARTICLE = ("Rats with ovarian failure were given stem cells. Hormone levels were measured "
+           "monthly. The treatment rebalanced angiopoietin 1 and angiopoietin 2 in the ovary. "
+           "These changes restored blood vessel growth. Funding came from a national grant. "
+           "The authors declare no conflicts.")
+OTHER = "Soil bacteria fix nitrogen for legumes. Farmers may need fewer fertilizers."
+SCORER = SupportScorer(HashingEmbedder())
+
+
+def hits() -> list[Hit]:
+    return [Hit(Chunk("ovary", 50, 50 + len(ARTICLE), ARTICLE, id=1), "Ovary", 1.0),
+            Hit(Chunk("soil", 0, len(OTHER), OTHER, id=2), "Soil", 0.5)]
+
+
+def test_items_are_exact_spans_of_their_passages_within_the_budget():
+    items = select_evidence("Which angiopoietins did the treatment rebalance?", hits(), SCORER,
+                            budget=30)
+    assert items and sum(tokens(i.chunk.text) for i in items) <= 30
+    for item in items:
+        source = ARTICLE if item.chunk.article_id == "ovary" else OTHER
+        offset = 50 if item.chunk.article_id == "ovary" else 0
+        assert source[item.chunk.start - offset:item.chunk.end - offset] == item.chunk.text
+    assert "angiopoietin 1 and angiopoietin 2" in items[0].chunk.text
+    assert all("Funding" not in i.chunk.text for i in items)
+
+
+def test_a_sentence_that_leans_back_brings_the_one_before_it():
+    items = select_evidence("What restored blood vessel growth?", hits(), SCORER, budget=60)
+    joined = " ".join(i.chunk.text for i in items)
+    assert "These changes restored blood vessel growth." in joined
+    assert "rebalanced angiopoietin 1 and angiopoietin 2 in the ovary. These changes" in joined
+
+
+def test_a_large_budget_keeps_whole_passages_in_order():
+    items = select_evidence("angiopoietin", hits(), SCORER, budget=10_000)
+    assert [i.chunk.text for i in items] == [ARTICLE, OTHER]
