@@ -13,6 +13,22 @@ CORPUS = REPO / "corpus"
 SAMPLE = CORPUS / "000_c385f1c34fdd9a0c.txt"
 SHARED = REPO.parent / "shared"
 EVAL_CORPUS = SHARED / "eval" / "pubmedqa" / "corpus.jsonl"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Debian chromium is not installed; 'make test' installs it "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking"])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

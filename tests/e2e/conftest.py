@@ -11,7 +11,6 @@ from tests.conftest import CORPUS, REPO, SAMPLE
 from tests.processes import rag_json, serving
 
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="session")
@@ -27,21 +26,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serving(root / "index", log=ARTIFACTS / "rag-serve.log") as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Debian chromium is not installed; 'make test' installs it "
-                    "(apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

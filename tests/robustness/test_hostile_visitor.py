@@ -22,7 +22,7 @@ import pytest
 
 from rag.corpus import safe_article_id
 from tests.conftest import SAMPLE
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM
+from tests.e2e.conftest import ARTIFACTS
 from tests.processes import rag_json, serving, wait_until
 from tests.robustness.conftest import record
 
@@ -99,35 +99,31 @@ def client(url: str):
 
 
 @pytest.fixture(scope="module")
-def page(site):
-    if CHROMIUM is None:
-        pytest.fail("Debian chromium is not installed; 'make test' installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(site["url"])
-        page.locator("input[type=password]").wait_for(timeout=60_000)  # Gradio's login page
-        page.locator("input[type=text]").first.fill(USER)
-        page.locator("input[type=password]").fill(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#question textarea", timeout=60_000)
-        page.get_by_role("tab", name="Articles").click()
-        yield page
-        browser.close()
+def page(site, browser):
+    """A logged-in browser session on the shared app (the session's one Chromium)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(site["url"])
+    page.locator("input[type=password]").wait_for(timeout=60_000)  # Gradio's login page
+    page.locator("input[type=text]").first.fill(USER)
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.get_by_role("tab", name="Articles").click()
+    yield page
+    context.close()
 
 
-def ingest_in_browser(page, folder: str = "", upload: Path | None = None) -> str:
+def ingest_in_browser(page, folder: str = "", upload: list[Path] | None = None) -> str:
     """Fill the Articles tab, press Ingest, and return the report once it changes."""
     report = page.locator("#ingest-report")
     before = report.inner_text()
     page.locator("#folder textarea, #folder input").first.fill(folder)
-    if upload is not None:
-        page.locator("#uploads input[type=file]").set_input_files(str(upload))
-        page.wait_for_function("name => document.querySelector('#uploads').innerText"
-                               ".includes(name)", arg=upload.name, timeout=30_000)
+    if upload:
+        page.locator("#uploads input[type=file]").set_input_files([str(p) for p in upload])
+        for path in upload:
+            page.wait_for_function("name => document.querySelector('#uploads').innerText"
+                                   ".includes(name)", arg=path.name, timeout=30_000)
     page.locator("#ingest").click()
     seen = []
 
@@ -168,15 +164,15 @@ def test_a_symlink_inside_the_library_to_a_private_file_is_refused(site, page):
         "refused; secret found by /search: no"
 
 
-@pytest.mark.parametrize("given", ["../../../escape/pwned", "ABSOLUTE"])
-def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, page, given,
+@pytest.mark.parametrize("kind", ["../", "absolute"])
+def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, page, kind,
                                                                        tmp_path: Path):
     target = site["root"] / "escape"
-    given = str(target / "pwned") if given == "ABSOLUTE" else given
-    upload = tmp_path / f"hostile-{'absolute' if given.startswith('/') else 'relative'}.md"
+    given = str(target / "pwned") if kind == "absolute" else "../../../escape/pwned"
+    upload = tmp_path / f"hostile-{'abs' if kind == 'absolute' else 'rel'}.md"
     upload.write_text(f"---\nid: '{given}'\ntitle: Hostile id\n---\nZebrafish regrow fins "
                       "within two weeks through a blastema of dedifferentiated cells.\n")
-    said = ingest_in_browser(page, upload=upload)
+    said = ingest_in_browser(page, upload=[upload])
     assert "Unsafe ids replaced" in said and given in said, said
     before = {p for p in site["root"].rglob("*")}
     summaries = site["index"] / "summaries"
@@ -189,7 +185,7 @@ def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, pa
     written = {p for p in site["root"].rglob("*")} - before
     outside = [p for p in written if not p.resolve().is_relative_to(summaries.resolve())]
     assert not target.exists() and outside == [], outside
-    site["outcomes"][f"front-matter id {'absolute' if given.startswith('/') else '../'}"] = \
+    site["outcomes"][f"front-matter id {kind}"] = \
         f"replaced by a safe id; files written outside the summaries folder: {len(outside)}"
 
 
