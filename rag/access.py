@@ -9,12 +9,12 @@ review. The CLI, run by the operator, does not use it: the operator may ingest a
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.corpus import OUTSIDE_LIBRARY, is_within
 from rag.errors import RagError
+from rag.files import atomic_write
 from rag.settings import Settings
 
 BUNDLED_CORPUS = Path("corpus")
@@ -82,9 +82,7 @@ class VisitorPolicy:
         stored = []
         for file in files:
             target = self.uploads / upload_name(file.name)
-            partial = target.with_name(f".{target.name}.partial")
-            shutil.copyfile(file, partial)
-            partial.replace(target)
+            atomic_write(target, file.read_bytes())  # within the size limit checked above
             stored.append(target)
         return stored
 

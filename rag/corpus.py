@@ -98,8 +98,8 @@ def discover(paths: list[Path],
         else:
             failures.append(Failure(str(path), "no such file or folder"))
     if within is not None:
-        outside = [f for f in files if not is_within(f, within)]
-        failures += [Failure(str(f), OUTSIDE_LIBRARY) for f in outside]
+        outside = {f for f in files if not is_within(f, within)}  # resolves each file once
+        failures += [Failure(str(f), OUTSIDE_LIBRARY) for f in files if f in outside]
         files = [f for f in files if f not in outside]
     return files, failures
 

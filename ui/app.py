@@ -285,8 +285,7 @@ def _listing(library: Library) -> tuple[Any, ...]:
             gr.update(choices=library.summarized()), status)
 
 
-def build_app(library: Library) -> gr.Blocks:
-    policy = VisitorPolicy.from_settings(library.settings)
+def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
     with gr.Blocks(title="Article Q&A") as app:
         gr.Markdown("# Article Q&A\nAsk questions about your articles; every claim links to "
                     "the passage it rests on.")
@@ -314,11 +313,12 @@ def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
     """Serve until interrupted. Models load before the first request, not during it. Only
     the summaries folder is served as files; uploads are capped at the policy's size."""
     library.embedder  # noqa: B018 - load now: the first question should not pay for it
-    app = build_app(library)
+    policy = VisitorPolicy.from_settings(library.settings)
+    app = build_app(library, policy)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name=host, server_port=port, show_error=True, auth=auth,
                allowed_paths=[str(library.summaries_folder.resolve())],
-               max_file_size=VisitorPolicy.from_settings(library.settings).max_upload_bytes,
+               max_file_size=policy.max_upload_bytes,
                css_paths=[STATIC / "app.css"],
                head=f"<script>{(STATIC / 'app.js').read_text()}</script>",
                footer_links=["api"])
