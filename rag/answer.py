@@ -24,12 +24,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Generator as Generator_
+from dataclasses import dataclass
 from typing import Any
 
 from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.errors import RagError
 from rag.evidence import select_evidence
-from rag.generate import Generator, Message
+from rag.generate import Generator, Message, OptionReader
 from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.support import SupportScorer
@@ -64,9 +66,28 @@ _REFERENCE = re.compile(
     r"\b(it|its|they|them|their|theirs|this|that|these|those|he|she|his|her|him|the same|"
     r"such|former|latter)\b", re.I)
 
+VERDICT_OPTIONS = {"yes": "Yes", "no": "No", "unclear": "Not clear"}
+"""A verdict and the words the answer begins with."""
+REFUSAL_WORD = REFUSAL.split()[0]
+"""How the model's refusal begins: its probability is read beside the verdict's."""
+READ_WORDS = [*VERDICT_OPTIONS.values(), REFUSAL_WORD]
+
 History = list[dict[str, Any]]
 """Chat messages ``{"role", "content"}``; assistant turns may add ``"sources"``: the article
 ids their answer cited."""
+
+
+@dataclass
+class _Prepared:
+    """A question retrieved and gated, ready to prompt."""
+
+    answer: Answer
+    refused: bool
+    passages: list[Hit]
+    quotes: list[Citation]
+    evidence: float
+    asked: str
+    yes_no: bool
 
 
 class Answerer:
@@ -92,67 +113,117 @@ class Answerer:
         """Yields the extractive answer first, then the growing generated text, then the final
         checked answer (``stage == 'final'``)."""
         started = time.perf_counter()
-        question = " ".join(question.split())
-        if not question or not any(ch.isalnum() for ch in question):
-            raise RagError("the question is empty; type a question about your articles")
-        query, rewritten = self._standalone(question, history or [], generate)
-        hits, (extractive, quotes, evidence) = self._retrieve(
-            query, _sources(history or []) if query != question else [],
-            k or self.settings.top_k)
-        retrieved = time.perf_counter()
-        timings: dict[str, float | None] = {
-            "retrieve_s": round(retrieved - started, 3), "first_token_s": None,
-            "total_s": None, "tokens_per_s": None, "evidence_score": round(evidence, 4)}
-        coverage = self.scorer.coverage(query, hits[0]) if hits else 0.0
-        timings["coverage"] = round(coverage, 4)
-        answer = Answer(question, query, "", refused=False, extractive=extractive, hits=hits,
-                        timings=timings, stage="extractive")
-        if not hits or evidence < self.settings.refusal_threshold \
-                or coverage < self.settings.coverage_threshold:
+        prepared = self._prepare(question, history or [], k, generate)
+        answer = prepared.answer
+        if prepared.refused:
             yield self._refusal(answer, started)
             return
         yield answer
         if not generate:
-            yield self._finish(_quoted(answer, quotes, extractive), started)
+            yield self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
             return
+        messages = self._messages(prepared.asked, prepared.passages, prepared.yes_no)
+        text = yield from self._generate(answer, messages, prepared.yes_no, started)
+        yield self._conclude(prepared, text, started)
+
+    def verdict_logprobs(self, question: str) -> tuple[dict[str, float], float] | None:
+        """The model's log-probabilities of Yes / No / Not clear / its refusal as the first
+        word of its answer to a yes/no question, from the prompt ``stream`` would use, and the
+        evidence score (None when the gate refuses or the generator cannot read its
+        probabilities): what ``rag eval verdicts`` calibrates on."""
+        prepared = self._prepare(question, [], None, True)
+        generator = self.generator()
+        if prepared.refused or not isinstance(generator, OptionReader):
+            return None
+        return generator.option_logprobs(
+            self._messages(prepared.asked, prepared.passages, True), READ_WORDS), \
+            prepared.evidence
+
+    def _prepare(self, question: str, history: History, k: int | None,
+                 generate: bool) -> _Prepared:
+        """Rewrite, retrieve, gate and pick the prompt's evidence."""
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question or not any(ch.isalnum() for ch in question):
+            raise RagError("the question is empty; type a question about your articles")
+        query, rewritten = self._standalone(question, history, generate)
+        hits, (extractive, quotes, evidence) = self._retrieve(
+            query, _sources(history) if query != question else [], k or self.settings.top_k)
+        coverage = self.scorer.coverage(query, hits[0]) if hits else 0.0
+        timings: dict[str, float | None] = {
+            "retrieve_s": round(time.perf_counter() - started, 3), "first_token_s": None,
+            "total_s": None, "tokens_per_s": None, "evidence_score": round(evidence, 4),
+            "coverage": round(coverage, 4)}
+        answer = Answer(question, query, "", refused=False, extractive=extractive, hits=hits,
+                        timings=timings, stage="extractive")
+        refused = not hits or evidence < self.settings.refusal_threshold \
+            or coverage < self.settings.coverage_threshold
         passages = hits[: self.settings.prompt_passages]
-        if self.settings.prompt_style == "evidence":
+        if self.settings.prompt_style == "evidence" and not refused:
             passages = select_evidence(query, passages, self.scorer,
                                        self.settings.evidence_tokens)
         # the model answers the question asked; a rewrite only where it resolved a reference
         asked = query if rewritten else question
-        yes_no = asks_yes_or_no(asked)
-        text, pieces, first = "", 0, None
-        for piece in self.generator().stream(self._messages(asked, passages, yes_no),
-                                             self.settings.max_answer_tokens,
-                                             self.settings.temperature):
-            first = first or time.perf_counter()
-            text, pieces = text + piece, pieces + 1
+        return _Prepared(answer, refused, passages, quotes, evidence, asked,
+                         asks_yes_or_no(asked))
+
+    def _generate(self, answer: Answer, messages: list[Message], yes_no: bool,
+                  started: float) -> Generator_[Answer, None, str]:
+        """Stream the model's answer into ``answer``; returns the whole text. For a yes/no
+        question a generator that reads its own probabilities first chooses the verdict with
+        the calibrated thresholds, and the answer continues after it; where its refusal is
+        likelier than any verdict by ``verdict_refusal_margin``, its text is the refusal."""
+        generator = self.generator()
+        text = prefill = ""
+        first = None
+        if yes_no and isinstance(generator, OptionReader):
+            logprobs = generator.option_logprobs(messages, READ_WORDS)
+            if model_refuses(logprobs, self.settings.verdict_refusal_margin):
+                return REFUSAL
+            verdict = choose_verdict(logprobs, self.settings.verdict_bias,
+                                     self.settings.verdict_unclear_margin)
+            text = prefill = VERDICT_OPTIONS[verdict] + "."
+            first = time.perf_counter()
             answer.answer, answer.stage = text, "generating"
             yield answer
-        finished = time.perf_counter()
+        pieces = generator.stream(messages, self.settings.max_answer_tokens,
+                                  self.settings.temperature, prefill=prefill) if prefill \
+            else generator.stream(messages, self.settings.max_answer_tokens,
+                                  self.settings.temperature)
+        count = 0
+        for piece in pieces:
+            first = first or time.perf_counter()
+            text, count = text + piece, count + 1
+            answer.answer, answer.stage = text, "generating"
+            yield answer
         if first is not None:
-            timings["first_token_s"] = round(first - started, 3)
-            timings["tokens_per_s"] = round(pieces / max(finished - first, 1e-6), 2)
+            answer.timings["first_token_s"] = round(first - started, 3)
+            answer.timings["tokens_per_s"] = round(
+                count / max(time.perf_counter() - first, 1e-6), 2)
+        return text
+
+    def _conclude(self, prepared: _Prepared, text: str, started: float) -> Answer:
+        """The final answer from the model's text: its checked sentences, or the quoted
+        evidence when none is supported, or a refusal when the evidence is weak too."""
+        answer, yes_no = prepared.answer, prepared.yes_no
         verdict, text = _split_verdict(text) if yes_no else (None, text)
-        sentences, citations = check_answer(text, passages, self.scorer,
+        sentences, citations = check_answer(text, prepared.passages, self.scorer,
                                             self.settings.support_threshold)
         if not any(s.supported and not is_refusal(s.text) for s in sentences):
-            if evidence < self.settings.fallback_threshold:  # a second, post-answer gate
-                yield self._refusal(answer, started)
-                return
-            # good evidence passed the gate: quote it rather than refuse
-            answer = _quoted(answer, quotes, extractive)
+            if prepared.evidence < self.settings.fallback_threshold:  # a post-answer gate
+                return self._refusal(answer, started)
+            # good evidence passed the gate: quote it rather than refuse; a verdict nothing
+            # supports is demoted
+            answer = _quoted(answer, prepared.quotes, answer.extractive)
             answer.verdict = "unclear" if yes_no else None
             if yes_no:
                 answer.answer = f"{UNCLEAR} {answer.answer}"
-            yield self._finish(answer, started)
-            return
+            return self._finish(answer, started)
         answer.sentences, answer.citations = sentences, citations
         answer.verdict = verdict or ("unclear" if yes_no else None)
         answer.answer = _VERDICT_TEXT.get(answer.verdict, "") + render(sentences)
         answer.path = "generated"
-        yield self._finish(answer, started)
+        return self._finish(answer, started)
 
     def _retrieve(self, query: str, cited: list[str],
                   k: int) -> tuple[list[Hit], tuple[str, list[Citation], float]]:
@@ -222,6 +293,22 @@ def asks_yes_or_no(question: str) -> bool:
     if _AUXILIARY.match(clause):
         return True
     return question.strip().endswith("?") and not _WH_WORD.search(clause)
+
+
+def choose_verdict(logprobs: dict[str, float], bias: float, unclear_margin: float) -> str:
+    """The verdict from the model's first-word log-probabilities (keyed by the words of
+    ``VERDICT_OPTIONS``): "unclear" when "Not clear" beats both others by ``unclear_margin``,
+    else "yes" when log P(Yes) - log P(No) exceeds ``bias``. Small models say Yes by habit;
+    the two numbers are calibrated on labelled dev questions (``rag eval verdicts``)."""
+    yes, no = logprobs[VERDICT_OPTIONS["yes"]], logprobs[VERDICT_OPTIONS["no"]]
+    if logprobs[VERDICT_OPTIONS["unclear"]] - max(yes, no) > unclear_margin:
+        return "unclear"
+    return "yes" if yes - no > bias else "no"
+
+
+def model_refuses(logprobs: dict[str, float], margin: float) -> bool:
+    """Whether the model's refusal is likelier than every verdict by ``margin`` (log)."""
+    return logprobs[REFUSAL_WORD] - max(logprobs[w] for w in VERDICT_OPTIONS.values()) > margin
 
 
 _VERDICT_TEXT = {"yes": "Yes. ", "no": "No. ", "unclear": UNCLEAR + " "}

@@ -11,7 +11,13 @@ import typer
 
 from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
 from rag.errors import RagError
-from rag.evaluate import calibrate_refusal, evaluate_qa, load_questions, prepare_library
+from rag.evaluate import (
+    calibrate_refusal,
+    calibrate_verdicts,
+    evaluate_qa,
+    load_questions,
+    prepare_library,
+)
 from rag.evaluate_summaries import evaluate_summaries
 from rag.library import Library
 from rag.settings import Settings
@@ -84,6 +90,32 @@ def calibrate(
     rows = [row for path in questions for row in load_questions(path, limit)]
     _write(_run_with_index(index, corpus, {},
                            lambda library: calibrate_refusal(library, rows, keep, True)), out)
+
+
+@eval_app.command()
+@one_line_errors
+def verdicts(
+    corpus: CorpusArg,
+    questions: QuestionsArg,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON result here.")] = None,
+    limit: LimitArg = None,
+    skip: Annotated[list[Path] | None, typer.Option(
+        help="Leave out questions whose ids are in this JSONL (the set you report on).")]
+    = None,
+    keep: Annotated[float, typer.Option(
+        help="Share of answerable questions that must still be answered.")] = 0.97,
+    generator: GeneratorOption = None,
+    index: IndexArg = None,
+) -> None:
+    """Calibrate yes/no answers on labelled questions: the model's first-word probabilities
+    of Yes / No / Not clear / its refusal against the labels and the unanswerable questions
+    (set the result with RAG_VERDICT_BIAS, RAG_VERDICT_UNCLEAR_MARGIN and
+    RAG_VERDICT_REFUSAL_MARGIN)."""
+    skipped = {row.get("id") for path in skip or [] for row in load_questions(path, None)}
+    rows = [row for path in questions for row in load_questions(path, None)
+            if row.get("id") not in skipped][:limit]
+    _write(_run_with_index(index, corpus, {"generator": generator},
+                           lambda library: calibrate_verdicts(library, rows, keep, True)), out)
 
 
 @eval_app.command(name="summarize")

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from rag.errors import RagError
 from rag.models import PACKAGED_MODELS, resolve_generator_model
@@ -28,6 +28,37 @@ class Generator(Protocol):
     ) -> Iterator[str]:
         """Pieces of the assistant's reply, as soon as they are decoded."""
         ...
+
+
+@runtime_checkable
+class OptionReader(Protocol):
+    """A local generator that can read its own next-token probabilities. A yes/no verdict is
+    chosen from them with calibrated thresholds (free generation picks "Yes" by habit), and the
+    reply then continues after the chosen words."""
+
+    name: str
+
+    def option_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        """Log-probability of each option's first token as the first token of the reply."""
+        ...
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
+               prefill: str = "") -> Iterator[str]:
+        """Like ``Generator.stream``, the reply already begun with ``prefill`` (not
+        repeated in the pieces)."""
+        ...
+
+
+def option_logprobs(logits: Any, first_tokens: list[int], options: list[str]) -> dict[str, float]:
+    """Log-softmax of the last position's ``logits`` at each option's first token."""
+    import numpy as np
+
+    if len(set(first_tokens)) != len(first_tokens):
+        raise RagError(f"the options {options} do not start with distinct tokens")
+    logits = np.asarray(logits, dtype=np.float64)
+    top = logits.max()
+    log_total = top + np.log(np.exp(logits - top).sum())
+    return {o: float(logits[t] - log_total) for o, t in zip(options, first_tokens, strict=True)}
 
 
 class LlamaCppGenerator:
@@ -86,7 +117,7 @@ class LlamaCppGenerator:
             self._llama.eval(prefix)
             self._prefixes[key] = (prefix, self._llama.save_state())
         prefix, state = self._prefixes[key]
-        live = Llama.longest_token_prefix(self._llama._input_ids.tolist(), tokens)
+        live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
         if tokens[: len(prefix)] == prefix and live < len(prefix):
             self._llama.load_state(state)
 
@@ -96,11 +127,30 @@ class LlamaCppGenerator:
 
         return int(llama_cpp.llama_perf_context(self._llama.ctx).n_p_eval)
 
-    def stream(self, messages: list[Message], max_tokens: int,
-               temperature: float = 0.0) -> Iterator[str]:
+    def option_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        import llama_cpp
+        import numpy as np
+        from llama_cpp import Llama
+
+        first = [self._llama.tokenize(o.encode(), add_bos=False)[0] for o in options]
+        with self._lock:
+            tokens, _ = self._tokens(messages)
+            self._restore_prefix(messages, tokens)
+            live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
+            # evaluate at least the last prompt token: its logits are the ones read
+            self._llama.n_tokens = min(live, len(tokens) - 1)
+            self._llama.eval(tokens[self._llama.n_tokens:])
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama.ctx, -1),
+                                           shape=(self._llama.n_vocab(),))
+            return option_logprobs(logits, first, options)
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
+               prefill: str = "") -> Iterator[str]:
         with self._lock:
             tokens, formatted = self._tokens(messages)
             self._restore_prefix(messages, tokens)
+            if prefill:  # the KV cache of the prompt is reused; only these tokens are new
+                tokens += self._llama.tokenize(prefill.encode(), add_bos=False)
             stop = formatted.stop if isinstance(formatted.stop, list) else \
                 [formatted.stop] if formatted.stop else []
             for part in self._llama.create_completion(
@@ -128,13 +178,31 @@ class TransformersGenerator:
         self._model.eval()
         self._lock = threading.Lock()
 
-    def stream(self, messages: list[Message], max_tokens: int,
-               temperature: float = 0.0) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+    def _inputs(self, messages: list[Message], prefill: str = "") -> dict[str, Any]:
+        import torch
 
         inputs = self._tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
+        if prefill:
+            extra = torch.tensor([self._tokenizer.encode(prefill, add_special_tokens=False)])
+            inputs["input_ids"] = torch.cat([inputs["input_ids"], extra], dim=1)
+            inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        return dict(inputs)
+
+    def option_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        import torch
+
+        first = [self._tokenizer.encode(o, add_special_tokens=False)[0] for o in options]
+        with self._lock, torch.no_grad():
+            logits = self._model(**self._inputs(messages)).logits[0, -1]
+        return option_logprobs(logits.numpy(), first, options)
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
+               prefill: str = "") -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        inputs = self._inputs(messages, prefill)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True,
                                         skip_special_tokens=True)
         options = {"max_new_tokens": max_tokens, "streamer": streamer,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rag import Library, RagError
-from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no
+from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no, choose_verdict
 from rag.cite import check_answer, split_claims
+from rag.generate import option_logprobs
 from rag.support import SupportScorer
 from rag.types import Chunk, Hit
-from tests.fakes import HashingEmbedder, ScriptedGenerator
+from tests.fakes import HashingEmbedder, ReadingGenerator, ScriptedGenerator
 
 QUESTION = "Which angiopoietins does the study focus on?"
 
@@ -122,6 +125,70 @@ def test_a_verdict_nothing_supports_is_demoted_to_not_clear(sample_library: Libr
     answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
     assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
     assert answer.citations and not answer.refused
+
+
+def test_a_generator_that_reads_its_probabilities_chooses_the_verdict_then_explains(
+        sample_library: Library):
+    # the model leans No; its free text would have said Yes
+    generator = ReadingGenerator({"Yes": -1.6, "No": -0.4, "Not clear": -3.0},
+                                 "the study focused on angiopoietin 1 and 2 [1].")
+    sample_library.use_generator(generator)
+    seen = [(a.stage, a.answer) for a in
+            sample_library.ask_stream("Does the study focus on angiopoietin 1 and 2?")]
+    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+    assert generator.prefills == ["No."] * 2  # the reason is generated after the verdict
+    assert (answer.verdict, answer.path) == ("no", "generated")
+    assert answer.answer.startswith("No. ") and "angiopoietin 1 and 2" in answer.citations[0].text
+    assert next(text for stage, text in seen if stage == "generating") == "No."
+
+
+def test_the_calibrated_bias_moves_the_verdict_and_still_demotes_an_unsupported_one(
+        sample_library: Library):
+    # Yes must beat No by more than 2 nats
+    sample_library = Library.open(replace(sample_library.settings, verdict_bias=2.0),
+                                  HashingEmbedder())
+    generator = ReadingGenerator({"Yes": -0.5, "No": -1.5, "Not clear": -3.0},
+                                 "volcanoes erupt on Jupiter [1].")
+    sample_library.use_generator(generator)
+    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+    assert generator.prefills == ["No."]
+    assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
+
+
+@pytest.mark.parametrize(("fallback", "path"), [(0.45, "extractive"), (1.01, "refusal")])
+def test_a_refusal_the_model_finds_likelier_than_any_verdict_quotes_or_refuses(
+        sample_library: Library, fallback: float, path: str):
+    settings = replace(sample_library.settings, verdict_refusal_margin=1.0,
+                       fallback_threshold=fallback)
+    sample_library = Library.open(settings, HashingEmbedder())
+    generator = ReadingGenerator({"Yes": -2.0, "No": -2.5, "Not clear": -3.0, "The": -0.2},
+                                 "never generated")
+    sample_library.use_generator(generator)
+    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+    assert generator.prefills == []  # no verdict was generated
+    assert answer.path == path and answer.refused == (path == "refusal")
+    if path == "extractive":  # good evidence on screen: quoted, the verdict left open
+        assert answer.verdict == "unclear" and QUOTED in answer.answer and answer.citations
+
+
+@pytest.mark.parametrize(("logprobs", "bias", "margin", "verdict"), [
+    ({"Yes": -0.2, "No": -2.0, "Not clear": -3.0}, 0.0, 99.0, "yes"),
+    ({"Yes": -0.2, "No": -2.0, "Not clear": -3.0}, 2.0, 99.0, "no"),
+    ({"Yes": -1.0, "No": -1.2, "Not clear": -0.3}, 0.0, 0.5, "unclear"),
+    ({"Yes": -1.0, "No": -1.2, "Not clear": -0.3}, 0.0, 1.0, "yes"),
+])
+def test_verdict_rule(logprobs, bias, margin, verdict):
+    assert choose_verdict(logprobs, bias, margin) == verdict
+
+
+def test_option_logprobs_are_log_softmax_at_each_options_first_token():
+    logits = [2.0, 0.0, 1.0, -1.0]
+    got = option_logprobs(logits, [0, 2], ["Yes", "No"])
+    total = math.log(sum(math.exp(x) for x in logits))
+    assert got["Yes"] == pytest.approx(2.0 - total)
+    assert got["No"] == pytest.approx(1.0 - total)
+    with pytest.raises(RagError, match="distinct"):
+        option_logprobs(logits, [1, 1], ["No", "Not clear"])
 
 
 def test_other_questions_get_no_verdict(sample_library: Library):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from rag import Library
-from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
+from rag.evaluate import _answers, _refusals, calibrate_verdicts, evaluate_qa, load_questions
+from tests.fakes import ReadingGenerator
 
 
 def test_answer_metrics_match_whole_words_only():
@@ -55,3 +59,48 @@ def test_qa_report_has_the_documented_fields(library: Library, tmp_path: Path):
     assert {"precision", "recall"} <= set(report["citations"])
     assert report["refusal"]["recall"] == 1.0
     assert set(report["latency_s"]["total_s"]) == {"p50", "p95"}
+
+
+def test_verdict_calibration_picks_the_bias_that_agrees_most_with_the_labels(
+        library: Library, tmp_path: Path):
+    (tmp_path / "soil.txt").write_text("Soil bacteria fix nitrogen for legumes in spring.")
+    library.ingest([tmp_path / "soil.txt"])
+    # the model says Yes by one nat every time; two of the three labels are "no"
+    library.use_generator(ReadingGenerator({"Yes": -0.5, "No": -1.5, "Not clear": -4.0}, "x"))
+    rows = [{"id": str(n), "question": "Do soil bacteria fix nitrogen for legumes?",
+             "answerable": True, "answers": [label, ""]}
+            for n, label in enumerate(["yes", "no", "no"])]
+    rows.append({"id": "u", "question": "Do soil bacteria fix nitrogen for legumes?",
+                 "answerable": False, "answers": ["yes", ""]})  # unanswerable: left out
+    report = calibrate_verdicts(library, rows, 0.97, False)
+    assert report["n"] == 3 and report["labels"] == {"yes": 1, "no": 2}
+    assert report["untuned_accuracy"] == pytest.approx(1 / 3)
+    # the smallest bias that turns a 1-nat lead for Yes into No
+    assert report["verdict_bias"] == pytest.approx(1.0)
+    assert report["accuracy"] == pytest.approx(2 / 3) == report["majority_baseline"]
+
+
+class RefusesUnknownSubjects(ReadingGenerator):
+    """Leans to its refusal for questions about legumes, to Yes otherwise."""
+
+    def option_logprobs(self, messages, options):
+        legumes = "legumes?" in messages[-1]["content"]
+        return {"Yes": -1.0, "No": -2.0, "Not clear": -3.0, "The": -0.2 if legumes else -4.0}
+
+
+def test_refusal_margin_refuses_the_most_unanswerable_questions_keeping_the_answerable(
+        library: Library, tmp_path: Path):
+    (tmp_path / "soil.txt").write_text("Soil bacteria fix nitrogen for legumes in spring. "
+                                       "Soil bacteria fix nitrogen for clover in spring.")
+    library = Library.open(replace(library.settings, fallback_threshold=1.01), library.embedder)
+    library.ingest([tmp_path / "soil.txt"])
+    library.use_generator(RefusesUnknownSubjects({}, "x"))
+    rows = [{"id": "a", "question": "Do soil bacteria fix nitrogen for clover?",
+             "answerable": True, "answers": ["yes", ""]},
+            {"id": "u", "question": "Do soil bacteria fix nitrogen for legumes?",
+             "answerable": False, "answers": ["yes", ""]}]
+    report = calibrate_verdicts(library, rows, 0.97, False)
+    # the refusal leads Yes by 0.8 for the unanswerable question, trails by 3 for the other
+    assert report["verdict_refusal_margin"] == 0.75
+    assert report["unanswerable_refused"] == 1.0 and report["answerable_kept"] == 1.0
+    assert report["unanswerable_refused_by_gate"] == 0.0
