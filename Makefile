@@ -23,7 +23,7 @@ LLAMA_WHEELS  := $(HOME)/.cache/rag/wheels/llama-avx2
 
 BROWSER := $(VENV)/.browser
 
-.PHONY: install run test test-unit lint eval bench clean
+.PHONY: install run test test-unit lint eval calibrate bench clean
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -84,6 +84,17 @@ eval: install
 	  --out eval/summarize-dev.json > /dev/null
 	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-quick-generated.json \
 	  eval/qa-quick-generated-passages.json eval/summarize-dev.json --out eval/report.json
+
+## Re-derive the calibrated thresholds (about 40 minutes): the refusal gate on all dev
+## questions; the yes/no verdict and the model's refusal on dev questions outside the quick set.
+calibrate: install
+	$(RAG) eval calibrate --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --keep 0.975 \
+	  --out eval/refusal-calibration.json > /dev/null
+	$(RAG) eval verdicts --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
+	  --skip $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl --limit 160 \
+	  --out eval/verdict-calibration.json > /dev/null
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
 bench: install

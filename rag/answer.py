@@ -46,9 +46,12 @@ SYSTEM_PROMPT = (
     f"If the passages do not contain the answer, reply only: {REFUSAL}"
 )
 VERDICT_RULE = (
-    "This question asks yes or no: begin the answer with Yes, No, or Not clear, then give the "
+    "The question asks yes or no: begin the answer with Yes, No, or Not clear, then give the "
     "reason in one short sentence ending with the passage number in brackets."
 )
+YES_NO_SYSTEM_PROMPT = f"{SYSTEM_PROMPT}\n{VERDICT_RULE}"
+"""The system prompt of yes/no questions: a prompt of its own, so its evaluation is reused
+too (the rule costs a question nothing)."""
 UNCLEAR = "Not clear from these articles."
 QUOTED = "Quoted from the articles:"
 REWRITE_PROMPT = (
@@ -278,11 +281,9 @@ class Answerer:
             lines.append(f"[{n}] " + (f"({_clean(hit.title)})\n" if first else "")
                          + _clean(hit.chunk.text))
         numbered = "\n\n".join(lines)
-        # the system prompt never varies, so its evaluation is reused across questions
-        rule = f"\n{VERDICT_RULE}" if yes_no else ""
-        return [{"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"
-                                            f"{rule}"}]
+        # the system prompts never vary, so their evaluation is reused across questions
+        return [{"role": "system", "content": YES_NO_SYSTEM_PROMPT if yes_no else SYSTEM_PROMPT},
+                {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"}]
 
 
 def asks_yes_or_no(question: str) -> bool:

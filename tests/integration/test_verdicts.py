@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rag.answer import SYSTEM_PROMPT, VERDICT_OPTIONS, VERDICT_RULE
+from rag.answer import VERDICT_OPTIONS, YES_NO_SYSTEM_PROMPT
 from rag.generate import LlamaCppGenerator, load_generator
 from rag.models import default_cache
 
@@ -24,9 +24,9 @@ def model() -> LlamaCppGenerator:
 
 
 def prompt(question: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM_PROMPT},
+    return [{"role": "system", "content": YES_NO_SYSTEM_PROMPT},
             {"role": "user", "content": f"Passages:\n[1] (Study)\n{PASSAGE}\n\n"
-                                        f"Question: {question}\n{VERDICT_RULE}"}]
+                                        f"Question: {question}"}]
 
 
 def test_the_verdict_probabilities_follow_what_the_passage_says(model: LlamaCppGenerator):

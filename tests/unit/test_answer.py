@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError
-from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no, choose_verdict
+from rag.answer import (
+    QUOTED,
+    REFUSAL,
+    SYSTEM_PROMPT,
+    UNCLEAR,
+    YES_NO_SYSTEM_PROMPT,
+    asks_yes_or_no,
+    choose_verdict,
+)
 from rag.cite import check_answer, split_claims
 from rag.generate import option_logprobs
 from rag.support import SupportScorer
@@ -113,8 +121,7 @@ def test_yes_no_question_gets_a_supported_verdict_first(sample_library: Library)
     generator = ScriptedGenerator("Yes, the study focused on angiopoietin 1 and 2 [1].")
     sample_library.use_generator(generator)
     answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
-    assert "Yes, No, or Not clear" in generator.prompts[-1][1]["content"]
-    assert generator.prompts[-1][0]["content"] == SYSTEM_PROMPT
+    assert generator.prompts[-1][0]["content"] == YES_NO_SYSTEM_PROMPT
     assert (answer.verdict, answer.path) == ("yes", "generated")
     assert answer.answer.startswith("Yes. ") and answer.citations
     assert "angiopoietin 1 and 2" in answer.citations[0].text
@@ -195,7 +202,7 @@ def test_other_questions_get_no_verdict(sample_library: Library):
     generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].")
     sample_library.use_generator(generator)
     answer = sample_library.ask(QUESTION)
-    assert answer.verdict is None and "Yes, No" not in generator.prompts[-1][1]["content"]
+    assert answer.verdict is None and generator.prompts[-1][0]["content"] == SYSTEM_PROMPT
 
 
 def test_weak_evidence_refuses_without_calling_the_model(library: Library, tmp_path: Path):
