@@ -16,6 +16,7 @@ from rag.corpus import OUTSIDE_LIBRARY, is_within
 from rag.errors import RagError
 from rag.files import atomic_write
 from rag.settings import Settings
+from rag.web import is_url
 
 BUNDLED_CORPUS = Path("corpus")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -52,6 +53,9 @@ class VisitorPolicy:
     def ingest_path(self, text: str) -> Path:
         """The file or folder a visitor named, if it lies inside a library root. The refusal
         is the same whether the path exists or not, so it reveals nothing about the server."""
+        if is_url(text.strip()):
+            raise RagError("the server does not fetch web pages for visitors; the operator "
+                           "can add them with 'rag ingest URL' or 'rag ingest --feed URL'")
         path = Path(text.strip()).expanduser()
         if not text.strip() or not is_within(path, list(self.roots)):
             raise RagError(f"{text.strip() or 'that path'}: {OUTSIDE_LIBRARY}; ask the "

@@ -16,6 +16,8 @@ import typer
 from rag import Filters, Library, Settings, reindex
 from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
 from rag.cli_eval import bench, eval_app
+from rag.errors import RagError
+from rag.types import IngestReport
 
 app = typer.Typer(
     help="Ask questions of, and summarize, a folder of articles — offline, with citations.",
@@ -51,19 +53,41 @@ def _emit(as_json: bool, document: dict[str, Any], human: Callable[[], None]) ->
 @app.command()
 @one_line_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="Files or folders of articles, or http(s) URLs of pages.")] = None,
+    feed: Annotated[list[str] | None, typer.Option(
+        help="An RSS/Atom feed (URL or saved file) whose new entries are fetched and "
+             "ingested; repeatable.")] = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
 ) -> None:
-    """Add new and changed articles (.txt .md .html .pdf .json .jsonl) to the index.
+    """Add new and changed articles (.txt .md .html .pdf .json .jsonl, web pages, feed
+    entries) to the index.
 
     Unchanged articles are skipped (content hash), changed ones replace their old chunks, and
     articles whose file was deleted from an ingested folder are removed. Files that cannot be
-    read are listed with a reason; the rest of the batch is still ingested.
+    read are listed with a reason; the rest of the batch is still ingested. A page URL is
+    fetched (bounded: RAG_FETCH_TIMEOUT_S, RAG_MAX_FILE_MB, RAG_FETCH_MAX_REDIRECTS) and its
+    main text kept with its title, author, date and URL. A feed remembers the entries it
+    gave; the next run takes only new ones, and retries entries whose page failed.
     """
+    from rag.web import FetchLimits, ingest_feed, ingest_pages, is_url
+
+    if not paths and not feed:
+        raise RagError("nothing to ingest: give files, folders, URLs or --feed")
     library = Library.open(_settings(index))
-    report = library.ingest(paths, progress=progress)
+    limits = FetchLimits.of(library.settings)
+    files = [Path(p) for p in paths or [] if not is_url(p)]
+    urls = [p for p in paths or [] if is_url(p)]
+    report = library.ingest(files, progress=progress) if files else IngestReport()
+    if urls:
+        report.merge(ingest_pages(library, urls, limits, progress))
+    feeds = []
+    for source in feed or []:
+        feed_report, ingested = ingest_feed(library, source, limits, progress)
+        feeds.append(feed_report)
+        report.merge(ingested)
 
     def human() -> None:
         typer.echo(
@@ -76,8 +100,12 @@ def ingest(
             typer.echo(f"  near-duplicate: {a} ~ {b}")
         for r in report.replaced_ids:
             typer.echo(f"  unsafe id {r.given!r} in {r.path} replaced by {r.used!r}")
+        for f in feeds:
+            typer.echo(f"  feed {f.feed}: {f.entries} entries, {f.new} new, "
+                       f"{len(f.taken)} taken, {len(f.failed)} failed (retried next run)")
 
-    _emit(as_json, report.to_dict(), human)
+    _emit(as_json, {**report.to_dict(), **({"feeds": [f.to_dict() for f in feeds]}
+                                           if feeds else {})}, human)
     if report.failed:
         raise typer.Exit(1)
 

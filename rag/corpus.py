@@ -129,16 +129,28 @@ def read_file(path: Path, max_bytes: int) -> Parsed:
     if suffix in (".json", ".jsonl"):
         parsed = _read_json(path, decode_text(data), source)
     else:
-        if suffix in (".html", ".htm"):
-            article = _read_html(path, data)
-        elif suffix == ".pdf":
-            article = _read_pdf(path, data)
-        elif suffix in (".md", ".markdown"):
-            article = _read_markdown(path, decode_text(data))
-        else:
-            article = _read_plain_text(path, decode_text(data))
+        kind = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md": "markdown",
+                ".markdown": "markdown"}.get(suffix, "text")
+        article = read_document(data, kind, path)
         article.source = source
         parsed = Parsed([article])
+    return _checked(parsed)
+
+
+def read_document(data: bytes, kind: str, path: Path) -> Article:
+    """One article from the bytes of a ``kind`` document (html, pdf, markdown, text);
+    ``path`` names it (its stem is the default id and title)."""
+    if kind == "html":
+        return _read_html(path, data)
+    if kind == "pdf":
+        return _read_pdf(path, data)
+    if kind == "markdown":
+        return _read_markdown(path, decode_text(data))
+    return _read_plain_text(path, decode_text(data))
+
+
+def _checked(parsed: Parsed) -> Parsed:
+    """Every article has text and a safe id (replacements recorded)."""
     for article in parsed.articles:
         if not article.text.strip():
             raise UnreadableInput("no article text found")

@@ -94,6 +94,9 @@ class Settings:
     answer when its first word beats every verdict by this much (log); with evidence below
     fallback_threshold that is a refusal, else the quoted evidence. Calibrated with the
     verdict by 'rag eval verdicts'."""
+    fetch_timeout_s: float = 15.0
+    """Longest a page or feed fetch may take ('rag ingest URL', '--feed'), start to end."""
+    fetch_max_redirects: int = 5
     summaries: Path | None = None
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
     summary_tokens: int = 320

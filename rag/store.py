@@ -52,6 +52,7 @@ class ArticleSummary:
     date: str
     source: str
     chunks: int
+    url: str = ""
 
 
 class Store:
@@ -160,7 +161,7 @@ class Store:
 
     def list_articles(self) -> list[ArticleSummary]:
         rows = self._db.execute(
-            "SELECT a.id, a.title, a.date, a.source, count(c.id) FROM articles a "
+            "SELECT a.id, a.title, a.date, a.source, count(c.id), a.url FROM articles a "
             "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
         )
         return [ArticleSummary(*row) for row in rows]

@@ -98,6 +98,14 @@ class IngestReport:
         out["near_duplicates"] = [list(pair) for pair in self.near_duplicates]
         return out
 
+    def merge(self, other: IngestReport) -> None:
+        """Add ``other``'s counts and lists to this report (one report for several runs)."""
+        for name in ("added", "updated", "unchanged", "removed", "chunks_embedded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed += other.failed
+        self.near_duplicates += other.near_duplicates
+        self.replaced_ids += other.replaced_ids
+
 
 @dataclass
 class Citation:

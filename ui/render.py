@@ -106,8 +106,11 @@ def source_panel(article: Article, start: int, end: int) -> str:
                                           ", ".join(article.authors[:3])) if v)
     text = (f"{escape(article.text[:start])}<mark id='cited-span'>"
             f"{escape(article.text[start:end])}</mark>{escape(article.text[end:])}")
+    # only web links: a URL from an article file is never a javascript: or file: link
+    link = (f" · <a href='{escape(article.url)}' target='_blank' rel='noopener noreferrer'>"
+            f"{escape(article.url)}</a>") if re.match(r"https?://", article.url, re.I) else ""
     return (f"<div class='source'><h3>{escape(article.title or article.id)}</h3>"
-            f"<p class='meta'>{meta} · characters {start}–{end}</p>"
+            f"<p class='meta'>{meta}{link} · characters {start}–{end}</p>"
             f"<div class='article-text'>{text}</div></div>")
 
 

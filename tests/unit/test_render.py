@@ -72,3 +72,15 @@ def test_summary_links_each_sentence_to_its_spans():
     html = render.summary_html(summary)
     assert render.source_link("id", 0, 5, "[1]") in html
     assert "not found in the article" in html and "<img" not in html
+
+
+@pytest.mark.parametrize(("url", "linked"), [
+    ("https://news.example.org/kelp?a=1&b=2", True),
+    ("javascript:alert(1)", False),
+    ("file:///etc/passwd", False),
+])
+def test_source_panel_links_only_the_articles_web_address(url: str, linked: bool):
+    article = Article(id="kelp", text="Kelp forests recover.", title="Kelp", url=url)
+    html = render.source_panel(article, 0, 4)
+    assert (f"href='{url.replace('&', '&amp;')}'" in html) == linked
+    assert "href='javascript" not in html and "href='file" not in html
