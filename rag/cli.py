@@ -215,8 +215,9 @@ def summarize(
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
-    """Summarize articles: an overview, key findings and caveats, each sentence linked to the
-    article sentences it rests on. Writes OUT/ID.md, OUT/ID.json and OUT/index.md."""
+    """Summarize articles: a TLDR, an overview, key findings and caveats, each sentence
+    linked to the article sentences it rests on. Writes OUT/ID.md, OUT/ID.json and
+    OUT/index.md."""
     if not targets and not new:
         raise typer.BadParameter("give article ids or paths, or --new")
     library = Library.open(_settings(index, llm_url=llm_url, generator=generator, summaries=out))

@@ -1,8 +1,8 @@
 """`rag eval summarize`: ROUGE against reference summaries, support of summary sentences by
 the source, length and throughput. Data: JSONL ``{"id", "text", "references": [...]}``.
 
-ROUGE is computed on the summary's overview (the part that plays the role of a TLDR), against
-the best-matching reference for each metric, as SciTLDR reports it.
+ROUGE is computed on the summary's one-sentence TLDR and, separately, on its overview, each
+against the best-matching reference for each metric, as SciTLDR reports it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
                             library.settings)
     rouge = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
     scores: dict[str, list[float]] = {m: [] for m in METRICS}
+    tldr_scores: dict[str, list[float]] = {m: [] for m in METRICS}
+    tldr_words: list[int] = []
     supported, sentences, words, failed = 0, 0, [], []
     started = time.perf_counter()
     for item, text in tqdm(list(zip(items, texts, strict=True)), desc="summaries",
@@ -44,9 +46,13 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
             continue
         overview = " ".join(summary.of_role("overview")) or " ".join(
             s.text for s in summary.sentences)
+        # the TLDR, where the model wrote none, counts as empty: it scores 0
+        tldr = " ".join(summary.of_role("tldr"))
         for metric in METRICS:
-            scores[metric].append(max(rouge.score(str(ref), overview)[metric].fmeasure
-                                      for ref in item.get("references") or [""]))
+            for bucket, text in ((scores, overview), (tldr_scores, tldr)):
+                bucket[metric].append(max(rouge.score(str(ref), text)[metric].fmeasure
+                                          for ref in item.get("references") or [""]))
+        tldr_words.append(len(tldr.split()))
         supported += sum(s.supported for s in summary.sentences)
         sentences += len(summary.sentences)
         words.append(len(overview.split()))
@@ -55,6 +61,10 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
         "n": len(words),
         "rouge": {m: round(100 * float(np.mean(v)), 2) if v else 0.0
                   for m, v in scores.items()},
+        "tldr": {"rouge": {m: round(100 * float(np.mean(v)), 2) if v else 0.0
+                           for m, v in tldr_scores.items()},
+                 "written": sum(1 for w in tldr_words if w) / max(len(tldr_words), 1),
+                 "mean_words": round(float(np.mean(tldr_words)), 1) if tldr_words else 0.0},
         "supported_share": round(supported / sentences, 4) if sentences else 0.0,
         "mean_words": round(float(np.mean(words)), 1) if words else 0.0,
         "articles_per_min": round(len(words) / minutes, 3) if minutes else 0.0,
@@ -63,5 +73,5 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
                    "llm_url": library.settings.llm_url or None,
                    "runtime": library.settings.runtime,
                    "support_threshold": library.settings.support_threshold,
-                   "rouge_on": "overview", "date": time.strftime("%Y-%m-%d")},
+                   "rouge_on": "overview; tldr separately", "date": time.strftime("%Y-%m-%d")},
     }

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rag.errors import RagError
 from rag.files import atomic_write, inside
 from rag.store import Store
-from rag.summarize import Summarizer
+from rag.summarize import SECTIONS, Summarizer
 from rag.types import Article, Failure, Summary
 
 STATE = "state.json"
@@ -146,18 +146,17 @@ def render_markdown(summary: Summary, article: Article) -> str:
     quotes: dict[tuple[int, int], int] = {}
     lines = [f"# {summary.title}", "",
              f"`{summary.article_id}` · summarized by {summary.model}", ""]
-    headings = {"overview": "## Overview", "finding": "## Key findings",
-                "caveat": "## Caveats and open questions"}
-    for role, heading in headings.items():
+    for role, heading in SECTIONS.items():
         sentences = [s for s in summary.sentences if s.role == role]
         if not sentences:
             continue
-        lines += [heading, ""]
+        lines += [f"## {heading}", ""]
         for s in sentences:
             refs = "".join(f"[{quotes.setdefault((p.start, p.end), len(quotes) + 1)}]"
                            for p in s.spans)
             flag = "" if s.supported else " *(not found in the article)*"
-            lines.append(f"{'- ' if role != 'overview' else ''}{s.text} {refs}{flag}".rstrip())
+            lines.append(f"{'- ' if role in ('finding', 'caveat') else ''}{s.text} {refs}"
+                         f"{flag}".rstrip())
         lines.append("")
     if quotes:
         lines += ["## Sources in the article", ""]

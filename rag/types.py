@@ -179,7 +179,7 @@ class Span:
 @dataclass
 class SummarySentence:
     text: str
-    role: str  # overview | finding | caveat
+    role: str  # tldr | overview | finding | caveat
     spans: list[Span]
     supported: bool
     support: float
@@ -203,6 +203,7 @@ class Summary:
         return {
             "article_id": self.article_id,
             "title": self.title,
+            "tldr": " ".join(self.of_role("tldr")),
             "overview": " ".join(self.of_role("overview")),
             "findings": self.of_role("finding"),
             "caveats": self.of_role("caveat"),

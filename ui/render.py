@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
+from rag.summarize import SECTIONS
 
 SOURCE_PREFIX = "#source/"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -119,9 +120,7 @@ def summary_html(summary: dict[str, Any]) -> str:
     sentences it rests on, unsupported ones marked."""
     article_id = str(summary.get("article_id", ""))
     parts = [f"<h3>{escape(summary.get('title') or article_id)}</h3>"]
-    headings = {"overview": "Overview", "finding": "Key findings",
-                "caveat": "Caveats and open questions"}
-    for role, heading in headings.items():
+    for role, heading in SECTIONS.items():
         sentences = [s for s in summary.get("sentences", []) if s.get("role") == role]
         if not sentences:
             continue

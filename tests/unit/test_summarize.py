@@ -51,6 +51,18 @@ def test_markdown_sections_with_numbered_bullets_keep_roles_and_drop_list_marks(
     ]
 
 
+def test_a_summary_has_one_checked_tldr_of_at_most_30_words(study_library):
+    long = "Stem cells " + "and more " * 20 + "restored ovarian function."
+    study_library.use_generator(ScriptedGenerator(
+        "## TLDR\nStem cells restored ovarian function in rats with ovarian insufficiency.\n"
+        f"TLDR: {long}\n\n## Overview\nThe study focused on angiopoietin 1 and 2.\n"))
+    summary = study_library.summarize(["study"]).summaries[0]
+    (tldr,) = [s for s in summary.sentences if s.role == "tldr"]
+    assert tldr.text.startswith("Stem cells restored") and tldr.supported and tldr.spans
+    assert long in summary.of_role("overview")  # a second, too long one is not the TLDR
+    assert summary.to_dict()["tldr"] == tldr.text
+
+
 @pytest.fixture
 def study_library(library: Library, tmp_path: Path) -> Library:
     (tmp_path / "study.txt").write_text(ARTICLE)
