@@ -245,6 +245,37 @@ def summarize(
         raise typer.Exit(1)
 
 
+@app.command()
+@one_line_errors
+def digest(
+    new: Annotated[bool, typer.Option(
+        "--new", help="The articles not in an earlier digest.")] = False,
+    since: Annotated[str, typer.Option(
+        help="Instead: the articles dated on or after this day (YYYY-MM-DD).")] = "",
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for digest-YYYY-MM-DD.md and .html (default: INDEX/digests).")] = None,
+    llm_url: LlmUrlOption = None,
+    generator: GeneratorOption = None,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """One page of what arrived: the articles grouped by topic, each with its TLDR and key
+    findings linked to the article spans (articles are summarized first where needed).
+    With nothing new, writes nothing, says so, and exits 0 (safe to schedule)."""
+    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    report = library.digest(new, since, out, progress)
+
+    def human() -> None:
+        typer.echo(report.message)
+        for path in report.written:
+            typer.echo(f"  wrote {path}")
+        for failure in report.failed:
+            typer.echo(f"  failed: {failure['path']}: {failure['reason']}")
+
+    _emit(as_json, report.to_dict(), human)
+
+
 @app.command(name="list")
 @one_line_errors
 def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:

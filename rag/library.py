@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from rag.answer import Answerer, History
 from rag.chunking import chunk_article
+from rag.digest import DigestReport, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexMismatch, RagError
 from rag.generate import Generator, load_generator
@@ -158,6 +159,20 @@ class Library:
     @property
     def summaries_folder(self) -> Path:
         return Path(self.settings.summaries or Path(self.settings.index) / "summaries")
+
+    @property
+    def digests_folder(self) -> Path:
+        return Path(self.settings.index) / "digests"
+
+    def digest(self, new: bool = True, since: str = "", out: Path | None = None,
+               progress: bool = False) -> DigestReport:
+        """A digest of the new articles (or those dated from ``since``); see ``rag.digest``."""
+        return make_digest(self, new, since, out or self.digests_folder, progress)
+
+    def latest_digest(self) -> Path | None:
+        """The newest HTML digest in the default folder, if any."""
+        found = sorted(self.digests_folder.glob("digest-*.html"))
+        return found[-1] if found else None
 
     def summarizer(self) -> Summarizer:
         return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings)

@@ -226,7 +226,34 @@ def _summaries_tab(library: Library) -> _SummariesTab:
     selected.click(summarize, to_summarize, [status, shown], **queue)
     new.click(summarize_all, None, [status, shown], **queue)
     shown.change(show, shown, [view, downloads], api_visibility="private")
+    _digest_panel(library, queue)
     return _SummariesTab(to_summarize, shown)
+
+
+def _digest_panel(library: Library, queue: dict[str, Any]) -> None:
+    """The latest digest (its self-contained page, in a sandboxed frame, so its span links
+    work as they do offline) and a button that makes one of the new articles."""
+    def latest() -> tuple[str, list[str]]:
+        page = library.latest_digest()
+        if page is None:
+            return "<p>No digest yet.</p>", []
+        return render.digest_frame(page.read_text()), [str(page), str(page.with_suffix(".md"))]
+
+    def make(progress: gr.Progress = TRACK_TQDM) -> tuple[str, str, list[str]]:
+        try:
+            report = library.digest(new=True, progress=True)
+        except RagError as err:
+            return render.error_html(str(err)), *latest()
+        return f"<p>{render.escape(report.message)}</p>", *latest()
+
+    gr.Markdown("### Digest of new articles")
+    button = gr.Button("Make a digest of new articles", elem_id="make-digest")
+    status = gr.HTML()
+    # callables: read again on every page load
+    view = gr.HTML(lambda: latest()[0], elem_id="digest")
+    downloads = gr.File(lambda: latest()[1], label="Download the digest (HTML, Markdown)",
+                        file_count="multiple", interactive=False)
+    button.click(make, None, [status, view, downloads], **queue)
 
 
 def _source_panel(library: Library) -> None:

@@ -115,6 +115,13 @@ def source_panel(article: Article, start: int, end: int) -> str:
             f"<div class='article-text'>{text}</div></div>")
 
 
+def digest_frame(page: str) -> str:
+    """A digest page (``rag digest`` HTML) in a sandboxed frame: its script may open and
+    highlight spans inside the frame, nothing else (no access to the app's origin)."""
+    return (f"<iframe title='digest' sandbox='allow-scripts' srcdoc='{html.escape(page)}' "
+            "style='width:100%;height:70vh;border:1px solid #ddd'></iframe>")
+
+
 def summary_html(summary: dict[str, Any]) -> str:
     """A stored summary (``rag summarize`` JSON): each sentence with links to the article
     sentences it rests on, unsupported ones marked."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +15,8 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app over the sample article and a few PubMed articles (the default model)."""
+def app_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample article and a few PubMed articles, ingested with the real embedder."""
     root = tmp_path_factory.mktemp("app")
     articles = root / "articles"
     articles.mkdir()
@@ -23,8 +24,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name in sorted(p.name for p in CORPUS.glob("pubmed-*.md"))[:6]:
         shutil.copy(CORPUS / name, articles)
     rag_json("ingest", str(articles), "--index", str(root / "index"), "--no-progress")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def app_url(app_index: Path) -> Iterator[str]:
+    """The app over ``app_index`` (the default model)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(root / "index", log=ARTIFACTS / "rag-serve.log") as url:
+    with serving(app_index, log=ARTIFACTS / "rag-serve.log") as url:
         yield url
 
 

@@ -1,0 +1,273 @@
+"""The digest: one page that says what arrived and what each piece found, every sentence
+linked to the article span it rests on.
+
+Which articles: ``new`` (not in an earlier digest; ``DIGESTS/state.json``) or ``since`` (dated
+on or after a day). Each is summarized first where it has no current summary (the same batch
+code and files as ``rag summarize``). Near-duplicates (the same press release from two feeds:
+MinHash, as ingest reports them) appear once, with every source. Topics: article vectors (the
+mean of their passages' vectors) grouped by spherical k-means in FAISS, each group named by
+its most characteristic words. Written: ``digest-YYYY-MM-DD.md`` and a self-contained
+``.html`` (escaped, readable offline; the cited spans are marked in the article text it
+carries, and a link to one opens the text and highlights it).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.files import atomic_write
+from rag.ingest import near_duplicates
+from rag.support import WordWeights, content_words
+from rag.types import Article
+
+STATE = "state.json"
+
+
+@dataclass
+class Item:
+    """One story of the digest: an article, and the near-duplicates shown with it."""
+
+    article: Article
+    summary: dict[str, Any]
+    also: list[Article] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    name: str
+    items: list[Item]
+
+
+@dataclass
+class DigestReport:
+    written: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return vars(self)
+
+
+def make_digest(library: Any, new: bool, since: str, folder: Path,
+                progress: bool = False) -> DigestReport:
+    """Select, summarize where needed, group, write into ``folder``; with nothing to digest,
+    writes nothing and says so."""
+    state = _read_state(folder)
+    wanted = _select(library, new, since, state)
+    if not wanted:
+        return DigestReport(message="nothing new to digest" if new else
+                            f"no article dated on or after {since}")
+    batch = library.summarize(wanted, progress=progress)
+    report = DigestReport(failed=[vars(f) for f in batch.failed])
+    summarized = {s.article_id for s in batch.summaries} | set(batch.skipped)
+    articles = [a for a in (library.article(i) for i in wanted) if a and a.id in summarized]
+    if not articles:
+        report.message = "no article could be summarized; nothing written"
+        return report
+    items = _merge_duplicates(library, articles)
+    groups = _groups(library, items)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = folder / f"digest-{day}.md", folder / f"digest-{day}.html"
+    atomic_write(html_path, render_html(groups, day))
+    atomic_write(md_path, render_markdown(groups, day, html_path.name))
+    state.update({a.id: day for a in articles})
+    atomic_write(folder / STATE, json.dumps(state, indent=2))
+    report.written = [str(md_path), str(html_path)]
+    report.articles = [a.id for a in articles]
+    report.groups = [g.name for g in groups]
+    report.message = f"{len(items)} stories from {len(articles)} articles in {len(groups)} topics"
+    return report
+
+
+def _read_state(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / STATE).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        raise RagError(f"digest state {folder / STATE} is damaged; delete it to digest "
+                       "every article again") from None
+
+
+def _select(library: Any, new: bool, since: str, state: dict[str, str]) -> list[str]:
+    if new == bool(since):
+        raise RagError("give exactly one of --new or --since DATE")
+    if since and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
+        raise RagError(f"--since {since!r} is not a date; use YYYY-MM-DD")
+    rows = library.articles()
+    if new:
+        return [a.id for a in rows if a.id not in state]
+    return [a.id for a in rows if a.date and a.date >= since]
+
+
+def _merge_duplicates(library: Any, articles: list[Article]) -> list[Item]:
+    """One item per story: an article and its near-duplicates among ``articles``."""
+    by_id = {a.id: a for a in articles}
+    pairs = near_duplicates(library.store, list(by_id), library.settings.near_duplicate_jaccard)
+    shown_with: dict[str, str] = {}
+    for a, b in pairs:
+        if a in by_id and b in by_id:
+            first = shown_with.get(a, a)
+            shown_with.setdefault(b, first)
+    items: dict[str, Item] = {}
+    for article in articles:
+        head = shown_with.get(article.id, article.id)
+        if head == article.id:
+            items[head] = Item(article, library.summary(article.id) or {})
+    for article_id, head in shown_with.items():
+        if head in items and article_id != head:
+            items[head].also.append(by_id[article_id])
+    return list(items.values())
+
+
+def _groups(library: Any, items: list[Item]) -> list[Group]:
+    """Items grouped by topic (k-means over article vectors, k = ceil(sqrt(n / 2)))."""
+    weights = library.scorer().weights
+    if len(items) <= 2:
+        return [Group(_name(items, items, weights), items)]
+    vectors = np.vstack([_article_vector(library, item.article.id) for item in items])
+    k = math.ceil(math.sqrt(len(items) / 2))
+    import faiss
+
+    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=25, seed=1, spherical=True,
+                          min_points_per_centroid=1, verbose=False)
+    kmeans.train(vectors)
+    _, labels = kmeans.index.search(vectors, 1)
+    clusters: dict[int, list[Item]] = {}
+    for item, label in zip(items, labels[:, 0], strict=True):
+        clusters.setdefault(int(label), []).append(item)
+    groups = [Group(_name(members, items, weights), members) for members in clusters.values()]
+    return sorted(groups, key=lambda g: -len(g.items))
+
+
+def _article_vector(library: Any, article_id: str) -> np.ndarray:
+    ids = library.store.chunk_ids([article_id]).tolist()
+    vector = library.store.vectors.vectors(ids).mean(axis=0)
+    return (vector / (np.linalg.norm(vector) or 1.0)).astype(np.float32)
+
+
+def _name(members: list[Item], everyone: list[Item], weights: WordWeights) -> str:
+    """The group's three most characteristic words: in many of its titles and TLDRs, in few
+    of the other groups', and rare in the library."""
+    def words(item: Item) -> set[str]:
+        text = f"{item.article.title} {item.summary.get('tldr', '')}".lower()
+        return {w for w in re.findall(r"[a-z][a-z-]{2,}", text) if content_words(w)}
+
+    inside = Counter(w for m in members for w in words(m))
+    overall = Counter(w for m in everyone for w in words(m))
+    rarity = {w: weights(min(content_words(w))) for w in inside}
+    ranked = sorted(inside, key=lambda w: (-inside[w] ** 2 / overall[w] * rarity[w], w))
+    return ", ".join(ranked[:3]) or "other"
+
+
+def _sentences(item: Item) -> list[tuple[str, dict[str, Any]]]:
+    """(role, sentence) of the summary parts a digest shows: the TLDR and key findings."""
+    return [(s.get("role", ""), s) for s in item.summary.get("sentences", [])
+            if s.get("role") in ("tldr", "finding")]
+
+
+def _anchor(article_id: str, span: dict[str, Any]) -> str:
+    return f"s-{article_id}-{int(span['start'])}-{int(span['end'])}"
+
+
+def render_markdown(groups: list[Group], day: str, html_name: str) -> str:
+    """The digest in Markdown; each sentence links to its span in the HTML digest."""
+    lines = [f"# Digest {day}", ""]
+    for group in groups:
+        lines += [f"## {group.name}", ""]
+        for item in group.items:
+            a = item.article
+            lines.append(f"### {a.title or a.id}")
+            lines.append(" · ".join(x for x in (a.date, _where(a), *(
+                f"also: {_where(o)}" for o in item.also)) if x))
+            lines.append("")
+            for role, s in _sentences(item):
+                links = " ".join(f"[{n}]({html_name}#{_anchor(a.id, span)})"
+                                 for n, span in enumerate(s.get("spans", []), start=1))
+                lead = "**TLDR:** " if role == "tldr" else "- "
+                flag = "" if s.get("supported") else " *(not found in the article)*"
+                lines.append(f"{lead}{s.get('text', '')} {links}{flag}".rstrip())
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _where(article: Article) -> str:
+    return article.url or article.source or article.id
+
+
+_STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}
+.meta{color:#555;font-size:.9rem}.tldr{font-weight:600}mark{background:none}
+mark:target,mark.target{background:#ffe066;outline:2px solid #e0a800}
+details{margin:.5rem 0 1.5rem}"""
+# Links are handled here rather than by navigation, so they work the same in a file, in a
+# sandboxed frame (where "#id" would resolve against the host page) and after a reload.
+_SCRIPT = """function show(id){var t=id&&document.getElementById(id);if(!t)return false;
+document.querySelectorAll('mark.target').forEach(function(m){m.classList.remove('target')});
+t.classList.add('target');var d=t.closest('details');if(d)d.open=true;
+t.scrollIntoView({block:'center'});return true;}
+document.addEventListener('click',function(e){var a=e.target.closest('a[href^="#"]');
+if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault();});
+if(location.hash)show(decodeURIComponent(location.hash.slice(1)));"""
+
+
+def render_html(groups: list[Group], day: str) -> str:
+    """The digest as one self-contained, escaped HTML page carrying each article's text."""
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(day)}"
+             f"</title><style>{_STYLE}</style></head><body><h1>Digest {e(day)}</h1>"]
+    for group in groups:
+        parts.append(f"<section><h2>{e(group.name)}</h2>")
+        for item in group.items:
+            a = item.article
+            sources = [_link(a)] + [f"also: {_link(o)}" for o in item.also]
+            parts.append(f"<article><h3>{e(a.title or a.id)}</h3><p class='meta'>"
+                         f"{' · '.join(x for x in [e(a.date)] + sources if x)}</p><ul>")
+            for role, s in _sentences(item):
+                links = " ".join(f"<a href='#{_anchor(a.id, span)}'>[{n}]</a>"
+                                 for n, span in enumerate(s.get("spans", []), start=1))
+                css = " class='tldr'" if role == "tldr" else ""
+                parts.append(f"<li{css}>{'TLDR: ' if role == 'tldr' else ''}"
+                             f"{e(s.get('text', ''))} {links}</li>")
+            parts.append(f"</ul><details><summary>Article text</summary><p>"
+                         f"{_marked(item)}</p></details></article>")
+        parts.append("</section>")
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "".join(parts)
+
+
+def _link(article: Article) -> str:
+    where = html.escape(_where(article))
+    if re.match(r"https?://", article.url, re.I):
+        return f"<a href='{html.escape(article.url)}' rel='noopener noreferrer'>{where}</a>"
+    return where
+
+
+def _marked(item: Item) -> str:
+    """The article text, escaped, each cited span in a <mark> with its anchor id."""
+    text, spans = item.article.text, set()
+    for _, s in _sentences(item):
+        spans |= {(int(p["start"]), int(p["end"])) for p in s.get("spans", [])}
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue  # overlapping spans: the first one keeps the mark
+        out.append(html.escape(text[at:start]))
+        out.append(f"<mark id='{_anchor(item.article.id, {'start': start, 'end': end})}'>"
+                   f"{html.escape(text[start:end])}</mark>")
+        at = end
+    out.append(html.escape(text[at:]))
+    return "".join(out)

@@ -1,0 +1,67 @@
+"""The digest page in a real browser: opened offline from its file, and inside the app's
+Summaries tab; a TLDR's link opens the article text and highlights the sentence it rests
+on."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Library, Settings
+from tests.e2e.conftest import ARTIFACTS
+from tests.fakes import HashingEmbedder
+from tests.unit.test_digest import STORIES, EchoSummaries
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def digest_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A digest of four small stories (fake embedder and summaries: the page is the test)."""
+    root = tmp_path_factory.mktemp("digest")
+    (root / "news").mkdir()
+    for name, text in STORIES.items():
+        (root / "news" / f"{name}.md").write_text(f"---\ntitle: {name.title()}\n---\n{text}\n")
+    library = Library.open(Settings.load({"index": root / "index"}, env={}), HashingEmbedder())
+    library.ingest([root / "news"])
+    library.use_generator(EchoSummaries())
+    report = library.digest(new=True)
+    return Path(report.written[1])
+
+
+def check_tldr_link_highlights_its_sentence(frame) -> None:
+    tldr = frame.locator("li.tldr", has_text="Kelp forests recovered")
+    link = tldr.locator("a").first
+    anchor = link.get_attribute("href").lstrip("#")
+    assert frame.locator("details:has(mark#" + anchor + ")").get_attribute("open") is None
+    link.click()
+    mark = frame.locator(f"mark#{anchor}")
+    mark.wait_for(state="visible", timeout=10_000)
+    assert mark.inner_text() == STORIES["kelp"].split(". ")[0] + "."
+    colour = mark.evaluate("m => getComputedStyle(m).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent"), colour
+
+
+def test_the_offline_digest_page_highlights_the_sentence_a_tldr_links_to(browser, digest_page):
+    page = browser.new_page()
+    page.goto(digest_page.as_uri())
+    assert re.match(r"Digest \d{4}-\d{2}-\d{2}", page.title())
+    assert page.locator("h2").count() >= 2  # topic groups
+    check_tldr_link_highlights_its_sentence(page)
+    page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
+    page.close()
+
+
+def test_the_summaries_tab_shows_the_latest_digest_with_working_links(page, app_index,
+                                                                       digest_page):
+    folder = app_index / "digests"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(digest_page, folder / digest_page.name)
+    page.reload()
+    page.get_by_role("tab", name="Summaries").click()
+    frame = page.frame_locator("#digest iframe")
+    frame.locator("h1").wait_for(timeout=30_000)
+    check_tldr_link_highlights_its_sentence(frame)

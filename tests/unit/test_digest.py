@@ -1,0 +1,85 @@
+"""The digest: new articles grouped by topic, near-duplicates shown once with both sources,
+every TLDR and finding linked to a marked span of the article text the page carries; a
+second run with nothing new writes nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag import Library, RagError
+
+STORIES = {
+    "kelp": "Kelp forests recovered after divers removed sea urchins from reefs. Fish counts "
+            "rose on the culled reefs. Urchins returned once culling stopped.",
+    "coral": "Heat tolerant coral kept its algae during a marine heatwave on reefs. The bred "
+             "corals grew slowly in cool years. Reef fish sheltered in the surviving coral.",
+    "glacier": "Andes glaciers lost ice twice as fast since 2010 as before. Meltwater now "
+               "feeds dry season rivers for cities. Small glaciers may vanish soon.",
+    "snow": "Alpine snow cover shrank by a month since 1970 in the Andes glaciers region. "
+            "Ski seasons shortened at low resorts. Meltwater peaks now arrive earlier.",
+}
+
+
+class EchoSummaries:
+    """Writes each article's first sentence as its TLDR and the second as a finding."""
+
+    name = "echo"
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        body = messages[-1]["content"].split("\n\n", 1)[1]
+        first, second = re.split(r"(?<=\.) ", body)[:2]
+        yield f"## TLDR\n{first}\n## Key findings\n- {second}\n"
+
+
+@pytest.fixture
+def news(library: Library, tmp_path: Path) -> Library:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in STORIES.items():
+        (folder / f"{name}.md").write_text(f"---\ntitle: {name.title()} <b>news</b>\n"
+                                           f"date: 2026-06-0{len(name) % 9}\n---\n{text}\n")
+    # the same press release from a second feed
+    (folder / "kelp-again.md").write_text(f"---\ntitle: Kelp news again\n---\n"
+                                          f"{STORIES['kelp']}\n")
+    library.ingest([folder])
+    library.use_generator(EchoSummaries())
+    return library
+
+
+def test_digest_groups_new_articles_links_every_sentence_and_merges_duplicates(
+        news: Library, tmp_path: Path):
+    report = news.digest(new=True, since="", out=tmp_path / "out")
+    assert sorted(report.articles) == sorted([*STORIES, "kelp-again"])
+    assert 1 < len(report.groups) <= len(STORIES)
+    markdown = Path(report.written[0]).read_text()
+    page = Path(report.written[1]).read_text()
+    # the duplicate is one story that names both sources
+    assert markdown.count("### Kelp") == 1 and "also:" in markdown
+    # every sentence of the digest links to a marked span, and the mark holds that sentence
+    links = re.findall(r"href='#(s-[\w.-]+)'", page)
+    assert len(links) == 2 * len(STORIES)  # a TLDR and a finding per story
+    for anchor in links:
+        mark = re.search(rf"<mark id='{re.escape(anchor)}'>([^<]+)</mark>", page)
+        assert mark, anchor
+    assert "TLDR: Kelp forests recovered after divers removed sea urchins" in page
+    assert "<b>news</b>" not in page and "&lt;b&gt;news&lt;/b&gt;" in page
+
+
+def test_a_second_run_with_nothing_new_writes_nothing(news: Library, tmp_path: Path):
+    out = tmp_path / "out"
+    news.digest(new=True, since="", out=out)
+    before = sorted(out.iterdir())
+    again = news.digest(new=True, since="", out=out)
+    assert again.written == [] and again.message == "nothing new to digest"
+    assert sorted(out.iterdir()) == before
+
+
+def test_since_takes_articles_dated_from_that_day_and_a_bad_date_is_refused(
+        news: Library, tmp_path: Path):
+    report = news.digest(new=False, since="2026-06-05", out=tmp_path / "out")
+    assert sorted(report.articles) == ["coral", "glacier"]  # dated 06-05 and 06-07
+    with pytest.raises(RagError, match="not a date"):
+        news.digest(new=False, since="last week", out=tmp_path / "out")
