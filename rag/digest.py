@@ -175,9 +175,13 @@ def _name(members: list[Item], everyone: list[Item], weights: WordWeights) -> st
 
 
 def _sentences(item: Item) -> list[tuple[str, dict[str, Any]]]:
-    """(role, sentence) of the summary parts a digest shows: the TLDR and key findings."""
-    return [(s.get("role", ""), s) for s in item.summary.get("sentences", [])
-            if s.get("role") in ("tldr", "finding")]
+    """(role, sentence) of what a digest shows of a summary: its TLDR (or, if the model
+    wrote none, its overview) and key findings; only sentences found in the article, so
+    every one links to its span."""
+    found = [s for s in item.summary.get("sentences", []) if s.get("supported")]
+    lead = [s for s in found if s.get("role") == "tldr"] or \
+        [{**s, "role": "tldr"} for s in found if s.get("role") == "overview"][:1]
+    return [(s["role"], s) for s in lead + [s for s in found if s.get("role") == "finding"]]
 
 
 def _anchor(article_id: str, span: dict[str, Any]) -> str:
@@ -199,8 +203,7 @@ def render_markdown(groups: list[Group], day: str, html_name: str) -> str:
                 links = " ".join(f"[{n}]({html_name}#{_anchor(a.id, span)})"
                                  for n, span in enumerate(s.get("spans", []), start=1))
                 lead = "**TLDR:** " if role == "tldr" else "- "
-                flag = "" if s.get("supported") else " *(not found in the article)*"
-                lines.append(f"{lead}{s.get('text', '')} {links}{flag}".rstrip())
+                lines.append(f"{lead}{s.get('text', '')} {links}".rstrip())
             lines.append("")
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ web fails (404, too slow, too big, not an article)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -197,3 +198,32 @@ def test_a_page_url_is_fetched_with_its_metadata_and_a_bad_scheme_is_refused(
     assert (article["title"], article["url"]) == (RELEASES["kelp"][0], f"{base}/news/kelp")
     result = run_rag("ingest", "--index", index, check=False)
     assert result.returncode == 2 and "nothing to ingest" in result.stderr
+
+
+def test_digest_of_the_new_feed_articles_then_nothing_new(site: tuple[str, Site],
+                                                          tmp_path: Path):
+    base, state = site
+    index = str(tmp_path / "index")
+    small = {**FAST, "RAG_GENERATOR": "smollm2-135m"}  # the page is under test, not the prose
+    rag_json("ingest", "--feed", f"{base}/feed.xml", "--index", index, "--no-progress",
+             env=small, check=False)
+    first = rag_json("digest", "--new", "--index", index, "--no-progress", env=small)
+    assert len(first["articles"]) == len(RELEASES) and first["groups"]
+    markdown, page = (Path(p).read_text() for p in first["written"])
+    for title, *_ in RELEASES.values():
+        assert markdown.count(f"### {title}") == 1
+    anchors = re.findall(r"href='#(s-[\w.-]+)'", page)
+    assert anchors and all(f"<mark id='{a}'>" in page for a in anchors)
+    assert all(f"{base}/news/{slug}" in page for slug in RELEASES)
+
+    state.later = True
+    rag_json("ingest", "--feed", f"{base}/feed.xml", "--index", index, "--no-progress",
+             env=small, check=False)
+    second = rag_json("digest", "--new", "--index", index, "--no-progress", env=small)
+    listed = {a["id"]: a["url"] for a in rag_json("list", "--index", index)["articles"]}
+    assert sorted(listed[a] for a in second["articles"]) == sorted(
+        f"{base}/news/{slug}" for slug in LATER)
+    written = sorted((tmp_path / "index" / "digests").iterdir())
+    third = run_rag("digest", "--new", "--index", index, "--no-progress", env=small)
+    assert third.returncode == 0 and "nothing new to digest" in third.stdout
+    assert sorted((tmp_path / "index" / "digests").iterdir()) == written

@@ -83,3 +83,20 @@ def test_since_takes_articles_dated_from_that_day_and_a_bad_date_is_refused(
     assert sorted(report.articles) == ["coral", "glacier"]  # dated 06-05 and 06-07
     with pytest.raises(RagError, match="not a date"):
         news.digest(new=False, since="last week", out=tmp_path / "out")
+
+
+class OverviewOnly(EchoSummaries):
+    """Writes no TLDR, and one invented finding."""
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        first = next(super().stream(messages, max_tokens)).split("\n")[1]
+        yield f"## Overview\n{first}\n## Key findings\n- Volcanoes erupt on Jupiter daily.\n"
+
+
+def test_without_a_tldr_the_overview_leads_and_unsupported_sentences_are_left_out(
+        news: Library, tmp_path: Path):
+    news.use_generator(OverviewOnly())
+    report = news.digest(new=True, since="", out=tmp_path / "out")
+    markdown = Path(report.written[0]).read_text()
+    assert "**TLDR:** Kelp forests recovered after divers removed sea urchins" in markdown
+    assert "Jupiter" not in markdown and "Jupiter" not in Path(report.written[1]).read_text()
