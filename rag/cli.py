@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from rag import Filters, Library, Settings, reindex
-from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
+from rag.cli_common import GeneratorOption, LlmUrlOption, ProgressOption, one_line_errors
 from rag.cli_eval import bench, eval_app
 from rag.errors import RagError
 from rag.types import IngestReport
@@ -60,7 +60,7 @@ def ingest(
              "ingested; repeatable.")] = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
-    progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Add new and changed articles (.txt .md .html .pdf .json .jsonl, web pages, feed
     entries) to the index.
@@ -213,7 +213,7 @@ def summarize(
     generator: GeneratorOption = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Summarize articles: a TLDR, an overview, key findings and caveats, each sentence
     linked to the article sentences it rests on. Writes OUT/ID.md, OUT/ID.json and
@@ -258,7 +258,7 @@ def digest(
     generator: GeneratorOption = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """One page of what arrived: the articles grouped by topic, each with its TLDR and key
     findings linked to the article spans (articles are summarized first where needed).
@@ -337,7 +337,7 @@ def remove(
 def reindex_command(
     index: IndexOption = None,
     as_json: JsonOption = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Re-chunk and re-embed every article with the configured embedder.
 

@@ -35,3 +35,4 @@ def one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
             raise typer.Exit(130) from None
 
     return run
+ProgressOption = Annotated[bool, typer.Option(help="Show progress bars on stderr.")]
