@@ -83,11 +83,11 @@ class Settings:
     (extractive answer); below it the model's failure counts as a vote to refuse."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
-    verdict_bias: float = 0.0
+    verdict_bias: float = 0.3
     """A yes/no question is answered Yes when the model's log P(Yes) - log P(No) as its first
     word exceeds this. Calibrated with verdict_unclear_margin by 'rag eval verdicts' on the
     PubMedQA dev labels; record: eval/verdict-calibration.json."""
-    verdict_unclear_margin: float = 99.0
+    verdict_unclear_margin: float = 0.25
     """'Not clear' when its log-probability beats both Yes and No by this much."""
     verdict_refusal_margin: float = 99.0
     """For a yes/no question, the model's refusal ("The articles do not say") counts as its
