@@ -216,7 +216,7 @@ def bench_serve_memory(index: Path, question: str) -> dict[str, Any]:
                     raise RuntimeError("rag serve did not start") from None
                 time.sleep(0.5)
         started = _status_kb(process.pid, "VmRSS")
-        Client(url, verbose=False).predict(question, api_name="/ask")
+        Client(url, verbose=False, download_files=False).predict(question, api_name="/ask")
         peak = _status_kb(process.pid, "VmHWM")
     finally:
         process.terminate()
