@@ -30,6 +30,7 @@ from rag.files import atomic_write
 from rag.ingest import near_duplicates
 from rag.support import WordWeights, content_words
 from rag.types import Article
+from rag.web import is_web_url
 
 STATE = "state.json"
 
@@ -254,7 +255,7 @@ def render_html(groups: list[Group], day: str) -> str:
 
 def _link(article: Article) -> str:
     where = html.escape(_where(article))
-    if re.match(r"https?://", article.url, re.I):
+    if is_web_url(article.url):
         return f"<a href='{html.escape(article.url)}' rel='noopener noreferrer'>{where}</a>"
     return where
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from rag.corpus import read_document, safe_article_id
+from rag.corpus import is_within, read_document, safe_article_id
 from rag.errors import RagError, UnreadableInput
 from rag.files import atomic_write, inside
 from rag.settings import Settings
@@ -74,12 +74,18 @@ def is_url(text: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text))
 
 
+def is_web_url(text: str) -> bool:
+    """An http(s) URL: the only kind fetched, or linked from what the tool renders (an
+    article's URL comes from its file, so never a javascript: or file: link)."""
+    return urlsplit(text).scheme.lower() in ("http", "https")
+
+
 def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES) -> Fetched:
     """GET ``url`` within ``limits``; only http(s) and the content ``types`` given. Raises
     ``UnreadableInput`` with a one-line reason."""
     import httpx
 
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    if not is_web_url(url):
         raise UnreadableInput("only http:// and https:// URLs are fetched")
     deadline = time.monotonic() + limits.timeout_s
     try:
@@ -120,7 +126,7 @@ def page_article(fetched: Fetched, title: str = "", date: str = "") -> Article:
     (from a feed entry) win over what the page says."""
     article = read_document(fetched.data, fetched.kind, Path(url_id(fetched.url)))
     article.id = url_id(fetched.url)
-    article.url = article.url if is_url(article.url) else fetched.url
+    article.url = article.url if is_web_url(article.url) else fetched.url
     article.extra["site"] = urlsplit(article.url).hostname or ""
     article.title = title or article.title
     article.date = date or article.date
@@ -181,10 +187,14 @@ def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
     return [e for e in entries if e.key]
 
 
-def fetch_entry(entry: Entry, limits: FetchLimits) -> Fetched:
-    """The page of a feed entry: fetched, or read where a saved feed links a saved file."""
-    if entry.link.startswith("file://"):
+def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None) -> Fetched:
+    """The page of a feed entry: fetched, or, for a feed saved in the folder ``saved_in``,
+    read from a file inside that folder. A feed's author chooses its links: a feed from
+    the web (``saved_in`` None) or a link out of the folder never reads a local file."""
+    if entry.link.startswith("file://") and saved_in is not None:
         path = Path(urlsplit(entry.link).path)
+        if not is_within(path, [saved_in]):
+            raise UnreadableInput("a saved feed may only link files in its own folder")
         kind = {".pdf": "pdf", ".txt": "text"}.get(path.suffix.lower(), "html")
         try:
             return Fetched(entry.link, kind, path.read_bytes()[: limits.max_bytes])
@@ -214,11 +224,8 @@ def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
                  progress: bool = False) -> IngestReport:
     """Fetch each page, save it as an article file, ingest the files; a page that cannot be
     fetched or read is a failure with its reason, the rest land."""
-    saved, failed = _save_pages(library, [(url, url, "", "") for url in urls], limits)
-    report = library.ingest(list(saved.values()), progress=progress) if saved \
-        else IngestReport()
-    report.failed[:0] = failed
-    return report
+    saved, failed = _save_pages(library, [(url, url, "", "") for url in urls], limits, None)
+    return _ingest_saved(library, saved, failed, progress)
 
 
 def ingest_feed(library: Any, source: str, limits: FetchLimits,
@@ -227,11 +234,10 @@ def ingest_feed(library: Any, source: str, limits: FetchLimits,
     entries = feed_entries(source, limits)
     state = FeedState(library.settings.index / "feeds", source)
     new = [e for e in entries if e.key not in state.seen]
+    saved_in = None if is_url(source) else Path(source).expanduser().resolve().parent
     saved, failed = _save_pages(library, [(e.key, e.link, e.title, e.date) for e in new],
-                                limits)
-    report = library.ingest(list(saved.values()), progress=progress) if saved \
-        else IngestReport()
-    report.failed[:0] = failed
+                                limits, saved_in)
+    report = _ingest_saved(library, saved, failed, progress)
     unread = {f.path for f in report.failed}
     taken = {key: path for key, path in saved.items() if str(path) not in unread}
     state.seen |= set(taken)
@@ -241,15 +247,24 @@ def ingest_feed(library: Any, source: str, limits: FetchLimits,
     return feed, report
 
 
-def _save_pages(library: Any, wanted: list[tuple[str, str, str, str]],
-                limits: FetchLimits) -> tuple[dict[str, Path], list[Failure]]:
+def _ingest_saved(library: Any, saved: dict[str, Path], failed: list[Failure],
+                  progress: bool) -> IngestReport:
+    """Ingest the saved article files; the pages that failed lead the report's failures."""
+    report = library.ingest(list(saved.values()), progress=progress) if saved \
+        else IngestReport()
+    report.failed[:0] = failed
+    return report
+
+
+def _save_pages(library: Any, wanted: list[tuple[str, str, str, str]], limits: FetchLimits,
+                saved_in: Path | None) -> tuple[dict[str, Path], list[Failure]]:
     """(key -> saved article file, failures) for (key, link, title, date) tuples."""
     folder = library.settings.index / "web"
     saved: dict[str, Path] = {}
     failed: list[Failure] = []
     for key, link, title, date in wanted:
         try:
-            fetched = fetch_entry(Entry(key, link, title, date), limits)
+            fetched = fetch_entry(Entry(key, link, title, date), limits, saved_in)
             saved[key] = save_article(page_article(fetched, title, date), folder)
         except UnreadableInput as err:
             failed.append(Failure(link, str(err)))

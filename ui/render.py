@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
 from rag.summarize import SECTIONS
+from rag.web import is_web_url
 
 SOURCE_PREFIX = "#source/"
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -109,7 +110,7 @@ def source_panel(article: Article, start: int, end: int) -> str:
             f"{escape(article.text[start:end])}</mark>{escape(article.text[end:])}")
     # only web links: a URL from an article file is never a javascript: or file: link
     link = (f" · <a href='{escape(article.url)}' target='_blank' rel='noopener noreferrer'>"
-            f"{escape(article.url)}</a>") if re.match(r"https?://", article.url, re.I) else ""
+            f"{escape(article.url)}</a>") if is_web_url(article.url) else ""
     return (f"<div class='source'><h3>{escape(article.title or article.id)}</h3>"
             f"<p class='meta'>{meta}{link} · characters {start}–{end}</p>"
             f"<div class='article-text'>{text}</div></div>")
