@@ -71,7 +71,7 @@ def make_digest(library: Any, new: bool, since: str, folder: Path,
     if not wanted:
         return DigestReport(message="nothing new to digest" if new else
                             f"no article dated on or after {since}")
-    batch = library.summarize(wanted, progress=progress)
+    batch = library.summarize(wanted, progress=progress, stale_only=True)
     report = DigestReport(failed=[vars(f) for f in batch.failed])
     summarized = {s.article_id for s in batch.summaries} | set(batch.skipped)
     articles = [a for a in (library.article(i) for i in wanted) if a and a.id in summarized]

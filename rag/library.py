@@ -178,13 +178,18 @@ class Library:
         return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings)
 
     def summarize(self, article_ids: list[str] | None = None,
-                  progress: bool = False) -> BatchReport:
+                  progress: bool = False, stale_only: bool = False) -> BatchReport:
         """Summarize the given articles, or (``None``) every article that is new or changed
-        since its last summary. Finished summaries are on disk even if the batch is cut."""
+        since its last summary; with ``stale_only``, of the given articles those whose
+        summary is missing or out of date (the rest are reported as skipped). Finished
+        summaries are on disk even if the batch is cut."""
         self.store.refresh()
         folder = self.summaries_folder
         todo, current = pending(self.store, SummaryState(folder))
-        if article_ids is not None:
+        if article_ids is not None and stale_only:
+            todo = [i for i in article_ids if i not in set(current)]
+            current = [i for i in article_ids if i in set(current)]
+        elif article_ids is not None:
             todo, current = article_ids, []
         workers = self.settings.llm_parallel if self.settings.llm_url else 1
         report = run_batch(self.store, self.summarizer(), todo, folder, workers, progress) \

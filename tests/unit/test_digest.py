@@ -28,7 +28,11 @@ class EchoSummaries:
 
     name = "echo"
 
+    def __init__(self) -> None:
+        self.calls = 0
+
     def stream(self, messages, max_tokens, temperature=0.0):
+        self.calls += 1
         body = messages[-1]["content"].split("\n\n", 1)[1]
         first, second = re.split(r"(?<=\.) ", body)[:2]
         yield f"## TLDR\n{first}\n## Key findings\n- {second}\n"
@@ -66,6 +70,17 @@ def test_digest_groups_new_articles_links_every_sentence_and_merges_duplicates(
         assert mark, anchor
     assert "TLDR: Kelp forests recovered after divers removed sea urchins" in page
     assert "<b>news</b>" not in page and "&lt;b&gt;news&lt;/b&gt;" in page
+
+
+def test_articles_with_a_current_summary_are_not_summarized_again(news: Library,
+                                                                  tmp_path: Path):
+    generator = EchoSummaries()
+    news.use_generator(generator)
+    news.summarize(["kelp", "coral"])
+    assert generator.calls == 2
+    report = news.digest(new=True, since="", out=tmp_path / "out")
+    assert generator.calls == 2 + len(STORIES) + 1 - 2  # only the three without a summary
+    assert "TLDR: Kelp forests recovered" in Path(report.written[1]).read_text()
 
 
 def test_a_second_run_with_nothing_new_writes_nothing(news: Library, tmp_path: Path):
