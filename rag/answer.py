@@ -189,10 +189,10 @@ class Answerer:
             first = time.perf_counter()
             answer.answer, answer.stage = text, "generating"
             yield answer
+        # only an OptionReader takes a prefill (a server's stream has no such argument)
+        continued = {"prefill": prefill} if prefill else {}
         pieces = generator.stream(messages, self.settings.max_answer_tokens,
-                                  self.settings.temperature, prefill=prefill) if prefill \
-            else generator.stream(messages, self.settings.max_answer_tokens,
-                                  self.settings.temperature)
+                                  self.settings.temperature, **continued)
         count = 0
         for piece in pieces:
             first = first or time.perf_counter()
