@@ -99,10 +99,11 @@ class Settings:
     fetch_max_redirects: int = 5
     summaries: Path | None = None
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
-    summary_tokens: int = 320
-    section_tokens: int = 1200
-    """Articles longer than this (embedder word pieces) are summarized section by section
-    first (map), then the section notes are summarized (reduce)."""
+    summary_tokens: int = 160
+    """Most tokens the model may write for one summary."""
+    summary_input_tokens: int = 400
+    """Articles longer than this (embedder word pieces) are summarized from their key
+    sentences up to this length: on CPU the prompt's length is most of a summary's time."""
     llm_parallel: int = 4
     """Concurrent requests to an OpenAI-compatible server when summarizing a batch."""
     library: tuple[Path, ...] = ()

@@ -89,7 +89,9 @@ class SupportScorer:
         self._vectors: dict[str, np.ndarray] = {}  # rerank, gate and citations share sentences
         self._cache_size = cache_size
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts``, cached: the sentences a summary's prompt is chosen from
+        are the ones its claims are then checked against."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
             if len(self._vectors) + len(missing) > self._cache_size:
@@ -101,7 +103,7 @@ class SupportScorer:
         """Matrix [claims x evidence] of support scores."""
         if not claims or not evidence:
             return np.zeros((len(claims), len(evidence)), dtype=np.float32)
-        vectors = self._embed(claims + [e.text for e in evidence])
+        vectors = self.embed(claims + [e.text for e in evidence])
         cosine = np.clip(vectors[: len(claims)] @ vectors[len(claims):].T, 0.0, 1.0)
         claim_words = [content_words(c) for c in claims]
         evidence_words = [content_words(e.text) for e in evidence]

@@ -34,7 +34,8 @@ class HashingEmbedder:
 
 
 class ScriptedGenerator:
-    """Replies with fixed text, word by word, and records the prompts it was given."""
+    """Replies with fixed text, word by word up to ``max_tokens`` words, and records the
+    prompts it was given."""
 
     def __init__(self, *replies: str) -> None:
         self.name = "scripted"
@@ -44,7 +45,7 @@ class ScriptedGenerator:
     def stream(self, messages, max_tokens, temperature=0.0):
         self.prompts.append(messages)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        for word in reply.split(" "):
+        for word in reply.split(" ")[:max_tokens]:  # a word stands for a token
             yield word + " "
 
 

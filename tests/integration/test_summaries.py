@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Settings
+from rag import Library, Settings
 from rag.support import content_words
 from tests.conftest import CORPUS, SAMPLE
 from tests.processes import rag_json
@@ -64,3 +64,14 @@ def test_second_new_run_does_nothing_and_a_new_article_alone_is_summarized(sampl
     third = rag_json("summarize", "--new", "--index", str(index), "--no-progress",
                      "--generator", "smollm2-135m")
     assert [s["article_id"] for s in third["summaries"]] == ["pubmed-17208539"]
+
+
+def test_the_long_sample_article_is_drafted_from_distinct_key_sentences(sample_index):
+    library = Library.open(Settings.load({"index": sample_index[0]}))
+    article = library.article(SAMPLE.stem)
+    excerpt = library.summarizer().excerpt(article)
+    tokens = sum(len(t) for t in library.embedder.token_spans([excerpt]))
+    assert tokens <= library.settings.summary_input_tokens < len(article.text.split())
+    kept = [s for s in excerpt.split(". ") if s]
+    assert all(s in article.text for s in kept)  # whole article sentences, nothing else
+    assert "Ang1" in excerpt and "hUCMSC" in excerpt  # the study's subject and mechanism

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.bench import bench_retrieval, median_seconds
+from rag.bench import EARLIER_SUMMARY_PROMPT, bench_retrieval, bench_summarize, median_seconds
+from tests.fakes import ScriptedGenerator
 
 
 def test_retrieval_bench_reports_exact_and_ann_beside_a_numpy_baseline():
@@ -18,3 +19,22 @@ def test_retrieval_bench_reports_exact_and_ann_beside_a_numpy_baseline():
 def test_median_runs_the_job_once_per_repeat():
     calls = []
     assert median_seconds(lambda: calls.append(1), 5) >= 0 and len(calls) == 5
+
+
+def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_article_ones(
+        library, tmp_path):
+    sentences = [f"Finding number {n} concerns protein {n} in mice." for n in range(40)]
+    (tmp_path / "long.txt").write_text(" ".join(sentences))
+    library.ingest([tmp_path / "long.txt"])
+    generator = ScriptedGenerator("FINDING: Finding number 3 concerns protein 3 in mice.")
+    library.use_generator(generator)
+    report = bench_summarize(library.configured(summary_input_tokens=60), ["long"])
+    earlier, ours = generator.prompts  # the baseline runs first
+    assert earlier[0]["content"] == EARLIER_SUMMARY_PROMPT != ours[0]["content"]
+    assert all(s in earlier[1]["content"] for s in sentences)
+    assert len(ours[1]["content"]) < len(earlier[1]["content"]) / 3
+    baseline = report["baseline_earlier_prompt_whole_article"]
+    assert report["articles"] == baseline["articles"] == 1
+    assert report["summary_input_tokens"] == 60 and report["supported_share"] == 1.0
+    assert report["ratio_vs_baseline"] == round(
+        report["articles_per_min"] / baseline["articles_per_min"], 2)

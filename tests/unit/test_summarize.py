@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Library
-from rag.summarize import parse_draft
+from rag.summarize import key_sentences, parse_draft
 from tests.fakes import ScriptedGenerator
 
 ARTICLE = (
@@ -117,3 +118,43 @@ def test_one_failing_article_does_not_stop_the_batch(study_library, tmp_path):
     assert reasons == {"missing-id": "no such article in the index",
                        "study": "the model wrote no summary sentences"}
     assert [s.article_id for s in report.summaries] == ["other"]
+
+
+def test_key_sentences_fit_the_budget_in_article_order_and_skip_a_repeated_point():
+    main, same_again, other = [1.0, 0.0], [1.0, 0.0], [0.6, 0.8]
+    vectors = np.array([other, main, same_again], dtype=np.float32)
+    assert key_sentences(vectors, [5, 5, 5], budget=10) == [0, 1]  # not the repeat
+    assert key_sentences(vectors, [5, 5, 5], budget=15) == [0, 1]  # a repeat adds nothing
+    assert key_sentences(vectors, [5, 20, 5], budget=10) == [0, 2]  # too long is passed over
+
+
+def test_a_long_article_is_drafted_from_its_key_sentences_and_checked_against_all(
+        library, tmp_path):
+    topics = ["Stem cells restored ovarian function in rats.",
+              "Angiopoietin balance was measured in the ovaries.",
+              "Follicle counts recovered after the treatment.",
+              "Hormone levels returned to normal within weeks.",
+              "No tumor formation was seen in any animal."]
+    text = " ".join(topics * 3)
+    (tmp_path / "long.txt").write_text(text)
+    library.ingest([tmp_path / "long.txt"])
+    generator = ScriptedGenerator("FINDING: No tumor formation was seen in any animal.")
+    library.use_generator(generator)
+    summary = library.configured(summary_input_tokens=40).summarize(["long"]).summaries[0]
+    prompt = generator.prompts[0][1]["content"].split("\n\n", 1)[1]
+    shown = [s for s in topics if s in prompt]
+    assert len(prompt) < len(text) / 2 and len(shown) >= 3  # several distinct points
+    assert all(sentence in topics for sentence in prompt.replace(". ", ".|").split("|"))
+    (finding,) = summary.sentences
+    assert finding.supported and text[finding.spans[0].start:finding.spans[0].end] == topics[4]
+
+
+def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_line(study_library):
+    reply = ("TLDR: Stem cells restored ovarian function in rats.\n"
+             "FINDING: Hormone levels and follicle counts recovered after treatment.")
+    study_library.use_generator(ScriptedGenerator(reply))
+    cut = study_library.configured(summary_tokens=12).summarize(["study"]).summaries[0]
+    assert [s.text for s in cut.sentences] == ["Stem cells restored ovarian function in rats."]
+    whole = study_library.configured(summary_tokens=40).summarize(["study"]).summaries[0]
+    assert whole.of_role("finding") == [
+        "Hormone levels and follicle counts recovered after treatment."]
