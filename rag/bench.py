@@ -294,17 +294,25 @@ def _cpu_name() -> str:
 
 
 def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats: int,
-        settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
-    """Every benchmark, in an order where later steps reuse what earlier ones built."""
-    report: dict[str, Any] = {"machine": machine(), "repeats": repeats}
+        settings: Settings, log: Callable[[str], None],
+        save: Callable[[dict[str, Any]], None] = lambda report: None) -> dict[str, Any]:
+    """Every benchmark, in an order where later steps reuse what earlier ones built. The
+    report so far is handed to ``save`` after each step (``finished`` false until the last),
+    so a step that fails late loses only its own figures."""
+    report: dict[str, Any] = {"machine": machine(), "repeats": repeats, "finished": False}
+
+    def record(key: str, figures: Any) -> None:
+        report[key] = figures
+        save(report)
+
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as scratch:
         log("ingest throughput")
         source = eval_corpus if eval_corpus and eval_corpus.exists() else None
         if source is not None:
-            report["ingest"] = bench_ingest(source, 300, repeats, settings)
+            record("ingest", bench_ingest(source, 300, repeats, settings))
         log("vector search at 1k / 10k / 100k vectors")
-        report["retrieval"] = bench_retrieval([1_000, 10_000, 100_000], 200, 384,
-                                              settings.ann_threshold)
+        record("retrieval", bench_retrieval([1_000, 10_000, 100_000], 200, 384,
+                                            settings.ann_threshold))
         sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():
@@ -313,16 +321,17 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
             big.ingest([source])
             asked = [json.loads(line)["question"] for line in
                      questions.read_text().split("\n") if line.strip()][:100]
-            report["search"] = bench_search(big, asked)
+            record("search", bench_search(big, asked))
         log("time to first token and tokens/s")
-        report["generation"] = bench_generation(sample, repeats)
+        record("generation", bench_generation(sample, repeats))
         log("summaries per minute")
         ranked = _ids_by_length(sample)
-        report["summarize"] = {  # the two shortest were the sample of the earlier figures
+        record("summarize", {  # the two shortest were the sample of the earlier figures
             "shortest_2": bench_summarize(sample, ranked[:2]),
-            "median_to_longest_3": bench_summarize(sample, _median_to_longest(ranked, 3))}
+            "median_to_longest_3": bench_summarize(sample, _median_to_longest(ranked, 3))})
         log("peak memory of rag serve")
-        report["serve_memory"] = bench_serve_memory(Path(scratch) / "sample", QUESTIONS[0])
+        record("serve_memory", bench_serve_memory(Path(scratch) / "sample", QUESTIONS[0]))
+    record("finished", True)
     return report
 
 

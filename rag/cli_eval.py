@@ -169,6 +169,8 @@ def bench(
     """Speed and memory, each beside a baseline from the same run (see rag/bench.py)."""
     from rag.bench import run
 
+    out.parent.mkdir(parents=True, exist_ok=True)
     report = run(corpus, eval_corpus, questions, repeats, Settings.load(),
-                 lambda step: typer.echo(f"bench: {step}", err=True))
+                 lambda step: typer.echo(f"bench: {step}", err=True),
+                 lambda so_far: out.write_text(json.dumps(so_far, indent=2) + "\n"))
     _write(report, out)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from rag.bench import EARLIER_SUMMARY_PROMPT, bench_retrieval, bench_summarize, median_seconds
 from tests.fakes import ScriptedGenerator
 
@@ -38,3 +42,21 @@ def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_artic
     assert report["summary_input_tokens"] == 60 and report["supported_share"] == 1.0
     assert report["ratio_vs_baseline"] == round(
         report["articles_per_min"] / baseline["articles_per_min"], 2)
+
+
+def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(
+        monkeypatch, tmp_path, library):
+    import rag.bench as bench
+
+    def crash(*args):
+        raise RuntimeError("the model crashed")
+
+    monkeypatch.setattr(bench, "bench_retrieval", lambda *args: {"1000": {"p50_ms": 0.1}})
+    monkeypatch.setattr(bench.Library, "open", lambda *args: library)
+    monkeypatch.setattr(bench, "bench_generation", crash)
+    saved: list[dict] = []
+    with pytest.raises(RuntimeError, match="crashed"):
+        bench.run(tmp_path, None, None, 1, library.settings, lambda step: None,
+                  lambda report: saved.append(json.loads(json.dumps(report))))
+    assert saved[-1]["retrieval"] == {"1000": {"p50_ms": 0.1}}
+    assert saved[-1]["finished"] is False and "generation" not in saved[-1]
