@@ -12,7 +12,7 @@ summarizing has a queue of its own. Each browser session keeps its own conversat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -178,6 +178,8 @@ def _wire_articles(library: Library, policy: VisitorPolicy, tab: _ArticlesTab,
 class _SummariesTab:
     to_summarize: gr.Dropdown
     shown: gr.Dropdown
+    latest_digest: Callable[[], tuple[str, list[str]]]
+    digest: list[gr.components.Component]  # what latest_digest fills: the page, its files
 
 
 def _summaries_tab(library: Library) -> _SummariesTab:
@@ -226,18 +228,20 @@ def _summaries_tab(library: Library) -> _SummariesTab:
     selected.click(summarize, to_summarize, [status, shown], **queue)
     new.click(summarize_all, None, [status, shown], **queue)
     shown.change(show, shown, [view, downloads], api_visibility="private")
-    _digest_panel(library, queue)
-    return _SummariesTab(to_summarize, shown)
+    return _SummariesTab(to_summarize, shown, *_digest_panel(library, queue))
 
 
-def _digest_panel(library: Library, queue: dict[str, Any]) -> None:
+def _digest_panel(library: Library, queue: dict[str, Any]
+                  ) -> tuple[Callable[[], tuple[str, list[str]]], list[gr.components.Component]]:
     """The latest digest (its self-contained page, in a sandboxed frame, so its span links
-    work as they do offline) and a button that makes one of the new articles."""
+    work as they do offline) and a button that makes one of the new articles. Returns what
+    reads the latest digest and the components it fills, for the page load."""
     def latest() -> tuple[str, list[str]]:
         page = library.latest_digest()
         if page is None:
             return "<p>No digest yet.</p>", []
-        return render.digest_frame(page.read_text()), [str(page), str(page.with_suffix(".md"))]
+        files = [p for p in (page, page.with_suffix(".md")) if p.exists()]  # .md may be gone
+        return render.digest_frame(page.read_text()), [str(p) for p in files]
 
     def make(progress: gr.Progress = TRACK_TQDM) -> tuple[str, str, list[str]]:
         try:
@@ -249,11 +253,11 @@ def _digest_panel(library: Library, queue: dict[str, Any]) -> None:
     gr.Markdown("### Digest of new articles")
     button = gr.Button("Make a digest of new articles", elem_id="make-digest")
     status = gr.HTML()
-    # callables: read again on every page load
-    view = gr.HTML(lambda: latest()[0], elem_id="digest")
-    downloads = gr.File(lambda: latest()[1], label="Download the digest (HTML, Markdown)",
-                        file_count="multiple", interactive=False)
+    view = gr.HTML(elem_id="digest")
+    downloads = gr.File(label="Download the digest (HTML, Markdown)", file_count="multiple",
+                        interactive=False)
     button.click(make, None, [status, view, downloads], **queue)
+    return latest, [view, downloads]
 
 
 def _source_panel(library: Library) -> None:
@@ -332,6 +336,7 @@ def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
         _wire_articles(library, policy, articles, listing)
         _api(library, policy)
         app.load(lambda: _listing(library), None, listing, api_visibility="private")
+        app.load(summaries.latest_digest, None, summaries.digest, api_visibility="private")
     return app
 
 
