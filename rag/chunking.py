@@ -36,7 +36,7 @@ def sentence_spans(text: str) -> list[Span]:
 
 
 @dataclass
-class _Unit:
+class SentenceUnit:
     """A sentence, or a token-bounded piece of an over-long sentence."""
 
     start: int
@@ -49,7 +49,7 @@ def chunk_article(
 ) -> list[Chunk]:
     """Greedy windows of whole sentences up to ``max_tokens``; consecutive windows share up to
     ``overlap_tokens`` of trailing sentences so a fact split across a boundary is still found."""
-    units = _units(article.text, tokenizer, max_tokens)
+    units = sentence_units(article.text, tokenizer, max_tokens)
     chunks: list[Chunk] = []
     first = 0
     while first < len(units):
@@ -69,15 +69,17 @@ def chunk_article(
     return chunks
 
 
-def _units(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[_Unit]:
+def sentence_units(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[SentenceUnit]:
+    """The sentences of ``text`` with their token counts; a sentence over ``max_tokens`` comes
+    as token-bounded pieces, so every unit fits a budget of ``max_tokens``."""
     sentences = sentence_spans(text)
     token_spans = tokenizer.token_spans([text[a:b] for a, b in sentences])
-    units: list[_Unit] = []
+    units: list[SentenceUnit] = []
     for (start, end), tokens in zip(sentences, token_spans, strict=True):
         if len(tokens) <= max_tokens:
-            units.append(_Unit(start, end, max(len(tokens), 1)))
+            units.append(SentenceUnit(start, end, max(len(tokens), 1)))
             continue
         for i in range(0, len(tokens), max_tokens):
             piece = tokens[i : i + max_tokens]
-            units.append(_Unit(start + piece[0][0], start + piece[-1][1], len(piece)))
+            units.append(SentenceUnit(start + piece[0][0], start + piece[-1][1], len(piece)))
     return units

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.chunking import Tokenizer, sentence_spans
+from rag.chunking import Tokenizer, sentence_spans, sentence_units
 from rag.errors import RagError
 from rag.generate import Generator, Message
 from rag.settings import Settings
@@ -72,13 +72,14 @@ class Summarizer:
 
     def excerpt(self, article: Article) -> str:
         """What the model reads: the article, or its key sentences in their order when it is
-        longer than ``summary_input_tokens``."""
-        spans = sentence_spans(article.text)
-        sentences = [article.text[a:b] for a, b in spans]
-        lengths = [max(len(t), 1) for t in self.tokenizer.token_spans(sentences)]
+        longer than ``summary_input_tokens`` (a sentence longer than that budget counts as
+        token-bounded pieces, so it can still be shown in part)."""
         budget = self.settings.summary_input_tokens
+        units = sentence_units(article.text, self.tokenizer, budget)
+        lengths = [unit.tokens for unit in units]
         if sum(lengths) <= budget:
             return article.text
+        sentences = [article.text[unit.start:unit.end] for unit in units]
         chosen = key_sentences(self.scorer.embed(sentences), lengths, budget)
         return " ".join(sentences[i] for i in chosen)
 

@@ -158,3 +158,14 @@ def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_line(study_l
     whole = study_library.configured(summary_tokens=40).summarize(["study"]).summaries[0]
     assert whole.of_role("finding") == [
         "Hormone levels and follicle counts recovered after treatment."]
+
+
+def test_a_sentence_longer_than_the_budget_is_shown_in_part_not_left_out(library, tmp_path):
+    run_on = " ".join(f"follicle{i}" for i in range(100))  # one 100-token "sentence"
+    (tmp_path / "runon.txt").write_text(f"{run_on}.\nShort closing remark here.")
+    library.ingest([tmp_path / "runon.txt"])
+    excerpt = library.configured(summary_input_tokens=40).summarizer().excerpt(
+        library.article("runon"))
+    shown = [w for w in excerpt.split() if w.startswith("follicle")]
+    assert len(shown) >= 20  # most of the budget goes to the run-on, the bulk of the article
+    assert len(library.embedder.token_spans([excerpt])[0]) <= 40
