@@ -195,9 +195,8 @@ def bench_summarize(library: Library, article_ids: list[str]) -> dict[str, Any]:
     """Summaries/minute (draft + check) as configured, beside the earlier drafts on the same
     articles in the same run: the earlier prompt, the whole article, a 320-token cap."""
     articles = [a for a in map(library.article, article_ids) if a is not None]
-    earlier = Summarizer(lambda: library.generator, library.scorer(), library.embedder,
-                         replace(library.settings, summary_input_tokens=10**9,
-                                 summary_tokens=320), EARLIER_SUMMARY_PROMPT)
+    earlier = library.configured(summary_input_tokens=10**9, summary_tokens=320).summarizer(
+        EARLIER_SUMMARY_PROMPT)
     baseline = _summaries_per_min(earlier, articles)
     ours = _summaries_per_min(library.summarizer(), articles)
     return {**ours, "summary_input_tokens": library.settings.summary_input_tokens,

@@ -23,7 +23,7 @@ from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store
-from rag.summarize import Summarizer
+from rag.summarize import SUMMARY_PROMPT, Summarizer
 from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
 from rag.support import SupportScorer, WordWeights
 from rag.types import Answer, Article, Hit, IngestReport
@@ -174,8 +174,9 @@ class Library:
         found = sorted(self.digests_folder.glob("digest-*.html"))
         return found[-1] if found else None
 
-    def summarizer(self) -> Summarizer:
-        return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings)
+    def summarizer(self, prompt: str = SUMMARY_PROMPT) -> Summarizer:
+        return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings,
+                          prompt)
 
     def summarize(self, article_ids: list[str] | None = None,
                   progress: bool = False, stale_only: bool = False) -> BatchReport:
