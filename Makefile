@@ -22,6 +22,7 @@ LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -D
 LLAMA_WHEELS  := $(HOME)/.cache/rag/wheels/llama-avx2
 
 BROWSER := $(VENV)/.browser
+SCALE   := $(VENV)/.scale
 
 .PHONY: install run test test-unit lint eval calibrate bench clean
 
@@ -41,6 +42,11 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The optional 'scale' extra (Milvus): the tests run every storage test on it too.
+$(SCALE): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[scale]'
+	touch $(SCALE)
+
 # The end-to-end tests drive the app in Debian's chromium (Playwright drives it; no browser
 # download from Playwright's CDN).
 $(BROWSER): $(STAMP)
@@ -57,11 +63,11 @@ run: install
 	$(RAG) serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
 ## Build the environment and run the whole test suite (unit, integration, browser).
-test: install $(BROWSER)
+test: install $(SCALE) $(BROWSER)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Only the fast unit tests (fake models).
-test-unit: install
+test-unit: install $(SCALE)
 	$(PY) -m pytest tests/unit -q
 
 ## Quality on the dev sets (about an hour on 2 cores): eval/report.json.

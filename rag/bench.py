@@ -35,7 +35,7 @@ from rag.library import Library
 from rag.settings import Settings
 from rag.summarize import Summarizer
 from rag.types import Article
-from rag.vectors import VectorIndex
+from rag.vectorstores import ChunkRow, VectorBackend
 
 QUESTIONS = ["Which angiopoietins does the study focus on?",
              "What model animal was used to study hUCMSCs in POI?",
@@ -79,10 +79,10 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
             "ratio_vs_baseline": round(baseline / ours, 2)}
 
 
-def bench_retrieval(sizes: list[int], queries: int, dimension: int, ann_threshold: int,
-                    seed: int = 0) -> dict[str, Any]:
+def bench_retrieval(sizes: list[int], queries: int, dimension: int, backend: VectorBackend,
+                    scratch: Path, seed: int = 0) -> dict[str, Any]:
     """Vector search latency at each size (clustered synthetic unit vectors, like real
-    embeddings), with recall@10 of the index against exact search."""
+    embeddings) in the backend's store, with recall@10 against exact search."""
     rng = np.random.default_rng(seed)
     out = {}
     for size in sizes:
@@ -93,13 +93,16 @@ def bench_retrieval(sizes: list[int], queries: int, dimension: int, ann_threshol
         asked = vectors[rng.integers(0, size, queries)] + \
             0.1 * rng.normal(size=(queries, dimension)).astype(np.float32)
         asked /= np.linalg.norm(asked, axis=1, keepdims=True)
-        index = VectorIndex.empty(dimension)
-        index.add(np.arange(size, dtype=np.int64), vectors)
-        index.maybe_upgrade(ann_threshold)
+        folder = scratch / f"{backend.kind}-{size}"
+        folder.mkdir(parents=True)
+        index = backend.create(dimension)
+        index.add([ChunkRow(i + 1, "a", "", "") for i in range(size)], vectors)
+        manifest = {**index.commit(folder), "dimension": dimension}
+        index = backend.load(folder, manifest, max_id=size)
         ours, exact, hits = [], [], 0
         for query in asked:
             began = time.perf_counter()
-            found = index.search(query, 10)
+            found = [(i - 1, s) for i, s in index.search(query, 10, None)]
             ours.append(time.perf_counter() - began)
             began = time.perf_counter()
             scores = vectors @ query
@@ -107,7 +110,7 @@ def bench_retrieval(sizes: list[int], queries: int, dimension: int, ann_threshol
             exact.append(time.perf_counter() - began)
             hits += len({i for i, _ in found} & set(best.tolist()))
         out[str(size)] = {
-            "index": "exact" if index.is_exact else "ivf",
+            "index": manifest["vector_index"],
             "p50_ms": _ms(ours, 50), "p95_ms": _ms(ours, 95),
             "baseline_numpy_p50_ms": _ms(exact, 50), "baseline_numpy_p95_ms": _ms(exact, 95),
             "ratio_p95_vs_baseline": round(_ms(exact, 95) / max(_ms(ours, 95), 1e-6), 2),
@@ -311,7 +314,8 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
             record("ingest", bench_ingest(source, 300, repeats, settings))
         log("vector search at 1k / 10k / 100k vectors")
         record("retrieval", bench_retrieval([1_000, 10_000, 100_000], 200, 384,
-                                            settings.ann_threshold))
+                                            VectorBackend.from_settings(settings),
+                                            Path(scratch) / "retrieval"))
         sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():

@@ -27,6 +27,7 @@ from rag.summarize import SUMMARY_PROMPT, Summarizer
 from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
 from rag.support import SupportScorer, WordWeights
 from rag.types import Answer, Article, Hit, IngestReport
+from rag.vectorstores import VectorBackend
 
 
 class Library:
@@ -54,7 +55,7 @@ class Library:
              generator: Generator | None = None) -> Library:
         settings = settings or Settings.load()
         name = embedder.name if embedder else settings.embedder
-        store = Store.open(Path(settings.index), name, settings.ann_threshold)
+        store = Store.open(Path(settings.index), name, VectorBackend.from_settings(settings))
         return cls(settings, store, embedder, generator)
 
     def configured(self, **changes: Any) -> Library:
@@ -251,6 +252,7 @@ class Library:
             "chunks": chunks,
             "embedder": self.store.manifest.get("embedder", self.settings.embedder),
             "dimension": self.store.manifest.get("dimension"),
+            "vector_store": self.store.manifest.get("vector_store", self.store.backend.kind),
             "vector_index": self.store.manifest.get("vector_index"),
             "index": str(root.resolve()),
             "generation": self.store.generation,
@@ -271,7 +273,8 @@ def reindex(settings: Settings, embedder: Embedder | None = None,
     """
     embedder = embedder or SentenceTransformerEmbedder(
         settings.embedder, settings.embed_batch_size, settings.embed_precision)
-    store = Store.open_for_repair(Path(settings.index), embedder.name, settings.ann_threshold)
+    store = Store.open_for_repair(Path(settings.index), embedder.name,
+                                  VectorBackend.from_settings(settings))
     ids = [a.id for a in store.list_articles()]
     chunks_embedded = 0
     with store.transaction(embedder.dimension, fresh_vectors=True) as writer:

@@ -22,6 +22,7 @@ from rag.errors import RagError
 from rag.store import Store, unit_rows
 from rag.support import WordWeights, content_words, evidence_sentences
 from rag.types import Hit
+from rag.vectorstores import Where
 
 Reranker = Callable[[str, list[Hit]], list[float]]
 
@@ -119,13 +120,14 @@ class Retriever:
             raise RagError("the query is empty; type a question or some keywords")
         if self.store.vectors is None or len(self.store.vectors) == 0:
             return []
-        allowed = self.store.chunk_ids(filters.article_ids, filters.date_from, filters.date_to) \
+        where = self.store.where(filters.article_ids, filters.date_from, filters.date_to) \
             if filters and filters.active() else None
         query_vector = unit_rows(self.embed_query(query))
-        dense = self.store.vectors.search(query_vector, self.candidates, allowed)
-        sparse = self._sparse_index().search(query, self.candidates, allowed)
+        dense = self.store.vectors.search(query_vector, self.candidates, where)
+        sparse = self._keyword_search(query, where)
         fused = self._fuse([dense, sparse])
         chunks = {c.id: c for c in self.store.chunks(list(fused))}
+        fused = {i: s for i, s in fused.items() if i in chunks}  # a row just deleted
         dense_scores = dict(dense)
         missing = [i for i in fused if i not in dense_scores]
         if missing:
@@ -159,6 +161,14 @@ class Retriever:
                 if len(picked) == k:
                     break
         return picked
+
+    def _keyword_search(self, query: str, where: Where | None) -> list[tuple[int, float]]:
+        """BM25: the vector store's own where it has one (Milvus), else a local index."""
+        assert self.store.vectors is not None
+        if self.store.vectors.keyword_search_builtin:
+            return self.store.vectors.keyword_search(query, self.candidates, where)
+        allowed = where.allowed_ids() if where is not None else None
+        return self._sparse_index().search(query, self.candidates, allowed)
 
     def _sparse_index(self) -> SparseIndex:
         if self._sparse is None or self._sparse.generation != self.store.generation:

@@ -46,6 +46,17 @@ class Settings:
     """How many fused candidates the sentence-level reranker reorders (0: no reranking)."""
     fusion_weight: float = 0.5
     """Weight of the (max-normalised) fused score beside the reranker's sentence score."""
+    vector_store: str = "faiss"
+    """Where chunk vectors live: faiss (files in the index folder) or milvus (a Milvus
+    server or Milvus Lite file, see milvus_uri; needs the 'scale' extra). An index keeps
+    the store it was built with; 'rag reindex --vector-store' moves it."""
+    milvus_uri: str = ""
+    """A Milvus server (http://host:19530) or a Milvus Lite file (path ending .db). Empty:
+    milvus.db inside the index folder (Milvus Lite)."""
+    milvus_token: str = ""
+    """Credentials for the Milvus server ("user:password" or an API key)."""
+    milvus_collection: str = "rag"
+    """Prefix of this library's collections; give each library on one server its own."""
     ann_threshold: int = 50_000
     """Above this many vectors the exact FAISS index is replaced by an IVF index."""
     near_duplicate_jaccard: float = 0.8

@@ -1,17 +1,19 @@
-"""The on-disk index: FAISS vectors + SQLite metadata + a manifest, written atomically.
+"""The index: SQLite metadata + a manifest in generation folders, written atomically, and
+chunk vectors in a vector store (``rag.vectorstores``: FAISS files by default, or Milvus).
 
 Layout under the index folder::
 
     CURRENT              name of the live generation (replaced atomically)
     gen-000007/          one complete, immutable snapshot
-        manifest.json    embedder name, dimension, normalisation, counts
+        manifest.json    embedder name, dimension, normalisation, counts, vector store
         meta.sqlite      articles and chunk offsets
-        vectors.faiss    chunk vectors keyed by chunk id
+        vectors.faiss    chunk vectors keyed by chunk id (FAISS; Milvus keeps them itself)
     .lock                held by the one writer at a time
 
 A write copies the live generation into a new folder, changes it, fsyncs it and only then
 points ``CURRENT`` at it. A crash or ``kill -9`` at any moment leaves ``CURRENT`` naming a
-complete generation; half-written folders are swept by the next writer.
+complete generation; half-written folders are swept by the next writer (and the vector store
+undoes or finishes what it did outside the folder, see ``VectorStore.published``).
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.files import atomic_write, fsync_path
 from rag.schema import migrate
 from rag.types import Article, Chunk
-from rag.vectors import VectorIndex
+from rag.vectorstores import ChunkRow, VectorBackend, VectorStore, Where
+from rag.vectorstores import kind_of as vector_store_of
 
 FORMAT = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 METADATA = "meta.sqlite"
-VECTORS = "vectors.faiss"
 
 
 @dataclass
@@ -58,26 +60,27 @@ class ArticleSummary:
 class Store:
     """A read view of the live generation, plus ``transaction()`` to write a new one."""
 
-    def __init__(self, root: Path, embedder: str, ann_threshold: int) -> None:
+    def __init__(self, root: Path, embedder: str, backend: VectorBackend) -> None:
         self.root = root
         self.embedder = embedder
-        self.ann_threshold = ann_threshold
+        self.backend = backend
         self.follows_current = True  # False while repairing from an older generation
         self.generation: str | None = None
         self.manifest: dict[str, Any] = {}
-        self.vectors: VectorIndex | None = None
+        self.vectors: VectorStore | None = None
         self._db = _empty_db()
 
     @classmethod
     def open(
-        cls, root: Path, embedder: str, ann_threshold: int, check_embedder: bool = True
+        cls, root: Path, embedder: str, backend: VectorBackend, check_embedder: bool = True
     ) -> Store:
         """Open the live generation (or an empty store if none was written yet).
 
-        Raises ``IndexMismatch`` when the index was built with another embedder, and
-        ``IndexCorrupt`` when its files are missing or disagree.
+        Raises ``IndexMismatch`` when the index was built with another embedder or keeps its
+        vectors in another store than configured, and ``IndexCorrupt`` when its files are
+        missing or disagree.
         """
-        store = cls(root, embedder, ann_threshold)
+        store = cls(root, embedder, backend)
         store._load(_read_current(root))
         if check_embedder and store.manifest and store.manifest["embedder"] != embedder:
             raise IndexMismatch(
@@ -85,13 +88,21 @@ class Store:
                 f"({store.manifest['dimension']}-d) but the embedder now is {embedder}; "
                 "run 'rag reindex' to rebuild it"
             )
+        if store.manifest and vector_store_of(store.manifest) != backend.kind:
+            raise IndexMismatch(
+                f"index {root} keeps its vectors in {vector_store_of(store.manifest)} but the "
+                f"vector store now is {backend.kind}; run 'rag reindex --vector-store "
+                f"{backend.kind}' to move them, or use --vector-store "
+                f"{vector_store_of(store.manifest)}"
+            )
         return store
 
     @classmethod
-    def open_for_repair(cls, root: Path, embedder: str, ann_threshold: int) -> Store:
+    def open_for_repair(cls, root: Path, embedder: str, backend: VectorBackend) -> Store:
         """The newest generation whose metadata still reads, vectors ignored (they will be
-        rebuilt). Lets ``rag reindex`` recover from damaged vectors or a bad last write."""
-        store = cls(root, embedder, ann_threshold)
+        rebuilt). Lets ``rag reindex`` recover from damaged vectors or a bad last write, and
+        move an index to another vector store."""
+        store = cls(root, embedder, backend)
         current = _read_current_or_none(root)
         candidates = sorted(_generations(root), reverse=True)
         if current in candidates:
@@ -122,10 +133,7 @@ class Store:
             self.generation, self.manifest, self.vectors, self._db = None, {}, None, _empty_db()
             return
         folder = self.root / generation
-        for name in (MANIFEST, METADATA, VECTORS):
-            if not (folder / name).is_file():
-                raise IndexCorrupt(f"index {self.root} is missing {generation}/{name}; "
-                                   "run 'rag reindex'")
+        self._require(folder, [MANIFEST, METADATA])
         try:
             manifest = json.loads((folder / MANIFEST).read_text())
             manifest["embedder"], manifest["dimension"]  # noqa: B018 - required keys
@@ -135,17 +143,25 @@ class Store:
         if manifest.get("format") != FORMAT:
             raise IndexCorrupt(f"index {self.root} has format {manifest.get('format')}, "
                                f"this version reads {FORMAT}; run 'rag reindex'")
-        vectors = VectorIndex.load(folder / VECTORS)
+        self._require(folder, self.backend.files(manifest))
         db = _connect(folder / METADATA)
         try:
             chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            max_id = _max_chunk_id(db)
         except sqlite3.DatabaseError:
             raise IndexCorrupt(f"index metadata {folder / METADATA} is damaged; "
                                "run 'rag reindex'") from None
+        vectors = self.backend.load(folder, manifest, max_id)
         if chunks != len(vectors) or vectors.dimension != manifest["dimension"]:
             raise IndexCorrupt(f"index {self.root} holds {len(vectors)} vectors for {chunks} "
                                "chunks; run 'rag reindex'")
         self.generation, self.manifest, self.vectors, self._db = generation, manifest, vectors, db
+
+    def _require(self, folder: Path, names: list[str]) -> None:
+        for name in names:
+            if not (folder / name).is_file():
+                raise IndexCorrupt(f"index {self.root} is missing {folder.name}/{name}; "
+                                   "run 'rag reindex'")
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -200,6 +216,12 @@ class Store:
                                 list(article_ids))
         return dict(rows.fetchall())
 
+    def where(self, article_ids: list[str] | None = None, date_from: str = "",
+              date_to: str = "") -> Where:
+        """A search restriction the vector store applies as it can (see ``Where``)."""
+        return Where(article_ids, date_from, date_to,
+                     lambda: self.chunk_ids(article_ids, date_from, date_to))
+
     def chunk_ids(
         self, article_ids: list[str] | None = None, date_from: str = "", date_to: str = ""
     ) -> np.ndarray:
@@ -246,11 +268,14 @@ class Store:
     def transaction(self, dimension: int, fresh_vectors: bool = False) -> Iterator[Writer]:
         """Write a new generation; it becomes live only if the block finishes without error.
 
-        ``fresh_vectors`` starts from an empty vector index (re-embedding everything).
+        ``fresh_vectors`` starts from empty vectors in the configured store (re-embedding
+        everything, or moving the index to another vector store).
         """
         with _exclusive_lock(self.root):
             if self.follows_current:
                 self.refresh()
+            if self.vectors is not None and self.generation is not None:
+                self.vectors.published(self.root / self.generation)  # if a kill cut it short
             number = _next_generation_number(self.root)
             folder = self.root / f"gen-{number:06d}"
             folder.mkdir()
@@ -259,15 +284,16 @@ class Store:
             migrate(db)
             if not fresh_vectors and self.vectors is not None \
                     and self.vectors.dimension == dimension:
-                vectors = self.vectors.copy()
+                vectors = self.vectors.staged()
             else:
-                vectors = VectorIndex.empty(dimension)
+                vectors = self.backend.create(dimension)
             writer = Writer(db, vectors)
             try:
                 yield writer
                 db.commit()
             except BaseException:
                 db.close()
+                vectors.abort()
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
             db.execute("PRAGMA journal_mode = DELETE")
@@ -275,8 +301,6 @@ class Store:
             self._publish(folder, writer, dimension)
 
     def _publish(self, folder: Path, writer: Writer, dimension: int) -> None:
-        writer.vectors.maybe_upgrade(self.ann_threshold)
-        writer.vectors.save(folder / VECTORS)
         articles, chunks = _counts(folder / METADATA)
         manifest = {
             "format": FORMAT,
@@ -284,25 +308,28 @@ class Store:
             "dimension": dimension,
             "normalized": True,
             "metric": "inner_product",
-            "vector_index": "flat" if writer.vectors.is_exact else "ivf",
+            **writer.vectors.commit(folder),
             "articles": articles,
             "chunks": chunks,
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        for name in (MANIFEST, METADATA, VECTORS):
-            fsync_path(folder / name)
+        for path in folder.iterdir():
+            fsync_path(path)
         fsync_path(folder)
         atomic_write(self.root / CURRENT, folder.name)
+        writer.vectors.published(folder)
         self._load(folder.name)
         self.follows_current = True
-        _sweep(self.root, keep={folder.name, *_previous(self.root, folder.name)})
+        kept = [folder.name, *_previous(self.root, folder.name)]
+        _sweep(self.root, keep=set(kept))
+        self.vectors.sweep([json.loads((self.root / g / MANIFEST).read_text()) for g in kept])
 
 
 class Writer:
     """Changes staged for one new generation."""
 
-    def __init__(self, db: sqlite3.Connection, vectors: VectorIndex) -> None:
+    def __init__(self, db: sqlite3.Connection, vectors: VectorStore) -> None:
         self.db = db
         self.vectors = vectors
 
@@ -326,15 +353,14 @@ class Writer:
                 datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
-        ids = []
         for chunk in chunks:
             cursor = self.db.execute(
                 "INSERT INTO chunks (article_id, start, end) VALUES (?,?,?)",
                 (article.id, chunk.start, chunk.end),
             )
             chunk.id = int(cursor.lastrowid or 0)
-            ids.append(chunk.id)
-        self.vectors.add(np.asarray(ids, dtype=np.int64), unit_rows(vectors))
+        self.vectors.add([ChunkRow(c.id, article.id, article.date, c.text) for c in chunks],
+                         unit_rows(vectors))
 
     def remove(self, article_id: str) -> bool:
         """Delete an article and its chunks; False when it was not there."""
@@ -343,10 +369,6 @@ class Writer:
         self.vectors.remove(ids)
         self.db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         return self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
-
-    def replace_vectors(self, vectors: VectorIndex) -> None:
-        """Swap in vectors re-embedded for every chunk (``rag reindex``)."""
-        self.vectors = vectors
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -362,6 +384,12 @@ def _empty_db() -> sqlite3.Connection:
     db = _connect(Path(":memory:"))
     migrate(db)
     return db
+
+
+def _max_chunk_id(db: sqlite3.Connection) -> int:
+    """The highest chunk id ever given out in this lineage (AUTOINCREMENT's counter)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _counts(path: Path) -> tuple[int, int]:

@@ -7,12 +7,15 @@ import json
 import pytest
 
 from rag.bench import EARLIER_SUMMARY_PROMPT, bench_retrieval, bench_summarize, median_seconds
+from rag.vectorstores import VectorBackend
 from tests.fakes import ScriptedGenerator
 
 
-def test_retrieval_bench_reports_exact_and_ann_beside_a_numpy_baseline():
-    report = bench_retrieval([300, 3000], queries=20, dimension=16, ann_threshold=1000)
-    assert report["300"]["index"] == "exact" and report["3000"]["index"] == "ivf"
+def test_retrieval_bench_reports_exact_and_ann_beside_a_numpy_baseline(tmp_path):
+    backend = VectorBackend("faiss", tmp_path, ann_threshold=1000)
+    report = bench_retrieval([300, 3000], queries=20, dimension=16, backend=backend,
+                             scratch=tmp_path)
+    assert report["300"]["index"] == "flat" and report["3000"]["index"] == "ivf"
     for row in report.values():
         assert row["p95_ms"] >= row["p50_ms"] > 0
         assert row["baseline_numpy_p95_ms"] > 0 and row["ratio_p95_vs_baseline"] > 0

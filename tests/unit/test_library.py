@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,14 @@ import pytest
 from rag import Filters, IndexCorrupt, IndexMismatch, Library, Settings, reindex
 from tests.conftest import SAMPLE
 from tests.fakes import HashingEmbedder
+
+FAISS_ONLY = pytest.mark.parametrize("settings", ["faiss"], indirect=True)
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def settings(request, tmp_path: Path) -> Settings:
+    """Every storage test runs on FAISS files and on Milvus (a Milvus Lite file)."""
+    return Settings.load({"index": tmp_path / "index", "vector_store": request.param}, env={})
 
 
 def write_articles(folder: Path, articles: dict[str, str]) -> None:
@@ -175,6 +184,7 @@ def test_reindex_rebuilds_with_the_new_embedder(library: Library, tmp_path: Path
     assert reopened.check() == []
 
 
+@FAISS_ONLY
 def test_truncated_vector_file_gives_a_one_line_error_and_reindex_repairs_it(library, tmp_path):
     write_articles(tmp_path / "docs", STORIES)
     library.ingest([tmp_path / "docs"])
@@ -241,5 +251,5 @@ def test_copied_index_folder_opens_elsewhere(library: Library, tmp_path: Path):
     write_articles(tmp_path / "docs", STORIES)
     library.ingest([tmp_path / "docs"])
     shutil.copytree(library.settings.index, tmp_path / "moved")
-    moved = Library.open(Settings.load({"index": tmp_path / "moved"}, env={}), HashingEmbedder())
+    moved = Library.open(replace(library.settings, index=tmp_path / "moved"), HashingEmbedder())
     assert moved.info()["articles"] == 3
