@@ -14,7 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from rag import Filters, Library, Settings, reindex
-from rag.cli_common import GeneratorOption, LlmUrlOption, ProgressOption, one_line_errors
+from rag.cli_common import (
+    GeneratorOption,
+    LlmUrlOption,
+    ProgressOption,
+    VectorStoreOption,
+    one_line_errors,
+)
 from rag.cli_eval import bench, eval_app
 from rag.errors import RagError
 from rag.types import IngestReport
@@ -59,6 +65,7 @@ def ingest(
         help="An RSS/Atom feed (URL or saved file) whose new entries are fetched and "
              "ingested; repeatable.")] = None,
     index: IndexOption = None,
+    vector_store: VectorStoreOption = None,
     as_json: JsonOption = False,
     progress: ProgressOption = True,
 ) -> None:
@@ -76,7 +83,7 @@ def ingest(
 
     if not paths and not feed:
         raise RagError("nothing to ingest: give files, folders, URLs or --feed")
-    library = Library.open(_settings(index))
+    library = Library.open(_settings(index, vector_store=vector_store))
     limits = FetchLimits.of(library.settings)
     files = [Path(p) for p in paths or [] if not is_url(p)]
     urls = [p for p in paths or [] if is_url(p)]
@@ -336,14 +343,17 @@ def remove(
 @one_line_errors
 def reindex_command(
     index: IndexOption = None,
+    vector_store: VectorStoreOption = None,
     as_json: JsonOption = False,
     progress: ProgressOption = True,
 ) -> None:
-    """Re-chunk and re-embed every article with the configured embedder.
+    """Re-chunk and re-embed every article with the configured embedder, into the configured
+    vector store.
 
-    Use it after changing RAG_EMBEDDER, or when the index reports damaged vectors.
+    Use it after changing RAG_EMBEDDER, when the index reports damaged vectors, or with
+    --vector-store to move the index to another store (e.g. from FAISS files to Milvus).
     """
-    result = reindex(_settings(index), progress=progress)
+    result = reindex(_settings(index, vector_store=vector_store), progress=progress)
     _emit(as_json, result, lambda: typer.echo(
         f"reindexed {result['articles']} articles ({result['chunks_embedded']} chunks) "
         f"with {result['embedder']}"))
@@ -360,6 +370,7 @@ def serve(
         help="USER:PASSWORD; visitors must log in (Gradio's login page).")] = None,
     llm_url: LlmUrlOption = None,
     generator: GeneratorOption = None,
+    vector_store: VectorStoreOption = None,
     library_dirs: Annotated[list[Path] | None, typer.Option(
         "--library", help="A folder visitors may ingest from by path (repeatable; default: "
         "corpus/). Uploads go to INDEX/uploads.", show_default=False)] = None,
@@ -385,7 +396,7 @@ def serve(
         typer.echo(f"warning: serving on {host} without --auth: anyone who can reach it can "
                    "ask, upload and summarize; add --auth USER:PASSWORD", err=True)
     library = Library.open(_settings(
-        index, llm_url=llm_url, generator=generator,
+        index, llm_url=llm_url, generator=generator, vector_store=vector_store,
         library=tuple(library_dirs) if library_dirs else None,
         allow_llm_url=tuple(allow_llm_url) if allow_llm_url else None))
     typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}",

@@ -18,6 +18,11 @@ GeneratorOption = Annotated[str | None, typer.Option(
          ".gguf file or a model folder; with --llm-url, the server's model name.",
     show_default=False)]
 
+VectorStoreOption = Annotated[str | None, typer.Option(
+    help="Where chunk vectors live: faiss (files in the index folder) or milvus (the Milvus "
+         "server or Milvus Lite file in $RAG_MILVUS_URI; default INDEX/milvus.db). Default: "
+         "the store the index was built with, faiss for a new index.", show_default=False)]
+
 
 def one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
     """User-caused errors print as one line on stderr with exit code 2, never a traceback."""

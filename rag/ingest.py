@@ -57,6 +57,29 @@ def ingest(
     return report
 
 
+def ingest_articles(
+    store: Store, embedder: Embedder, settings: Settings, articles: list[Article],
+    progress: bool,
+) -> IngestReport:
+    """Make ``store`` hold exactly ``articles`` (``rag reindex`` rebuilding an index beside
+    the old one), on the path files take: unchanged ones skipped, the rest chunked, embedded
+    and committed in checkpoints, so an interrupted rebuild resumes where it stopped."""
+    report = IngestReport()
+    known = store.fingerprints()
+    pending = []
+    for article in articles:
+        digest = content_hash(article, settings)
+        if known.get(article.id, ("",))[0] == digest:
+            report.unchanged += 1
+        else:
+            pending.append(_Pending(article, digest, article.id in known, []))
+    wanted = {a.id for a in articles}
+    stale = [article_id for article_id in known if article_id not in wanted]
+    if pending or stale:
+        _commit(store, embedder, settings, pending, stale, report, progress)
+    return report
+
+
 def _read_changes(
     files: list[Path],
     known: dict[str, tuple[str, str]],

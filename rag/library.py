@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tqdm import tqdm
-
 from rag.answer import Answerer, History
-from rag.chunking import chunk_article
 from rag.digest import DigestReport, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.errors import IndexMismatch, RagError
+from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.generate import Generator, load_generator
-from rag.ingest import content_hash, ingest, signature
+from rag.ingest import ingest, ingest_articles
 from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
 from rag.settings import Settings
-from rag.store import ArticleSummary, Store
+from rag.store import ArticleSummary, Store, current_generation
 from rag.summarize import SUMMARY_PROMPT, Summarizer
 from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
 from rag.support import SupportScorer, WordWeights
@@ -264,30 +260,46 @@ class Library:
         return self.store.check()
 
 
+REINDEX_FOLDER = "reindex-partial"
+"""Inside the index folder: the index ``rag reindex`` is building (kept across a kill)."""
+
+
 def reindex(settings: Settings, embedder: Embedder | None = None,
             progress: bool = False) -> dict[str, Any]:
-    """Re-chunk and re-embed every stored article with the configured embedder.
+    """Re-chunk and re-embed every stored article with the configured embedder, into the
+    configured vector store.
 
-    Starts from the newest generation whose metadata reads, so it also repairs damaged or
-    mismatched vectors.
+    Builds a new index beside the old one through the ingest pipeline (checkpoints: a killed
+    reindex resumes where it stopped), then makes it the index's next generation; the old
+    one serves searches until then. Reads the newest generation whose metadata reads, so it
+    also repairs damaged or mismatched vectors.
     """
     embedder = embedder or SentenceTransformerEmbedder(
         settings.embedder, settings.embed_batch_size, settings.embed_precision)
-    store = Store.open_for_repair(Path(settings.index), embedder.name,
-                                  VectorBackend.from_settings(settings))
-    ids = [a.id for a in store.list_articles()]
-    chunks_embedded = 0
-    with store.transaction(embedder.dimension, fresh_vectors=True) as writer:
-        for article_id in tqdm(ids, desc="reindexing", unit="article", disable=not progress,
-                               file=sys.stderr):
-            article = store.article(article_id)
-            assert article is not None
-            chunks = chunk_article(article, embedder, settings.chunk_tokens,
-                                   settings.overlap_tokens)
-            vectors = embedder.embed([c.text for c in chunks]) if chunks \
-                else np.empty((0, embedder.dimension), np.float32)
-            writer.upsert(article, content_hash(article, settings), signature(article.text),
-                          chunks, vectors)
-            chunks_embedded += len(chunks)
-    return {"articles": len(ids), "chunks_embedded": chunks_embedded,
-            "embedder": embedder.name, "dimension": embedder.dimension}
+    root = Path(settings.index)
+    backend = VectorBackend.from_settings(settings)
+    source = Store.open_for_repair(root, embedder.name, backend)
+    began = current_generation(root)
+    target = _reindex_target(root / REINDEX_FOLDER, embedder, backend)
+    if target.generation is None:  # nothing re-embedded yet: start from an empty index
+        with target.transaction(embedder.dimension):
+            pass
+    articles = [source.article(a.id) for a in source.list_articles()]
+    report = ingest_articles(target, embedder, settings, [a for a in articles if a],
+                             progress)
+    source.adopt(target, began)
+    shutil.rmtree(root / REINDEX_FOLDER, ignore_errors=True)
+    return {"articles": len(articles), "chunks_embedded": report.chunks_embedded,
+            "resumed": report.unchanged, "embedder": embedder.name,
+            "dimension": embedder.dimension, "vector_store": backend.kind}
+
+
+def _reindex_target(folder: Path, embedder: Embedder, backend: VectorBackend) -> Store:
+    """The partial index of an earlier, interrupted reindex if it was building the same
+    thing, else a new one. Its vectors go where the index's own do (same Milvus URI)."""
+    twin = replace(backend, index=folder, milvus_uri=backend.uri)
+    try:
+        return Store.open(folder, embedder.name, twin)
+    except (IndexMismatch, IndexCorrupt):  # it was for another embedder or vector store
+        shutil.rmtree(folder, ignore_errors=True)
+        return Store.open(folder, embedder.name, twin)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from rag.errors import RagError
 from rag.store import Store, unit_rows
 from rag.support import WordWeights, content_words, evidence_sentences
+from rag.terms import keyword_terms
 from rag.types import Hit
 from rag.vectorstores import Where
 
@@ -64,18 +64,12 @@ class SparseIndex:
         chunks = store.chunks()
         self.generation = store.generation
         self.chunk_ids = np.array([c.id for c in chunks], dtype=np.int64)
-        self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
         if chunks:
-            self._bm25.index(self._tokens([c.text for c in chunks]), show_progress=False)
-
-    def _tokens(self, texts: list[str]) -> list[list[str]]:
-        return bm25s.tokenize(
-            texts, stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
+            self._bm25.index(keyword_terms([c.text for c in chunks]), show_progress=False)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        tokens = self._tokens([query])
+        tokens = keyword_terms([query])
         if not len(self.chunk_ids) or not tokens[0]:
             return []
         mask = None

@@ -46,10 +46,11 @@ class Settings:
     """How many fused candidates the sentence-level reranker reorders (0: no reranking)."""
     fusion_weight: float = 0.5
     """Weight of the (max-normalised) fused score beside the reranker's sentence score."""
-    vector_store: str = "faiss"
+    vector_store: str = ""
     """Where chunk vectors live: faiss (files in the index folder) or milvus (a Milvus
-    server or Milvus Lite file, see milvus_uri; needs the 'scale' extra). An index keeps
-    the store it was built with; 'rag reindex --vector-store' moves it."""
+    server or Milvus Lite file, see milvus_uri; needs the 'scale' extra). Empty: the store
+    the index was built with, faiss for a new one. 'rag reindex --vector-store' moves an
+    index to another store."""
     milvus_uri: str = ""
     """A Milvus server (http://host:19530) or a Milvus Lite file (path ending .db). Empty:
     milvus.db inside the index folder (Milvus Lite)."""

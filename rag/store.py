@@ -88,13 +88,7 @@ class Store:
                 f"({store.manifest['dimension']}-d) but the embedder now is {embedder}; "
                 "run 'rag reindex' to rebuild it"
             )
-        if store.manifest and vector_store_of(store.manifest) != backend.kind:
-            raise IndexMismatch(
-                f"index {root} keeps its vectors in {vector_store_of(store.manifest)} but the "
-                f"vector store now is {backend.kind}; run 'rag reindex --vector-store "
-                f"{backend.kind}' to move them, or use --vector-store "
-                f"{vector_store_of(store.manifest)}"
-            )
+        backend.settle(vector_store_of(store.manifest) if store.manifest else None)
         return store
 
     @classmethod
@@ -103,7 +97,7 @@ class Store:
         rebuilt). Lets ``rag reindex`` recover from damaged vectors or a bad last write, and
         move an index to another vector store."""
         store = cls(root, embedder, backend)
-        current = _read_current_or_none(root)
+        current = current_generation(root)
         candidates = sorted(_generations(root), reverse=True)
         if current in candidates:
             candidates.remove(current)
@@ -116,10 +110,12 @@ class Store:
                 continue
             store.generation, store._db = generation, db
             store.follows_current = False
+            backend.kind = backend.kind or _recorded_store(root / generation)
             return store
         if candidates:
             raise RagError(f"no readable metadata left in {root}; move it aside and run "
                            "'rag ingest' on your articles again")
+        backend.settle(None)
         return store
 
     def refresh(self) -> None:
@@ -265,12 +261,9 @@ class Store:
     # ---- writing -------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, dimension: int, fresh_vectors: bool = False) -> Iterator[Writer]:
+    def transaction(self, dimension: int) -> Iterator[Writer]:
         """Write a new generation; it becomes live only if the block finishes without error.
-
-        ``fresh_vectors`` starts from empty vectors in the configured store (re-embedding
-        everything, or moving the index to another vector store).
-        """
+        (``rag reindex`` builds a new index beside this one and ``adopt``s it instead.)"""
         with _exclusive_lock(self.root):
             if self.follows_current:
                 self.refresh()
@@ -282,8 +275,7 @@ class Store:
             db = _connect(folder / METADATA)
             self._db.backup(db)
             migrate(db)
-            if not fresh_vectors and self.vectors is not None \
-                    and self.vectors.dimension == dimension:
+            if self.vectors is not None and self.vectors.dimension == dimension:
                 vectors = self.vectors.staged()
             else:
                 vectors = self.backend.create(dimension)
@@ -314,16 +306,34 @@ class Store:
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        self._make_live(folder, writer.vectors)
+
+    def adopt(self, other: Store, expected: str | None) -> None:
+        """Make ``other``'s live generation this index's next one: a finished ``rag reindex``
+        built beside the index. Refused if this index changed since it read ``expected``."""
+        with _exclusive_lock(self.root):
+            if current_generation(self.root) != expected:
+                raise RagError(f"index {self.root} changed while it was reindexed; run 'rag "
+                               "reindex' again (what is re-embedded already is kept)")
+            assert other.generation is not None and other.vectors is not None
+            folder = self.root / f"gen-{_next_generation_number(self.root):06d}"
+            shutil.copytree(other.root / other.generation, folder)
+            self._make_live(folder, other.vectors)
+
+    def _make_live(self, folder: Path, vectors: VectorStore) -> None:
+        """Point CURRENT at a complete generation folder, then tidy up behind it."""
         for path in folder.iterdir():
             fsync_path(path)
         fsync_path(folder)
         atomic_write(self.root / CURRENT, folder.name)
-        writer.vectors.published(folder)
+        vectors.published(folder)
         self._load(folder.name)
         self.follows_current = True
-        kept = [folder.name, *_previous(self.root, folder.name)]
-        _sweep(self.root, keep=set(kept))
-        self.vectors.sweep([json.loads((self.root / g / MANIFEST).read_text()) for g in kept])
+        kept = {folder.name, *_previous(self.root, folder.name)}
+        gone = [_manifest_or_empty(self.root / g) for g in _generations(self.root)
+                if g not in kept]
+        _sweep(self.root, keep=kept)
+        vectors.sweep(gone, [_manifest_or_empty(self.root / g) for g in kept])
 
 
 class Writer:
@@ -409,6 +419,19 @@ def _article_from_row(row: tuple) -> Article:
     )
 
 
+def _manifest_or_empty(folder: Path) -> dict[str, Any]:
+    """A generation's manifest; empty for a half-written or damaged one."""
+    try:
+        return dict(json.loads((folder / MANIFEST).read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _recorded_store(folder: Path) -> str:
+    """The vector store a generation's manifest names; faiss when it does not read."""
+    return vector_store_of(_manifest_or_empty(folder))
+
+
 def _read_current(root: Path) -> str | None:
     try:
         name = (root / CURRENT).read_text().strip()
@@ -421,7 +444,8 @@ def _read_current(root: Path) -> str | None:
     return name
 
 
-def _read_current_or_none(root: Path) -> str | None:
+def current_generation(root: Path) -> str | None:
+    """The live generation's name, None when there is none or CURRENT is damaged."""
     try:
         return _read_current(root)
     except IndexCorrupt:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag.errors import IndexMismatch, RagError
 from rag.vectorstores.base import ChunkRow, Scored, VectorStore, Where
 
 KINDS = ("faiss", "milvus")
@@ -21,7 +21,7 @@ class VectorBackend:
     """Where an index keeps its vectors: the configured kind for new vectors, and the
     connection details for reading any kind a manifest names."""
 
-    kind: str
+    kind: str  # "" until known: the store the index names, faiss for a new index
     index: Path  # the index folder (a Milvus Lite file goes there unless milvus_uri is set)
     ann_threshold: int = 50_000
     milvus_uri: str = ""
@@ -29,7 +29,7 @@ class VectorBackend:
     milvus_collection: str = "rag"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind and self.kind not in KINDS:
             raise RagError(f"unknown vector store {self.kind!r}; use one of {', '.join(KINDS)}")
         self._client: Any = None
 
@@ -57,6 +57,16 @@ class VectorBackend:
         kind = FaissIVF if FaissIVF.holds(index) else FaissExact
         return kind(index, self.ann_threshold)
 
+    def settle(self, recorded: str | None) -> None:
+        """Fix the kind for an index whose manifest names ``recorded`` (None: no index yet);
+        an explicitly configured other kind is refused."""
+        if self.kind and recorded and recorded != self.kind:
+            raise IndexMismatch(
+                f"index {self.index} keeps its vectors in {recorded} but the vector store now "
+                f"is {self.kind}; run 'rag reindex --vector-store {self.kind}' to move them, or "
+                f"drop --vector-store / RAG_VECTOR_STORE to use {recorded}")
+        self.kind = self.kind or recorded or "faiss"
+
     def create(self, dimension: int) -> VectorStore:
         """Empty vectors of the configured kind."""
         if self.kind == "milvus":
@@ -66,11 +76,6 @@ class VectorBackend:
         from rag.vectorstores.faiss_exact import FaissExact
 
         return FaissExact.empty(dimension, self.ann_threshold)
-
-    def describe(self) -> str:
-        if self.kind == "milvus":
-            return f"milvus at {self.uri}"
-        return "faiss"
 
     @property
     def uri(self) -> str:

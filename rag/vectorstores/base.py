@@ -108,5 +108,6 @@ class VectorStore(ABC):
         """The generation in ``folder`` is live: finish what had to wait for that. Also
         called by the next writer, so work a kill interrupted here gets done."""
 
-    def sweep(self, kept: list[dict[str, Any]]) -> None:  # noqa: B027 - a hook: nothing to do for FAISS files
-        """Drop what no kept generation (their manifests) refers to any more."""
+    def sweep(self, gone: list[dict[str, Any]], kept: list[dict[str, Any]]) -> None:  # noqa: B027
+        """Drop what the removed generations (their manifests) used and no kept one does
+        (FAISS files went with their folders)."""

@@ -24,18 +24,15 @@ from pymilvus.exceptions import ConnectionConfigException
 
 from rag.errors import IndexCorrupt, RagError
 from rag.files import atomic_write
+from rag.terms import keyword_terms
 from rag.vectorstores.base import ChunkRow, Scored, VectorStore, Where
 
 DELETES = "milvus-deletes.json"
 """In a generation folder: chunk ids whose rows go once that generation is live."""
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 TEXT_BYTES = 65_535  # Milvus VARCHAR limit
-# English BM25 like the FAISS side's bm25s: stop words out, then Snowball stems
-ANALYZER = {
-    "tokenizer": "standard",
-    "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]},
-               {"type": "stemmer", "language": "english"}],
-}
+# the field holds ``keyword_terms`` (stemmed, stop words out) joined by spaces
+ANALYZER = {"tokenizer": "standard"}
 LITERAL = re.compile(r"[A-Za-z0-9._:+~-]{1,128}")
 BATCH = 1000  # rows per insert, ids per delete or get
 
@@ -81,12 +78,13 @@ class MilvusStore(VectorStore):
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("article_id", DataType.VARCHAR, max_length=128)
         schema.add_field("date", DataType.VARCHAR, max_length=64)
-        schema.add_field("text", DataType.VARCHAR, max_length=TEXT_BYTES, enable_analyzer=True,
+        schema.add_field("terms", DataType.VARCHAR, max_length=TEXT_BYTES, enable_analyzer=True,
                          analyzer_params=ANALYZER)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
-                                     input_field_names=["text"], output_field_names=["sparse"]))
+                                     input_field_names=["terms"],
+                                     output_field_names=["sparse"]))
         index = client.prepare_index_params()
         index.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
@@ -150,7 +148,10 @@ class MilvusStore(VectorStore):
         return [(int(r["id"]), float(r["distance"])) for r in rows]
 
     def keyword_search(self, query: str, k: int, where: Where | None) -> Scored:
-        rows = self._search([query], "sparse", {"metric_type": "BM25"}, k, where)
+        terms = " ".join(keyword_terms([query])[0])
+        if not terms:
+            return []
+        rows = self._search([terms], "sparse", {"metric_type": "BM25"}, k, where)
         # Milvus Lite reports BM25 as a negative distance; the order is what fusion uses
         return [(int(r["id"]), abs(float(r["distance"]))) for r in rows]
 
@@ -185,10 +186,11 @@ class MilvusStore(VectorStore):
         return MilvusStore(self._client, self.collection, self.dimension, self.max_id)
 
     def add(self, rows: list[ChunkRow], vectors: np.ndarray) -> None:
+        terms = keyword_terms([r.text for r in rows]) if rows else []
         entities = [
             {"id": r.id, "article_id": r.article_id, "date": r.date[:64],
-             "text": _clip(r.text), "vector": v.tolist()}
-            for r, v in zip(rows, np.asarray(vectors, np.float32), strict=True)
+             "terms": _clip(" ".join(t)), "vector": v.tolist()}
+            for r, v, t in zip(rows, np.asarray(vectors, np.float32), terms, strict=True)
         ]
         for first in range(0, len(entities), BATCH):
             self._client.insert(self.collection, entities[first : first + BATCH])
@@ -220,12 +222,10 @@ class MilvusStore(VectorStore):
         if ordered:
             self._client.flush(self.collection)
 
-    def sweep(self, kept: list[dict[str, Any]]) -> None:
-        prefix = self.collection.rsplit("_", 1)[0]
-        ours = re.compile(re.escape(prefix) + r"_[0-9a-f]{8}")
-        names = {m.get("milvus_collection") for m in kept} | {self.collection}
-        for name in self._client.list_collections():
-            if ours.fullmatch(name) and name not in names:
+    def sweep(self, gone: list[dict[str, Any]], kept: list[dict[str, Any]]) -> None:
+        used = {m.get("milvus_collection") for m in kept} | {self.collection}
+        for name in {m.get("milvus_collection") for m in gone} - used:
+            if name and self._client.has_collection(name):
                 self._client.drop_collection(name)
 
 

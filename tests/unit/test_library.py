@@ -253,3 +253,47 @@ def test_copied_index_folder_opens_elsewhere(library: Library, tmp_path: Path):
     shutil.copytree(library.settings.index, tmp_path / "moved")
     moved = Library.open(replace(library.settings, index=tmp_path / "moved"), HashingEmbedder())
     assert moved.info()["articles"] == 3
+
+
+class FailingEmbedder(HashingEmbedder):
+    """Raises once it has embedded ``limit`` texts: a reindex killed part-way."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(dimension=32, name="other-model")
+        self.limit = limit
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if self.calls + len(texts) > self.limit:
+            raise KeyboardInterrupt
+        return super().embed(texts)
+
+
+def test_an_interrupted_reindex_keeps_the_old_index_and_resumes(library: Library, tmp_path):
+    write_articles(tmp_path / "docs", {f"n{i}": f"Story {i} about topic{i}." for i in range(6)})
+    library.ingest([tmp_path / "docs"])
+    settings = replace(library.settings, checkpoint_articles=2)
+    with pytest.raises(KeyboardInterrupt):
+        reindex(settings, FailingEmbedder(limit=4))  # two checkpoints land, the third fails
+    old = Library.open(settings, HashingEmbedder())  # the index is still the old one
+    assert (old.info()["articles"], old.check()) == (6, [])
+    assert old.search("topic3")[0].chunk.article_id == "n3"
+    result = reindex(settings, HashingEmbedder(dimension=32, name="other-model"))
+    assert (result["resumed"], result["chunks_embedded"]) == (4, 2)
+    new = Library.open(settings, HashingEmbedder(dimension=32, name="other-model"))
+    assert (new.info()["articles"], new.info()["dimension"], new.check()) == (6, 32, [])
+    assert new.search("topic5")[0].chunk.article_id == "n5"
+    assert not (settings.index / "reindex-partial").exists()
+
+
+def test_reindex_moves_a_faiss_index_to_milvus(tmp_path: Path):
+    settings = Settings.load({"index": tmp_path / "index"}, env={})
+    write_articles(tmp_path / "docs", STORIES)
+    Library.open(settings, HashingEmbedder()).ingest([tmp_path / "docs"])
+    with pytest.raises(IndexMismatch, match="keeps its vectors in faiss .* 'rag reindex "
+                                            "--vector-store milvus'"):
+        Library.open(replace(settings, vector_store="milvus"), HashingEmbedder())
+    result = reindex(replace(settings, vector_store="milvus"), HashingEmbedder())
+    assert (result["articles"], result["vector_store"]) == (3, "milvus")
+    moved = Library.open(settings, HashingEmbedder())  # the index now names its store
+    assert moved.info()["vector_store"] == "milvus" and moved.check() == []
+    assert moved.search("soil bacteria nitrogen")[0].chunk.article_id == "soil"
