@@ -13,6 +13,7 @@ live ``max_id``; the next writer deletes them before adding its own. Re-embeddin
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -39,6 +40,9 @@ BATCH = 1000  # rows per insert, ids per delete or get
 
 def connect(uri: str, token: str = "") -> MilvusClient:
     """A client for a Milvus server (http(s)://host:19530) or a Milvus Lite file path."""
+    quiet = logging.getLogger("milvus_lite")  # it logs a traceback before raising
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri=uri, token=token)
     except ConnectionConfigException:
@@ -49,6 +53,8 @@ def connect(uri: str, token: str = "") -> MilvusClient:
     except MilvusException as err:
         raise RagError(f"cannot reach Milvus at {uri}: {err.message}; check RAG_MILVUS_URI "
                        "and that the server runs") from None
+    finally:
+        quiet.setLevel(level)
 
 
 class MilvusStore(VectorStore):

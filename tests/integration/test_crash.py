@@ -40,9 +40,13 @@ def wait_for_generation(index: Path, known: set[str], process: subprocess.Popen,
 
 
 @pytest.mark.skipif(not EVAL_CORPUS.exists(), reason="needs ../shared/eval (the evaluation data)")
-def test_kill_during_ingest_keeps_index_consistent_and_rerun_completes(tmp_path: Path):
+@pytest.mark.parametrize("vector_store", ["faiss", "milvus"])
+def test_kill_during_ingest_keeps_index_consistent_and_rerun_completes(tmp_path: Path,
+                                                                      vector_store: str):
     index = tmp_path / "index"
-    rag_json("ingest", str(SAMPLE), "--index", str(index), "--no-progress")
+    # the index remembers its store: later commands need no --vector-store
+    rag_json("ingest", str(SAMPLE), "--index", str(index), "--no-progress",
+             "--vector-store", vector_store)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAG_CHECKPOINT_ARTICLES": "100"}
     before = current_generation(index)
     process = subprocess.Popen(
@@ -64,14 +68,15 @@ def test_kill_during_ingest_keeps_index_consistent_and_rerun_completes(tmp_path:
     assert report["unchanged"] == committed - 1 and report["added"] == 894 - (committed - 1)
     assert report["failed"] == []
     final = rag_json("info", "--index", str(index), "--check")
-    assert (final["articles"], final["problems"]) == (895, [])
+    assert (final["articles"], final["problems"], final["vector_store"]) == (895, [],
+                                                                              vector_store)
     assert len(list(index.glob("gen-*"))) == 2  # half-written generations were swept
 
-    library = Library.open(Settings.load({"index": index}))
-    for chunk in library.store.chunks():
-        assert library.article(chunk.article_id).text[chunk.start : chunk.end] == chunk.text
     hits = rag_json("search", "Are the long-term results of the transanal pull-through equal "
                     "to those of the transabdominal pull-through?", "--index", str(index))
     assert hits["hits"][0]["article_id"] == "pubmed-17208539"
+    library = Library.open(Settings.load({"index": index}))  # last: Milvus Lite serves one process
+    for chunk in library.store.chunks():
+        assert library.article(chunk.article_id).text[chunk.start : chunk.end] == chunk.text
     assert json.loads((index / final["generation"] / "manifest.json").read_text())[
         "embedder"] == "all-MiniLM-L6-v2"
