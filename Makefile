@@ -42,7 +42,8 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The optional 'scale' extra (Milvus): the tests run every storage test on it too.
+# The optional 'scale' extra (Milvus, Ray): the tests run every storage test on Milvus Lite
+# too, and the batch tests on a local Ray cluster they start and stop.
 $(SCALE): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[scale]'
 	touch $(SCALE)

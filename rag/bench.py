@@ -118,6 +118,39 @@ def bench_retrieval(sizes: list[int], queries: int, dimension: int, backend: Vec
     return out
 
 
+def bench_vector_stores(corpus: Path, articles: int, settings: Settings, scratch: Path,
+                        sizes: list[int], log: Callable[[str], None]) -> dict[str, Any]:
+    """Milvus (Milvus Lite: a local file, one process) beside FAISS on the same machine: vector
+    search latency at each size, and a whole ingest of the same articles into each (the
+    embedder, loaded once, is shared; most of an ingest is embedding)."""
+    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
+    source = scratch / "articles.jsonl"
+    source.write_text("\n".join(rows) + "\n")
+    out: dict[str, Any] = {"articles": len(rows)}
+    embedder = None
+    for kind in ("faiss", "milvus"):
+        log(f"  {kind}: search at {', '.join(map(str, sizes))} vectors, ingest")
+        backend = replace(VectorBackend.from_settings(settings), kind=kind,
+                          index=scratch / f"search-{kind}", milvus_uri="")
+        search = bench_retrieval(sizes, 200, 384, backend, scratch / f"search-{kind}")
+        library = Library.open(replace(settings, index=scratch / f"ingest-{kind}",
+                                       vector_store=kind, milvus_uri=""), embedder)
+        embedder = library.embedder
+        library.ingest([source])  # warm: loads the embedder, opens the store
+        library.remove([a.id for a in library.articles()])
+        began = time.perf_counter()
+        report = library.ingest([source])
+        seconds = time.perf_counter() - began
+        out[kind] = {"search": search, "ingest_chunks": report.chunks_embedded,
+                     "ingest_chunks_per_s": round(report.chunks_embedded / seconds, 1)}
+    out["ingest_ratio_milvus_vs_faiss"] = round(
+        out["milvus"]["ingest_chunks_per_s"] / out["faiss"]["ingest_chunks_per_s"], 2)
+    for size in map(str, sizes):
+        out[f"search_p50_ratio_milvus_vs_faiss_{size}"] = round(
+            out["milvus"]["search"][size]["p50_ms"] / out["faiss"]["search"][size]["p50_ms"], 1)
+    return out
+
+
 def bench_search(library: Library, questions: list[str]) -> dict[str, Any]:
     """Whole hybrid search (embed query, FAISS, BM25, fusion, sentence rerank) on a real
     index, beside the same search without the rerank (what reranking costs)."""
@@ -316,6 +349,10 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         record("retrieval", bench_retrieval([1_000, 10_000, 100_000], 200, 384,
                                             VectorBackend.from_settings(settings),
                                             Path(scratch) / "retrieval"))
+        if source is not None:
+            log("Milvus Lite beside FAISS")
+            record("vector_stores", bench_vector_stores(
+                source, 300, settings, Path(scratch) / "stores", [10_000, 100_000], log))
         sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():

@@ -18,6 +18,7 @@ from rag.cli_common import (
     GeneratorOption,
     LlmUrlOption,
     ProgressOption,
+    RayOption,
     VectorStoreOption,
     one_line_errors,
 )
@@ -66,6 +67,7 @@ def ingest(
              "ingested; repeatable.")] = None,
     index: IndexOption = None,
     vector_store: VectorStoreOption = None,
+    ray: RayOption = None,
     as_json: JsonOption = False,
     progress: ProgressOption = True,
 ) -> None:
@@ -83,7 +85,7 @@ def ingest(
 
     if not paths and not feed:
         raise RagError("nothing to ingest: give files, folders, URLs or --feed")
-    library = Library.open(_settings(index, vector_store=vector_store))
+    library = Library.open(_settings(index, vector_store=vector_store, ray_address=ray))
     limits = FetchLimits.of(library.settings)
     files = [Path(p) for p in paths or [] if not is_url(p)]
     urls = [p for p in paths or [] if is_url(p)]
@@ -218,6 +220,7 @@ def summarize(
         help="Folder for the Markdown/JSON files (default: INDEX/summaries).")] = None,
     llm_url: LlmUrlOption = None,
     generator: GeneratorOption = None,
+    ray: RayOption = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
     progress: ProgressOption = True,
@@ -227,7 +230,8 @@ def summarize(
     OUT/index.md."""
     if not targets and not new:
         raise typer.BadParameter("give article ids or paths, or --new")
-    library = Library.open(_settings(index, llm_url=llm_url, generator=generator, summaries=out))
+    library = Library.open(_settings(index, llm_url=llm_url, generator=generator, summaries=out,
+                                     ray_address=ray))
     ids: list[str] | None = None
     if targets:
         paths = [Path(t) for t in targets if Path(t).exists()]

@@ -23,6 +23,12 @@ VectorStoreOption = Annotated[str | None, typer.Option(
          "server or Milvus Lite file in $RAG_MILVUS_URI; default INDEX/milvus.db). Default: "
          "the store the index was built with, faiss for a new index.", show_default=False)]
 
+RayOption = Annotated[str | None, typer.Option(
+    "--ray", metavar="ADDRESS",
+    help="Do the model work on a Ray cluster (needs the 'scale' extra): its address "
+         "(127.0.0.1:6379, ray://host:10001), 'auto', or 'local' for Ray in this process. "
+         "Default: $RAG_RAY_ADDRESS, else no Ray.", show_default=False)]
+
 
 def one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
     """User-caused errors print as one line on stderr with exit code 2, never a traceback."""

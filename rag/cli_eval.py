@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.cli_common import GeneratorOption, LlmUrlOption, one_line_errors
+from rag.cli_common import GeneratorOption, LlmUrlOption, VectorStoreOption, one_line_errors
 from rag.errors import RagError
 from rag.evaluate import (
     calibrate_refusal,
@@ -63,12 +63,14 @@ def qa(
     generator: GeneratorOption = None,
     prompt_style: Annotated[str | None, typer.Option(
         help="evidence (best sentences, default) or passages (whole chunks).")] = None,
+    vector_store: VectorStoreOption = None,
     index: IndexArg = None,
 ) -> None:
     """Retrieval recall@k/MRR, answer EM/F1, citation precision/recall, refusal accuracy and
     latency percentiles over a question set; prints and writes a JSON report."""
     rows = [row for path in questions for row in load_questions(path, limit)]
-    overrides = {"llm_url": llm_url, "generator": generator, "prompt_style": prompt_style}
+    overrides = {"llm_url": llm_url, "generator": generator, "prompt_style": prompt_style,
+                 "vector_store": vector_store}
     report = _run_with_index(index, corpus, overrides,
                              lambda library: evaluate_qa(library, rows, k, generate, True))
     _write(report, out)

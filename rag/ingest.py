@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,19 +39,34 @@ class _Pending:
     chunks: list[Chunk]
 
 
+EmbedStream = Callable[[list[str]], Iterator[np.ndarray]]
+"""Vectors of texts, in order, in as many arrays as it likes (local batches, Ray batches)."""
+
+
+def local_stream(embedder: Embedder, batch: int) -> EmbedStream:
+    """Embeds in this process, a batch when the next checkpoint needs it."""
+
+    def stream(texts: list[str]) -> Iterator[np.ndarray]:
+        for first in range(0, len(texts), batch):
+            yield embedder.embed(texts[first : first + batch])
+
+    return stream
+
+
 def ingest(
     store: Store, embedder: Embedder, settings: Settings, paths: list[Path], progress: bool,
-    within: list[Path] | None = None,
+    within: list[Path] | None = None, embed: EmbedStream | None = None,
 ) -> IngestReport:
     """Ingest ``paths``; with ``within``, files (symlinks included) that resolve outside
-    those folders are refused instead of read."""
+    those folders are refused instead of read. ``embed`` embeds elsewhere (Ray workers);
+    chunking and commits stay here."""
     files, failures = discover(paths, within)
     report = IngestReport(failed=failures)
     known = store.fingerprints()
     pending, seen, read_ok = _read_changes(files, known, settings, report, progress)
     stale = _stale_articles(known, paths, seen, read_ok)
     if pending or stale:
-        _commit(store, embedder, settings, pending, stale, report, progress)
+        _commit(store, embedder, settings, pending, stale, report, progress, embed)
     report.near_duplicates = near_duplicates(
         store, [p.article.id for p in pending], settings.near_duplicate_jaccard
     )
@@ -142,6 +158,7 @@ def _commit(
     stale: list[str],
     report: IngestReport,
     progress: bool,
+    embed: EmbedStream | None = None,
 ) -> None:
     for item in pending:
         item.chunks = chunk_article(
@@ -153,11 +170,13 @@ def _commit(
         if stale:
             with store.transaction(embedder.dimension) as writer:
                 report.removed += sum(writer.remove(article_id) for article_id in stale)
+        stream = embed or local_stream(embedder, settings.embed_batch_size)
+        rows = _Rows(stream([c.text for item in pending for c in item.chunks]),
+                     embedder.dimension, bar)
         step = max(1, settings.checkpoint_articles)
         for first in range(0, len(pending), step):
             batch = pending[first : first + step]
-            vectors = _embed_chunks(embedder, [c for p in batch for c in p.chunks],
-                                    settings.embed_batch_size, bar)
+            vectors = rows.take(sum(len(p.chunks) for p in batch))
             with store.transaction(embedder.dimension) as writer:
                 offset = 0
                 for item in batch:
@@ -170,13 +189,25 @@ def _commit(
             report.added += sum(not p.is_update for p in batch)
 
 
-def _embed_chunks(embedder: Embedder, chunks: list[Chunk], batch: int, bar: tqdm) -> np.ndarray:
-    parts = [np.empty((0, embedder.dimension), dtype=np.float32)]
-    for first in range(0, len(chunks), batch):
-        texts = [c.text for c in chunks[first : first + batch]]
-        parts.append(embedder.embed(texts))
-        bar.update(len(texts))
-    return np.vstack(parts)
+class _Rows:
+    """Takes vectors off an embed stream a checkpoint's worth at a time."""
+
+    def __init__(self, stream: Iterator[np.ndarray], dimension: int, bar: tqdm) -> None:
+        self._stream = stream
+        self._held = np.empty((0, dimension), dtype=np.float32)
+        self._bar = bar
+
+    def take(self, count: int) -> np.ndarray:
+        parts = [self._held]
+        held = len(self._held)
+        while held < count:
+            part = next(self._stream)
+            parts.append(part)
+            held += len(part)
+            self._bar.update(len(part))
+        rows = np.vstack(parts)
+        self._held = rows[count:]
+        return rows[:count]
 
 
 def content_hash(article: Article, settings: Settings) -> str:

@@ -20,7 +20,15 @@ from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store, current_generation
 from rag.summarize import SUMMARY_PROMPT, Summarizer
-from rag.summary_batch import BatchReport, SummaryState, pending, run_batch, summary_paths
+from rag.summary_batch import (
+    BatchReport,
+    Drafts,
+    SummaryState,
+    local_drafts,
+    pending,
+    run_batch,
+    summary_paths,
+)
 from rag.support import SupportScorer, WordWeights
 from rag.types import Answer, Article, Hit, IngestReport
 from rag.vectorstores import VectorBackend
@@ -129,7 +137,18 @@ class Library:
         """Add new and changed articles from files and folders; see ``rag.ingest``. With
         ``within``, files resolving outside those folders are refused (web visitors)."""
         return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths],
-                      progress, within)
+                      progress, within, self._ray_embed())
+
+    def _ray_embed(self) -> Any:
+        """Embedding on the configured Ray cluster (None: in this process)."""
+        if not self.settings.ray_address:
+            return None
+        if self.embedder.name != self.settings.embedder:
+            raise RagError(f"Ray workers load {self.settings.embedder}, but this index is "
+                           f"embedded with {self.embedder.name}; set RAG_EMBEDDER to match")
+        from rag.ray_batch import embed_stream
+
+        return embed_stream(self.settings)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """Hybrid retrieval, reranked by sentence-level support, at most
@@ -189,11 +208,21 @@ class Library:
             current = [i for i in article_ids if i in set(current)]
         elif article_ids is not None:
             todo, current = article_ids, []
-        workers = self.settings.llm_parallel if self.settings.llm_url else 1
-        report = run_batch(self.store, self.summarizer(), todo, folder, workers, progress) \
-            if todo else BatchReport()
+        summarizer = self.summarizer()
+        report = run_batch(self.store, summarizer, todo, folder, self._drafts(summarizer),
+                           progress) if todo else BatchReport()
         report.skipped = current
         return report
+
+    def _drafts(self, summarizer: Summarizer) -> Drafts:
+        """Who drafts a batch's summaries: Ray workers, concurrent requests to a server, or
+        this process one article at a time."""
+        if self.settings.ray_address:
+            from rag.ray_batch import ray_drafts
+
+            return ray_drafts(self.settings, SUMMARY_PROMPT)
+        workers = self.settings.llm_parallel if self.settings.llm_url else 1
+        return local_drafts(summarizer, workers)
 
     def summary(self, article_id: str) -> dict[str, Any] | None:
         """The stored summary of an article (the JSON ``rag summarize`` wrote), if any."""

@@ -58,6 +58,12 @@ class Settings:
     """Credentials for the Milvus server ("user:password" or an API key)."""
     milvus_collection: str = "rag"
     """Prefix of this library's collections; give each library on one server its own."""
+    ray_address: str = ""
+    """Embed chunks ('rag ingest') and draft summaries ('rag summarize') on a Ray cluster
+    (needs the 'scale' extra): its address (127.0.0.1:6379, ray://host:10001), 'auto' (the
+    cluster this machine joined) or 'local' (Ray inside this process). Empty: no Ray."""
+    ray_workers: int = 2
+    """Most Ray actors at once, each holding its own copy of the model."""
     ann_threshold: int = 50_000
     """Above this many vectors the exact FAISS index is replaced by an IVF index."""
     near_duplicate_jaccard: float = 0.8

@@ -83,8 +83,10 @@ class Summarizer:
         chosen = key_sentences(self.scorer.embed(sentences), lengths, budget)
         return " ".join(sentences[i] for i in chosen)
 
-    def check(self, article: Article, draft: str, content_hash: str, seconds: float) -> Summary:
-        """Split the draft into sentences with roles and link each to supporting spans."""
+    def check(self, article: Article, draft: str, content_hash: str, seconds: float,
+              model: str) -> Summary:
+        """Split the draft into sentences with roles and link each to supporting spans.
+        (``model`` wrote the draft; it may have run elsewhere, e.g. on a Ray worker.)"""
         claims = _one_tldr(parse_draft(draft))
         if not claims:
             raise RagError("the model wrote no summary sentences")
@@ -99,13 +101,13 @@ class Summarizer:
             spans = [Span(evidence[i].start, evidence[i].end) for i in sorted(best)]
             sentences.append(SummarySentence(text, role, spans, bool(spans),
                                              round(float(row.max(initial=0.0)), 4)))
-        return Summary(article.id, article.title, sentences, content_hash,
-                       self.generator().name, seconds)
+        return Summary(article.id, article.title, sentences, content_hash, model, seconds)
 
     def summarize(self, article: Article, content_hash: str) -> Summary:
         started = time.perf_counter()
         draft = self.draft(article)
-        return self.check(article, draft, content_hash, time.perf_counter() - started)
+        return self.check(article, draft, content_hash, time.perf_counter() - started,
+                          self.generator().name)
 
     def _generate(self, system: str, text: str, max_tokens: int) -> str:
         """The reply; when it ran into ``max_tokens`` its unfinished last line is dropped

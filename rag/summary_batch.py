@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +79,16 @@ def pending(store: Store, state: SummaryState) -> tuple[list[str], list[str]]:
     return todo, current
 
 
+Outcome = Callable[[], tuple[str, float, str]]
+"""(draft, seconds, model) of one article, or raises why it has none."""
+Drafts = Callable[[list[Article]], Iterator[tuple[Article, Outcome]]]
+"""Drafts articles' summaries, yielding each outcome as it finishes (in any order)."""
+
+
 def run_batch(store: Store, summarizer: Summarizer, article_ids: list[str], folder: Path,
-              workers: int, progress: bool) -> BatchReport:
+              drafts: Drafts, progress: bool) -> BatchReport:
+    """Drafts (by ``drafts``: here, on a server, on Ray), then checks and writes each summary
+    here as it arrives."""
     folder.mkdir(parents=True, exist_ok=True)
     state = SummaryState(folder)
     report = BatchReport()
@@ -95,10 +103,10 @@ def run_batch(store: Store, summarizer: Summarizer, article_ids: list[str], fold
             articles.append(article)
     with tqdm(total=len(articles), desc="summarizing", unit="article", disable=not progress,
               file=sys.stderr) as bar:
-        for article, outcome in _drafts(summarizer, articles, workers):
+        for article, outcome in drafts(articles):
             try:
-                draft, seconds = outcome.result()
-                summary = summarizer.check(article, draft, hashes[article.id], seconds)
+                draft, seconds, model = outcome()
+                summary = summarizer.check(article, draft, hashes[article.id], seconds, model)
                 write_summary(folder, summary, article)
                 state.record(summary)
                 report.summaries.append(summary)
@@ -110,24 +118,30 @@ def run_batch(store: Store, summarizer: Summarizer, article_ids: list[str], fold
     return report
 
 
-def _drafts(summarizer: Summarizer, articles: list[Article],
-            workers: int) -> Iterator[tuple[Article, Future]]:
-    def timed(article: Article) -> tuple[str, float]:
-        began = time.perf_counter()
-        return summarizer.draft(article), time.perf_counter() - began
+def local_drafts(summarizer: Summarizer, workers: int) -> Drafts:
+    """Drafts with ``summarizer`` in this process, ``workers`` at a time (threads: several
+    only pay off against a server)."""
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        if workers <= 1:  # one at a time, so an interrupt loses at most the current article
-            for article in articles:
-                yield article, pool.submit(timed, article)
-            return
-        futures = {pool.submit(timed, a): a for a in articles}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future
-        finally:
-            for future in futures:
-                future.cancel()
+    def timed(article: Article) -> tuple[str, float, str]:
+        began = time.perf_counter()
+        draft = summarizer.draft(article)
+        return draft, time.perf_counter() - began, summarizer.generator().name
+
+    def drafts(articles: list[Article]) -> Iterator[tuple[Article, Outcome]]:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            if workers <= 1:  # one at a time, so an interrupt loses at most the current one
+                for article in articles:
+                    yield article, pool.submit(timed, article).result
+                return
+            futures = {pool.submit(timed, a): a for a in articles}
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result
+            finally:
+                for future in futures:
+                    future.cancel()
+
+    return drafts
 
 
 def summary_paths(folder: Path, article_id: str) -> tuple[Path, Path]:

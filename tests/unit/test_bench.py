@@ -11,11 +11,13 @@ from rag.vectorstores import VectorBackend
 from tests.fakes import ScriptedGenerator
 
 
-def test_retrieval_bench_reports_exact_and_ann_beside_a_numpy_baseline(tmp_path):
-    backend = VectorBackend("faiss", tmp_path, ann_threshold=1000)
+@pytest.mark.parametrize(("kind", "indexes"), [("faiss", ("flat", "ivf")),
+                                               ("milvus", ("milvus", "milvus"))])
+def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(tmp_path, kind, indexes):
+    backend = VectorBackend(kind, tmp_path, ann_threshold=1000)
     report = bench_retrieval([300, 3000], queries=20, dimension=16, backend=backend,
                              scratch=tmp_path)
-    assert report["300"]["index"] == "flat" and report["3000"]["index"] == "ivf"
+    assert (report["300"]["index"], report["3000"]["index"]) == indexes
     for row in report.values():
         assert row["p95_ms"] >= row["p50_ms"] > 0
         assert row["baseline_numpy_p95_ms"] > 0 and row["ratio_p95_vs_baseline"] > 0

@@ -271,7 +271,7 @@ class FailingEmbedder(HashingEmbedder):
 def test_an_interrupted_reindex_keeps_the_old_index_and_resumes(library: Library, tmp_path):
     write_articles(tmp_path / "docs", {f"n{i}": f"Story {i} about topic{i}." for i in range(6)})
     library.ingest([tmp_path / "docs"])
-    settings = replace(library.settings, checkpoint_articles=2)
+    settings = replace(library.settings, checkpoint_articles=2, embed_batch_size=2)
     with pytest.raises(KeyboardInterrupt):
         reindex(settings, FailingEmbedder(limit=4))  # two checkpoints land, the third fails
     old = Library.open(settings, HashingEmbedder())  # the index is still the old one
