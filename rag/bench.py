@@ -151,6 +151,42 @@ def bench_vector_stores(corpus: Path, articles: int, settings: Settings, scratch
     return out
 
 
+def bench_ray_ingest(corpus: Path, articles: int, settings: Settings, scratch: Path,
+                     repeats: int) -> dict[str, Any]:
+    """A whole ingest with embedding on Ray Data actors (Ray started inside this process, as
+    many actors as cores) beside the same ingest embedding in this process. On one machine
+    this is Ray's overhead; its gain needs more machines (docs/scaling.md)."""
+    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
+    source = scratch / "articles.jsonl"
+    source.write_text("\n".join(rows) + "\n")
+    cores = os.cpu_count() or 1
+    local = Library.open(replace(settings, index=scratch / "warm"))
+    local.ingest([source])  # loads the embedder once for both
+    chunks = local.info()["chunks"]
+
+    def ingest_with(ray_address: str) -> None:
+        index = scratch / f"i{time.monotonic_ns()}"
+        Library.open(replace(settings, index=index, ray_address=ray_address,
+                             ray_workers=cores), local.embedder).ingest([source])
+        shutil.rmtree(index)
+
+    ingest_with("local")  # warm: starts Ray, its workers import torch
+    on_ray = median_seconds(lambda: ingest_with("local"), repeats)
+    here = median_seconds(lambda: ingest_with(""), repeats)
+    import ray
+
+    ray.shutdown()
+    return {"articles": len(rows), "chunks": chunks, "ray_actors": cores, "repeats": repeats,
+            "ray_chunks_per_s": round(chunks / on_ray, 1),
+            "baseline_in_process_chunks_per_s": round(chunks / here, 1),
+            "ratio_vs_baseline": round(here / on_ray, 2)}
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def bench_search(library: Library, questions: list[str]) -> dict[str, Any]:
     """Whole hybrid search (embed query, FAISS, BM25, fusion, sentence rerank) on a real
     index, beside the same search without the rerank (what reranking costs)."""
@@ -352,7 +388,10 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         if source is not None:
             log("Milvus Lite beside FAISS")
             record("vector_stores", bench_vector_stores(
-                source, 300, settings, Path(scratch) / "stores", [10_000, 100_000], log))
+                source, 300, settings, _folder(Path(scratch) / "stores"), [10_000, 100_000], log))
+            log("ingest with embedding on Ray (local) beside in-process")
+            record("ray_ingest", bench_ray_ingest(source, 300, settings,
+                                                  _folder(Path(scratch) / "ray"), repeats))
         sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():

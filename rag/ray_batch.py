@@ -37,9 +37,18 @@ def connect(address: str) -> None:
                        "; start it with 'ray start --head' or fix --ray") from None
 
 
+def _actors(settings: Settings) -> Any:
+    """From one actor up to ``ray_workers``, as the cluster's free CPUs allow."""
+    import ray.data
+
+    return ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, settings.ray_workers))
+
+
 def _data_context(preserve_order: bool) -> Any:
     import ray.data
 
+    for name in ("ray", "ray.data"):  # not three lines per dataset on stderr
+        logging.getLogger(name).setLevel(logging.WARNING)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = preserve_order
     context.enable_progress_bars = False  # the caller shows its own
@@ -74,8 +83,7 @@ def embed_stream(settings: Settings) -> Callable[[list[str]], Iterator[np.ndarra
         vectors = rows.map_batches(
             _Embed, fn_constructor_args=(settings.embedder, settings.embed_batch_size,
                                          settings.embed_precision),
-            batch_size=settings.embed_batch_size, concurrency=(1, settings.ray_workers),
-            num_cpus=1)
+            batch_size=settings.embed_batch_size, compute=_actors(settings), num_cpus=1)
         expected = 0
         for batch in vectors.iter_batches(batch_size=None, batch_format="numpy"):
             numbers = batch["n"].tolist()
@@ -137,7 +145,7 @@ def ray_drafts(settings: Settings, prompt: str) -> Drafts:
         # a local model's threads are its CPUs; a server client needs little
         cpus = 1 if settings.llm_url else max(1, settings.threads)
         done = rows.map_batches(_Draft, fn_constructor_args=(settings, prompt), batch_size=1,
-                                concurrency=(1, settings.ray_workers), num_cpus=cpus)
+                                compute=_actors(settings), num_cpus=cpus)
         for row in done.iter_rows():
             yield by_id[str(row["id"])], _outcome(str(row["draft"]), float(row["seconds"]),
                                                   str(row["model"]), str(row["error"]))
