@@ -104,7 +104,7 @@ calibrate: install
 	  --out eval/verdict-calibration.json > /dev/null
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
-bench: install
+bench: install $(SCALE)
 	$(RAG) bench --out bench/report.json --eval-corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl > /dev/null
 

@@ -120,9 +120,9 @@ class MilvusStore(VectorStore):
         return self._dimension
 
     def __len__(self) -> int:
-        rows = self._client.query(self.collection, filter=f"id <= {self.max_id}",
+        rows = self._client.query(self.collection, filter=self._filter(None),
                                   output_fields=["count(*)"])
-        return int(rows[0]["count(*)"]) - len(self._skipped)
+        return int(rows[0]["count(*)"])
 
     def describe(self) -> dict[str, Any]:
         return {"vector_store": self.kind, "vector_index": "milvus",
@@ -131,12 +131,12 @@ class MilvusStore(VectorStore):
     def ids(self) -> np.ndarray:
         found: list[int] = []
         iterator = self._client.query_iterator(self.collection, batch_size=BATCH,
-                                               filter=f"id <= {self.max_id}",
+                                               filter=self._filter(None),
                                                output_fields=["id"])
         while batch := iterator.next():
             found.extend(int(row["id"]) for row in batch)
         iterator.close()
-        return np.array(sorted(set(found) - self._skipped), dtype=np.int64)
+        return np.array(sorted(found), dtype=np.int64)
 
     def vectors(self, ids: list[int]) -> np.ndarray:
         found: dict[int, list[float]] = {}
@@ -168,13 +168,15 @@ class MilvusStore(VectorStore):
         hits = self._client.search(self.collection, data=data, anns_field=field,
                                    search_params=params, filter=self._filter(where),
                                    output_fields=["id"],
-                                   limit=min(k + len(self._skipped), 16_384))
-        return [h for h in hits[0] if int(h["id"]) not in self._skipped][:k]
+                                   limit=min(k, 16_384))
+        return list(hits[0])
 
     def _filter(self, where: Where | None) -> str:
         """A boolean expression over this generation's rows. Milvus Lite has no expression
         templates, so values are spliced in as quoted literals of checked characters."""
         parts = [f"id <= {int(self.max_id)}"]
+        if self._skipped:  # deleted by this generation; their rows may still be there
+            parts.append(f"not (id in [{', '.join(str(int(i)) for i in sorted(self._skipped))}])")
         if where is not None and where.article_ids:
             parts.append(f"article_id in [{', '.join(_literal(a) for a in where.article_ids)}]")
         if where is not None and where.date_from:

@@ -297,3 +297,25 @@ def test_reindex_moves_a_faiss_index_to_milvus(tmp_path: Path):
     moved = Library.open(settings, HashingEmbedder())  # the index now names its store
     assert moved.info()["vector_store"] == "milvus" and moved.check() == []
     assert moved.search("soil bacteria nitrogen")[0].chunk.article_id == "soil"
+
+
+def test_the_default_path_imports_neither_milvus_nor_ray(tmp_path: Path):
+    """Without the 'scale' extra the default path must work: it may not even import them."""
+    import subprocess
+    import sys
+
+    write_articles(tmp_path / "docs", STORIES)
+    script = (
+        "import sys\n"
+        "from rag import Library, Settings\n"
+        "from tests.fakes import HashingEmbedder\n"
+        f"library = Library.open(Settings.load({{'index': {str(tmp_path / 'i')!r}}}, env={{}}),"
+        " HashingEmbedder())\n"
+        f"library.ingest([{str(tmp_path / 'docs')!r}])\n"
+        "assert library.search('soil bacteria')[0].chunk.article_id == 'soil'\n"
+        "import rag.cli, ui.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymilvus', 'ray')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], check=True)
+    assert result.stdout.strip() == "[]"
