@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import resolve_model
+from rag.embedding import precision_reason, resolve_model
 from rag.library import Library
 from rag.settings import Settings
 from rag.summarize import Summarizer
@@ -74,6 +74,7 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
         ours = median_seconds(ingest_fresh, repeats)
     return {"articles": len(rows), "chunks": len(texts), "repeats": repeats,
             "embed_precision": getattr(embedder, "precision", None),
+            "embed_precision_why": precision_reason(settings.embed_precision),
             "chunks_per_s": round(len(texts) / ours, 1),
             "baseline_encode_chunks_per_s": round(len(texts) / baseline, 1),
             "ratio_vs_baseline": round(baseline / ours, 2)}

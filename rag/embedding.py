@@ -99,6 +99,15 @@ def _dtype(precision: str) -> Any:
     return getattr(torch, precision)
 
 
+def precision_reason(precision: str) -> str:
+    """Why the embedder runs in the precision it does (for the bench report)."""
+    if precision != "auto":
+        return f"set to {precision} (RAG_EMBED_PRECISION)"
+    if _cpu_has_bf16_units():
+        return "auto: this CPU has bfloat16 units (AMX or AVX512-BF16), so bfloat16"
+    return "auto: this CPU has no bfloat16 units, so float32 (bfloat16 would be slower)"
+
+
 def _cpu_has_bf16_units() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text().split()

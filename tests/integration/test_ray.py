@@ -23,17 +23,21 @@ RAY = str(Path(sys.executable).with_name("ray"))
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A one-node Ray cluster of 2 CPUs; its address."""
+    """A one-node Ray cluster of 2 CPUs on 127.0.0.1; its address. Token authentication is
+    off for it and its clients (the rag commands inherit the variable): whether Ray turns it
+    on otherwise depends on a token file an earlier 'ray.init()' may have left in ~/.ray."""
     port = free_port()
     temp = tmp_path_factory.mktemp("ray")
-    subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
-                    str(port), "--num-cpus", "2", "--include-dashboard", "false",
-                    "--temp-dir", str(temp), "--disable-usage-stats"],
-                   check=True, capture_output=True, timeout=300)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=300)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_AUTH_MODE", "disabled")
+        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
+                        str(port), "--num-cpus", "2", "--include-dashboard", "false",
+                        "--temp-dir", str(temp), "--disable-usage-stats"],
+                       check=True, capture_output=True, timeout=300)
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

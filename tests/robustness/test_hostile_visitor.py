@@ -121,9 +121,9 @@ def ingest_in_browser(page, folder: str = "", upload: list[Path] | None = None) 
     page.locator("#folder textarea, #folder input").first.fill(folder)
     if upload:
         page.locator("#uploads input[type=file]").set_input_files([str(p) for p in upload])
-        for path in upload:
+        for path in upload:  # a summary batch started by a test before may still be running
             page.wait_for_function("name => document.querySelector('#uploads').innerText"
-                                   ".includes(name)", arg=path.name, timeout=30_000)
+                                   ".includes(name)", arg=path.name, timeout=120_000)
     page.locator("#ingest").click()
     seen = []
 
