@@ -88,8 +88,9 @@ def test_summaries_drafted_on_ray_are_the_ones_drafted_here(ray_cluster: str, ar
     local = rag_json("summarize", "--new", "--index", str(index), "--no-progress", env=model)
     on_ray = rag_json("summarize", "--new", "--index", str(tmp_path / "ray-index"),
                       "--no-progress", "--ray", ray_cluster, env=model)
-    assert [s["article_id"] for s in on_ray["summaries"]] == \
-        [s["article_id"] for s in local["summaries"]]
+    # Ray hands drafts back as they finish, in any order
+    assert sorted(s["article_id"] for s in on_ray["summaries"]) == \
+        sorted(s["article_id"] for s in local["summaries"])
     assert on_ray["failed"] == local["failed"] and len(local["summaries"]) >= 2
 
     def files(folder: Path) -> dict[str, dict]:
