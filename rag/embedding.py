@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.chunking import Span
 from rag.errors import RagError
-from rag.settings import PACKAGED_EMBEDDER
+from rag.settings import PACKAGED_EMBEDDER, Settings
 
 
 class Embedder(Protocol):
@@ -66,6 +66,11 @@ class SentenceTransformerEmbedder:
         self.precision = str(self._model.dtype).removeprefix("torch.")
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
+
+    @classmethod
+    def configured(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The embedder ``settings`` name, in their batch size and precision."""
+        return cls(settings.embedder, settings.embed_batch_size, settings.embed_precision)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from rag.errors import RagError
 from rag.models import PACKAGED_MODELS, resolve_generator_model
+from rag.settings import Settings
 
 Message = dict[str, str]
 
@@ -281,6 +282,13 @@ class OpenAIGenerator:
         except httpx.HTTPError as err:
             raise RagError(f"cannot reach the LLM server at {self.url}: {err}; is it running?") \
                 from None
+
+
+def load_configured_generator(settings: Settings) -> Generator:
+    """The generator ``settings`` name (see ``load_generator``)."""
+    s = settings
+    return load_generator(s.generator, s.runtime, s.llm_url, s.model_cache.expanduser(),
+                          s.context_tokens, s.threads, s.llm_api_key)
 
 
 def load_generator(model: str, runtime: str, llm_url: str, cache: Path, context: int,

@@ -13,7 +13,7 @@ from rag.answer import Answerer, History
 from rag.digest import DigestReport, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
-from rag.generate import Generator, load_generator
+from rag.generate import Generator, load_configured_generator
 from rag.ingest import ingest, ingest_articles
 from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
@@ -76,10 +76,7 @@ class Library:
     def generator(self) -> Generator:
         backend = self._backend()
         if backend not in self._generators:
-            s = self.settings
-            self._generators[backend] = load_generator(
-                s.generator, s.runtime, s.llm_url, s.model_cache.expanduser(),
-                s.context_tokens, s.threads, s.llm_api_key)
+            self._generators[backend] = load_configured_generator(self.settings)
         return self._generators[backend]
 
     def use_generator(self, generator: Generator) -> None:
@@ -121,9 +118,7 @@ class Library:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(
-                self.settings.embedder, self.settings.embed_batch_size,
-                self.settings.embed_precision)
+            self._embedder = SentenceTransformerEmbedder.configured(self.settings)
             built = self.store.manifest.get("dimension")
             if built and built != self._embedder.dimension:
                 raise IndexMismatch(
@@ -303,8 +298,7 @@ def reindex(settings: Settings, embedder: Embedder | None = None,
     one serves searches until then. Reads the newest generation whose metadata reads, so it
     also repairs damaged or mismatched vectors.
     """
-    embedder = embedder or SentenceTransformerEmbedder(
-        settings.embedder, settings.embed_batch_size, settings.embed_precision)
+    embedder = embedder or SentenceTransformerEmbedder.configured(settings)
     root = Path(settings.index)
     backend = VectorBackend.from_settings(settings)
     source = Store.open_for_repair(root, embedder.name, backend)

@@ -58,13 +58,13 @@ def _data_context(preserve_order: bool) -> Any:
 class _Embed:
     """A Ray actor holding one embedder."""
 
-    def __init__(self, name: str, batch_size: int, precision: str) -> None:
+    def __init__(self, settings: Settings) -> None:
         import torch
 
         from rag.embedding import SentenceTransformerEmbedder
 
         torch.set_num_threads(1)  # one CPU per actor; Ray runs as many actors as asked
-        self.embedder = SentenceTransformerEmbedder(name, batch_size, precision)
+        self.embedder = SentenceTransformerEmbedder.configured(settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"n": batch["n"], "vector": self.embedder.embed([str(t) for t in batch["text"]])}
@@ -81,9 +81,8 @@ def embed_stream(settings: Settings) -> Callable[[list[str]], Iterator[np.ndarra
         _data_context(preserve_order=True)
         rows = ray.data.from_items([{"n": n, "text": t} for n, t in enumerate(texts)])
         vectors = rows.map_batches(
-            _Embed, fn_constructor_args=(settings.embedder, settings.embed_batch_size,
-                                         settings.embed_precision),
-            batch_size=settings.embed_batch_size, compute=_actors(settings), num_cpus=1)
+            _Embed, fn_constructor_args=(settings,), batch_size=settings.embed_batch_size,
+            compute=_actors(settings), num_cpus=1)
         expected = 0
         for batch in vectors.iter_batches(batch_size=None, batch_format="numpy"):
             numbers = batch["n"].tolist()
@@ -100,15 +99,12 @@ class _Draft:
 
     def __init__(self, settings: Settings, prompt: str) -> None:
         from rag.embedding import SentenceTransformerEmbedder
-        from rag.generate import load_generator
+        from rag.generate import load_configured_generator
         from rag.summarize import Summarizer
         from rag.support import SupportScorer
 
-        embedder = SentenceTransformerEmbedder(settings.embedder, settings.embed_batch_size,
-                                               settings.embed_precision)
-        s = settings
-        generator = load_generator(s.generator, s.runtime, s.llm_url, s.model_cache.expanduser(),
-                                   s.context_tokens, s.threads, s.llm_api_key)
+        embedder = SentenceTransformerEmbedder.configured(settings)
+        generator = load_configured_generator(settings)
         self.summarizer = Summarizer(lambda: generator, SupportScorer(embedder), embedder,
                                      settings, prompt)
         self.model = generator.name
