@@ -82,13 +82,9 @@ def ingest_articles(
     and committed in checkpoints, so an interrupted rebuild resumes where it stopped."""
     report = IngestReport()
     known = store.fingerprints()
-    pending = []
+    pending: list[_Pending] = []
     for article in articles:
-        digest = content_hash(article, settings)
-        if known.get(article.id, ("",))[0] == digest:
-            report.unchanged += 1
-        else:
-            pending.append(_Pending(article, digest, article.id in known, []))
+        _sort_change(article, known, settings, report, pending)
     wanted = {a.id for a in articles}
     stale = [article_id for article_id in known if article_id not in wanted]
     if pending or stale:
@@ -126,12 +122,18 @@ def _read_changes(
                     "give one of them another file name or id"))
                 continue
             seen[article.id] = article.source
-            digest = content_hash(article, settings)
-            if known.get(article.id, ("",))[0] == digest:
-                report.unchanged += 1
-            else:
-                pending.append(_Pending(article, digest, article.id in known, []))
+            _sort_change(article, known, settings, report, pending)
     return pending, seen, read_ok
+
+
+def _sort_change(article: Article, known: dict[str, tuple[str, str]], settings: Settings,
+                 report: IngestReport, pending: list[_Pending]) -> None:
+    """Count ``article`` as unchanged (same content hash as stored) or queue it."""
+    digest = content_hash(article, settings)
+    if known.get(article.id, ("",))[0] == digest:
+        report.unchanged += 1
+    else:
+        pending.append(_Pending(article, digest, article.id in known, []))
 
 
 def _stale_articles(

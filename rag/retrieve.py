@@ -159,8 +159,9 @@ class Retriever:
     def _keyword_search(self, query: str, where: Where | None) -> list[tuple[int, float]]:
         """BM25: the vector store's own where it has one (Milvus), else a local index."""
         assert self.store.vectors is not None
-        if self.store.vectors.keyword_search_builtin:
-            return self.store.vectors.keyword_search(query, self.candidates, where)
+        found = self.store.vectors.keyword_search(query, self.candidates, where)
+        if found is not None:
+            return found
         allowed = where.allowed_ids() if where is not None else None
         return self._sparse_index().search(query, self.candidates, allowed)
 

@@ -52,7 +52,6 @@ class VectorStore(ABC):
     """Inner-product search over unit vectors, keyed by chunk id."""
 
     kind: str  # "faiss" or "milvus", as recorded in the manifest
-    keyword_search_builtin = False  # True: ``keyword_search`` replaces the local BM25 index
 
     @property
     @abstractmethod
@@ -80,9 +79,10 @@ class VectorStore(ABC):
     def search(self, query: np.ndarray, k: int, where: Where | None) -> Scored:
         """The best ``k`` chunks by inner product with the unit ``query``."""
 
-    def keyword_search(self, query: str, k: int, where: Where | None) -> Scored:
-        """The best ``k`` chunks by BM25 over their text (backends with it built in)."""
-        raise NotImplementedError(f"{self.kind} has no built-in keyword search")
+    def keyword_search(self, query: str, k: int, where: Where | None) -> Scored | None:
+        """The best ``k`` chunks by BM25 over their text, where the backend has BM25 built in;
+        None where it has not (the caller keeps a local BM25 index: FAISS)."""
+        return None
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

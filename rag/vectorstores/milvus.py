@@ -59,7 +59,6 @@ def connect(uri: str, token: str = "") -> MilvusClient:
 
 class MilvusStore(VectorStore):
     kind = "milvus"
-    keyword_search_builtin = True
 
     def __init__(self, client: MilvusClient, collection: str, dimension: int, max_id: int,
                  skipped: set[int] | None = None) -> None:
@@ -189,8 +188,7 @@ class MilvusStore(VectorStore):
     # ---- writing ---------------------------------------------------------------------------
 
     def staged(self) -> VectorStore:
-        # rows of a write that died: above the live generation's ids, in no generation
-        self._client.delete(self.collection, filter=f"id > {int(self.max_id)}")
+        self._drop_uncommitted()  # of a write that died
         return MilvusStore(self._client, self.collection, self.dimension, self.max_id)
 
     def add(self, rows: list[ChunkRow], vectors: np.ndarray) -> None:
@@ -216,19 +214,20 @@ class MilvusStore(VectorStore):
         if self._created:
             self._client.drop_collection(self.collection)
         else:
-            self._client.delete(self.collection, filter=f"id > {int(self.max_id)}")
+            self._drop_uncommitted()
+
+    def _drop_uncommitted(self) -> None:
+        """Rows above the live generation's ids: written by a write no generation took."""
+        self._client.delete(self.collection, filter=f"id > {int(self.max_id)}")
 
     def published(self, folder: Path) -> None:
-        if (folder / DELETES).is_file():
-            self._finish_deletes(set(json.loads((folder / DELETES).read_text())))
-            (folder / DELETES).unlink()
-
-    def _finish_deletes(self, ids: set[int]) -> None:
-        ordered = sorted(ids)
-        for first in range(0, len(ordered), BATCH):
-            self._client.delete(self.collection, ids=ordered[first : first + BATCH])
-        if ordered:
-            self._client.flush(self.collection)
+        if not (folder / DELETES).is_file():
+            return
+        ids = json.loads((folder / DELETES).read_text())  # sorted, distinct (``commit``)
+        for first in range(0, len(ids), BATCH):
+            self._client.delete(self.collection, ids=ids[first : first + BATCH])
+        self._client.flush(self.collection)
+        (folder / DELETES).unlink()
 
     def sweep(self, gone: list[dict[str, Any]], kept: list[dict[str, Any]]) -> None:
         used = {m.get("milvus_collection") for m in kept} | {self.collection}
