@@ -55,10 +55,8 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
     """Chunks/s of a full ingest into a fresh index vs encoding the same chunks plainly."""
     from sentence_transformers import SentenceTransformer
 
-    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as scratch:
-        source = Path(scratch) / "articles.jsonl"
-        source.write_text("\n".join(rows) + "\n")
+        source, count = first_articles(corpus, articles, Path(scratch))
         first = Library.open(replace(settings, index=Path(scratch) / "i0"))
         first.ingest([source])
         texts = [chunk.text for chunk in first.store.chunks()]
@@ -72,7 +70,7 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
         plain = SentenceTransformer(resolve_model(settings.embedder), device="cpu")
         baseline = median_seconds(lambda: plain.encode(texts, batch_size=32), repeats)
         ours = median_seconds(ingest_fresh, repeats)
-    return {"articles": len(rows), "chunks": len(texts), "repeats": repeats,
+    return {"articles": count, "chunks": len(texts), "repeats": repeats,
             "embed_precision": getattr(embedder, "precision", None),
             "embed_precision_why": precision_reason(settings.embed_precision),
             "chunks_per_s": round(len(texts) / ours, 1),
@@ -126,10 +124,8 @@ def bench_vector_stores(corpus: Path, articles: int, settings: Settings, scratch
     ingest is embedding), then vector search latency at each size. Both ingests run before any
     search: building 100k vectors leaves background work (Milvus Lite's indexing) that slows
     whatever runs next on 2 cores."""
-    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
-    source = scratch / "articles.jsonl"
-    source.write_text("\n".join(rows) + "\n")
-    out: dict[str, Any] = {"articles": len(rows)}
+    source, count = first_articles(corpus, articles, scratch)
+    out: dict[str, Any] = {"articles": count}
     embedder = None
     for kind in ("faiss", "milvus"):
         log(f"  {kind}: ingest")
@@ -162,9 +158,7 @@ def bench_ray_ingest(corpus: Path, articles: int, settings: Settings, scratch: P
     """A whole ingest with embedding on Ray Data actors (Ray started inside this process, as
     many actors as cores) beside the same ingest embedding in this process. On one machine
     this is Ray's overhead; its gain needs more machines (docs/scaling.md)."""
-    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
-    source = scratch / "articles.jsonl"
-    source.write_text("\n".join(rows) + "\n")
+    source, count = first_articles(corpus, articles, scratch)
     cores = os.cpu_count() or 1
     local = Library.open(replace(settings, index=scratch / "warm"))
     local.ingest([source])  # loads the embedder once for both
@@ -182,15 +176,20 @@ def bench_ray_ingest(corpus: Path, articles: int, settings: Settings, scratch: P
     import ray
 
     ray.shutdown()
-    return {"articles": len(rows), "chunks": chunks, "ray_actors": cores, "repeats": repeats,
+    return {"articles": count, "chunks": chunks, "ray_actors": cores, "repeats": repeats,
             "ray_chunks_per_s": round(chunks / on_ray, 1),
             "baseline_in_process_chunks_per_s": round(chunks / here, 1),
             "ratio_vs_baseline": round(here / on_ray, 2)}
 
 
-def _folder(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def first_articles(corpus: Path, articles: int, folder: Path) -> tuple[Path, int]:
+    """The first ``articles`` rows of a JSONL corpus as ``folder/articles.jsonl`` (made if
+    missing), and how many there were: the same sample for every ingest figure."""
+    rows = [line for line in corpus.read_text().split("\n") if line.strip()][:articles]
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "articles.jsonl"
+    source.write_text("\n".join(rows) + "\n")
+    return source, len(rows)
 
 
 def bench_search(library: Library, questions: list[str]) -> dict[str, Any]:
@@ -394,10 +393,10 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         if source is not None:
             log("Milvus Lite beside FAISS")
             record("vector_stores", bench_vector_stores(
-                source, 300, settings, _folder(Path(scratch) / "stores"), [10_000, 100_000], log))
+                source, 300, settings, Path(scratch) / "stores", [10_000, 100_000], log))
             log("ingest with embedding on Ray (local) beside in-process")
             record("ray_ingest", bench_ray_ingest(source, 300, settings,
-                                                  _folder(Path(scratch) / "ray"), repeats))
+                                                  Path(scratch) / "ray", repeats))
         sample = Library.open(replace(settings, index=Path(scratch) / "sample"))
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():
