@@ -6,33 +6,17 @@ so a citation can highlight exactly the passage the model saw.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
-import blingfire
-
+from rag.text import Span, sentence_spans
 from rag.types import Article, Chunk
-
-Span = tuple[int, int]
-_PARAGRAPH = re.compile(r"[^\n]+")
 
 
 class Tokenizer(Protocol):
     def token_spans(self, texts: list[str]) -> list[list[Span]]:
         """Character spans of each text's tokens, as the embedder will see them."""
         ...
-
-
-def sentence_spans(text: str) -> list[Span]:
-    """Sentence spans in ``text``; a line break always ends a sentence (headings, list items)."""
-    spans: list[Span] = []
-    for para in _PARAGRAPH.finditer(text):
-        if not para.group().strip():
-            continue
-        _, offsets = blingfire.text_to_sentences_and_offsets(para.group())
-        spans.extend((para.start() + a, para.start() + b) for a, b in offsets if b > a)
-    return spans
 
 
 @dataclass

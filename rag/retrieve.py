@@ -19,8 +19,8 @@ import numpy as np
 
 from rag.errors import RagError
 from rag.store import Store, unit_rows
-from rag.support import WordWeights, content_words, evidence_sentences
-from rag.terms import keyword_terms
+from rag.support import WordWeights, evidence_sentences
+from rag.text import content_words, keyword_terms
 from rag.types import Hit
 from rag.vectorstores import Where
 

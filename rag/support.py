@@ -11,21 +11,14 @@ something the articles never mention.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-from rag.types import Hit
-
-_WORD = re.compile(r"\w+")
-_STOPWORDS = set(STOPWORDS_EN_PLUS)
-_STEMMER = Stemmer.Stemmer("english")
+from rag.text import content_words, sentence_spans
+from rag.types import Citation, Hit
 
 
 @dataclass
@@ -37,6 +30,11 @@ class Evidence:
     start: int
     end: int
     text: str
+
+    def citation(self, support: float) -> Citation:
+        return Citation(n=self.n, article_id=self.hit.chunk.article_id, title=self.hit.title,
+                        start=self.start, end=self.end, text=self.text,
+                        support=round(float(support), 4))
 
 
 def evidence_sentences(hits: list[Hit], shared_once: bool = True) -> list[Evidence]:
@@ -51,11 +49,6 @@ def evidence_sentences(hits: list[Hit], shared_once: bool = True) -> list[Eviden
                 seen.add(key)
                 out.append(Evidence(n, hit, key[1], key[2], chunk.text[a:b]))
     return out
-
-
-def content_words(text: str) -> set[str]:
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
-    return set(_STEMMER.stemWords(words))
 
 
 class WordWeights:

@@ -25,7 +25,7 @@ from pymilvus.exceptions import ConnectionConfigException
 
 from rag.errors import IndexCorrupt, RagError
 from rag.files import atomic_write
-from rag.terms import keyword_terms
+from rag.text import keyword_terms
 from rag.vectorstores.base import ChunkRow, Scored, VectorStore, Where
 
 DELETES = "milvus-deletes.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Library, Settings
-from rag.chunking import sentence_spans
+from rag.text import sentence_spans
 from tests.conftest import SAMPLE
 from tests.processes import rag_json, run_rag
 
@@ -134,4 +134,4 @@ def test_a_named_session_lets_a_script_follow_up(sample_index_copy):
     turns = json.loads((sample_index_copy / "sessions" / "lab.json").read_text())
     assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[1]["content"] == first["answer"]
-    assert {"verdict", "path"} <= set(first) and first["path"] == "extractive"
+    assert {"verdict", "route"} <= set(first) and first["route"] == "extractive"

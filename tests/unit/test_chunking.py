@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_article, sentence_spans
+from rag.chunking import chunk_article
 from rag.corpus import discover, read_file
+from rag.text import sentence_spans
 from rag.types import Article
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder

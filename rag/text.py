@@ -1,0 +1,157 @@
+"""Words, stems, numbers and sentences: the one place text is split, so BM25, support scores,
+the claim check, digests and near-duplicate shingles all see the same words.
+
+- ``words``: lower-case word tokens; ``terms``: the content words BM25 counts and support
+  compares (stop words out, British spellings made American, Snowball stems), so "tumour"
+  and "tumors", "randomised" and "randomized" are one term.
+- ``numbers``: the quantities a sentence states (digits, thousands separators, decimals,
+  ranges, ±, percent and other units, number words), so a claim's numbers can be compared
+  with its source's.
+- ``sentence_spans``: sentence boundaries (blingfire; a line break always ends one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import blingfire
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
+
+Span = tuple[int, int]
+WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+_STEMMER = Stemmer.Stemmer("english")
+_PARAGRAPH = re.compile(r"[^\n]+")
+# breame's list is general English; medical spellings it lacks, as the same word pairs
+_MORE_BRITISH = {"oedema": "edema", "ischaemia": "ischemia", "ischaemic": "ischemic",
+                 "coeliac": "celiac", "dyspnoea": "dyspnea", "apnoea": "apnea",
+                 "oesophageal": "esophageal", "haemodialysis": "hemodialysis",
+                 "leucocyte": "leukocyte", "leucocytes": "leukocytes", "haematoma": "hematoma",
+                 "oestradiol": "estradiol", "randomisation": "randomization",
+                 "haematological": "hematological", "haemodynamic": "hemodynamic",
+                 "haemodynamics": "hemodynamics", "hyperaemia": "hyperemia",
+                 "septicaemia": "septicemia", "hypoxaemia": "hypoxemia",
+                 "glycaemic": "glycemic", "hypoglycaemia": "hypoglycemia",
+                 "hyperglycaemia": "hyperglycemia", "anaesthetic": "anesthetic",
+                 "paediatrician": "pediatrician", "orthopaedics": "orthopedics"}
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, in order."""
+    return WORD.findall(text.lower())
+
+
+def american(word: str) -> str:
+    """The American spelling of a lower-case British word; other words unchanged."""
+    return _MORE_BRITISH.get(word) or BRITISH_ENGLISH_SPELLINGS.get(word, word)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A lower-case word's Snowball stem after spelling normalisation (cached: the same few
+    thousand words recur in every sentence)."""
+    return _STEMMER.stemWord(american(word))
+
+
+def terms(text: str) -> list[str]:
+    """Content words of ``text`` as stems, in order, repeats kept (BM25 counts them)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def content_words(text: str) -> set[str]:
+    return set(terms(text))
+
+
+def keyword_terms(texts: list[str]) -> list[list[str]]:
+    """The terms BM25 indexes and searches, for the local bm25s index and for Milvus's
+    built-in BM25 alike (Milvus Lite ignores its analyzers' stemmer filters: measured,
+    "fertilizer" did not find "fertilizers"; so Milvus is given these terms, not text)."""
+    return [terms(text) for text in texts]
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentence spans in ``text``; a line break always ends a sentence (headings, list items)."""
+    spans: list[Span] = []
+    for para in _PARAGRAPH.finditer(text):
+        if not para.group().strip():
+            continue
+        _, offsets = blingfire.text_to_sentences_and_offsets(para.group())
+        spans.extend((para.start() + a, para.start() + b) for a, b in offsets if b > a)
+    return spans
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number a sentence states: its value, the unit after it (a stem; ``%`` for percent,
+    "" when none), and where it stands in the sentence."""
+
+    value: float
+    unit: str
+    text: str
+    start: int
+    end: int
+    decimals: int = 0
+
+    def matches(self, source: Quantity) -> bool:
+        """Whether this (a claim's) number states ``source``'s amount: equal, rounded by the
+        claim (34.7 → 35), or a proportion written as a percentage (0.35 ↔ 35 %)."""
+        pairs = [(self.value, source.value)]
+        if (self.unit == "%") != (source.unit == "%"):
+            pairs += [(self.value, source.value * 100), (self.value * 100, source.value)]
+        return any(abs(a - b) < 1e-9 or round(b, self.decimals) == a for a, b in pairs)
+
+
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+                      "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+                      "dozen": 12, "twice": 2, "half": 0.5, "threefold": 3, "twofold": 2})
+_PERCENT = {"%", "percent", "per cent", "percentage"}
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<sign>[-−–](?=\d))?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+)"
+    r"|(?<![\w-])(?P<word>" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b",
+    re.I)
+_UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
+_CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
+_JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
+
+
+def numbers(text: str) -> list[Quantity]:
+    """The quantities stated in ``text``: numerals (1,234; 0.35; .05; −2), ranges and ±
+    give each of their numbers, number words (two, twenty, twice). Numbers that are part of
+    a name or code (IL-6, COVID-19, Ang1) are left out: they are words, compared as words."""
+    out: list[Quantity] = []
+    for match in _NUMBER.finditer(text):
+        unit, end = _unit_after(text, match.end())
+        if match.group("word"):
+            value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0
+        elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]):
+            continue
+        else:
+            raw = match.group("num").replace(",", "")
+            value = float(raw) * (-1 if match.group("sign") else 1)
+            decimals = len(raw.split(".")[1]) if "." in raw else 0
+        quantity = Quantity(value, unit, text[match.start():end].strip(), match.start(), end,
+                            decimals)
+        if out and not out[-1].unit and _JOINS.fullmatch(text[out[-1].end:match.start()]):
+            out[-1] = replace(out[-1], unit=unit)  # 12-20 years, 5.2 ± 1.3 mg: one unit
+        out.append(quantity)
+    return out
+
+
+def _unit_after(text: str, at: int) -> tuple[str, int]:
+    """The unit right after a number (as a stem, ``%`` for percent) and where it ends."""
+    match = _UNIT.match(text, at)
+    if not match:
+        return "", at
+    if match.group(1):
+        return "%", match.end()
+    word = match.group(2).lower()
+    if word in STOPWORDS or word in _NUMBER_WORDS or word in ("to", "and", "or"):
+        return "", at
+    return stem(word), match.end()
