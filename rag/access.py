@@ -15,6 +15,7 @@ from pathlib import Path
 from rag.corpus import OUTSIDE_LIBRARY, is_within
 from rag.errors import RagError
 from rag.files import atomic_write
+from rag.ingest import UPLOADS
 from rag.settings import Settings
 from rag.web import is_url
 
@@ -36,7 +37,7 @@ class VisitorPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VisitorPolicy:
-        uploads = Path(settings.index) / "uploads"
+        uploads = Path(settings.index) / UPLOADS
         roots = tuple(settings.library) or (BUNDLED_CORPUS,)
         return cls(
             roots=tuple(p.resolve() for p in (*roots, uploads)),
@@ -85,8 +86,9 @@ class VisitorPolicy:
         self.uploads.mkdir(parents=True, exist_ok=True)
         stored = []
         for file in files:
-            target = self.uploads / upload_name(file.name)
-            atomic_write(target, file.read_bytes())  # within the size limit checked above
+            data = file.read_bytes()  # within the size limit checked above
+            target = _free_name(self.uploads, upload_name(file.name), data)
+            atomic_write(target, data)
             stored.append(target)
         return stored
 
@@ -108,6 +110,18 @@ class VisitorPolicy:
     def k(self, value: float | int | None, default: int) -> int:
         """A passage count within 1..max_k (``default`` when not given)."""
         return max(1, min(int(value or default), self.max_k))
+
+
+def _free_name(folder: Path, name: str, data: bytes) -> Path:
+    """``folder/name``, or with a suffix (``-2``…) where a different file has that name: an
+    upload never overwrites another ("my article.md" and "my-article.md" sanitize alike).
+    The same bytes again reuse their file."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    target, n = folder / name, 1
+    while target.exists() and target.read_bytes() != data:
+        n += 1
+        target = folder / f"{stem}-{n}{suffix}"
+    return target
 
 
 def upload_name(name: str) -> str:

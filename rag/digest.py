@@ -6,9 +6,10 @@ on or after a day). Each is summarized first where it has no current summary (th
 code and files as ``rag summarize``). Near-duplicates (the same press release from two feeds:
 MinHash, as ingest reports them) appear once, with every source. Topics: article vectors (the
 mean of their passages' vectors) grouped by spherical k-means in FAISS, each group named by
-its most characteristic words. Written: ``digest-YYYY-MM-DD.md`` and a self-contained
+its most characteristic words. Written: ``digest-YYYY-MM-DDTHHMMSS.md`` and a self-contained
 ``.html`` (escaped, readable offline; the cited spans are marked in the article text it
-carries, and a link to one opens the text and highlights it).
+carries, and a link to one opens the text and highlights it). Each run writes files of its
+own, so a second digest on the same day never replaces the first one's stories.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import numpy as np
 from rag.errors import RagError
 from rag.files import atomic_write
 from rag.ingest import near_duplicates
-from rag.support import WordWeights, content_words
+from rag.summarize import checked_sentences
+from rag.support import WordWeights
+from rag.text import STOPWORDS, stem, words
 from rag.types import Article
 from rag.web import is_web_url
 
@@ -54,7 +57,8 @@ class Group:
 class DigestReport:
     written: list[str] = field(default_factory=list)
     articles: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    """``{"label", "article_ids"}`` per topic (a story's near-duplicates included)."""
     failed: list[dict[str, str]] = field(default_factory=list)
     message: str = ""
 
@@ -80,18 +84,37 @@ def make_digest(library: Any, new: bool, since: str, folder: Path,
         return report
     items = _merge_duplicates(library, articles)
     groups = _groups(library, items)
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    now = datetime.now(UTC)
+    day, when = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d %H:%M UTC")
     folder.mkdir(parents=True, exist_ok=True)
-    md_path, html_path = folder / f"digest-{day}.md", folder / f"digest-{day}.html"
-    atomic_write(html_path, render_html(groups, day))
-    atomic_write(md_path, render_markdown(groups, day, html_path.name))
+    md_path, html_path = _new_paths(folder, now)
+    atomic_write(html_path, render_html(groups, when))
+    atomic_write(md_path, render_markdown(groups, when, html_path.name))
     state.update({a.id: day for a in articles})
     atomic_write(folder / STATE, json.dumps(state, indent=2))
     report.written = [str(md_path), str(html_path)]
     report.articles = [a.id for a in articles]
-    report.groups = [g.name for g in groups]
+    report.groups = [{"label": g.name, "article_ids": [
+        a.id for item in g.items for a in (item.article, *item.also)]} for g in groups]
     report.message = f"{len(items)} stories from {len(articles)} articles in {len(groups)} topics"
     return report
+
+
+def _new_paths(folder: Path, now: datetime) -> tuple[Path, Path]:
+    """Markdown and HTML paths no earlier digest has: named by the time of the run (files of
+    one day sort in the order they were made, after a day-only name of that day)."""
+    stem = f"digest-{now:%Y-%m-%dT%H%M%S}"
+    n = 1
+    while (folder / f"{stem}.md").exists() or (folder / f"{stem}.html").exists():
+        n += 1
+        stem = f"digest-{now:%Y-%m-%dT%H%M%S}~{n}"
+    return folder / f"{stem}.md", folder / f"{stem}.html"
+
+
+def latest(folder: Path) -> Path | None:
+    """The newest HTML digest in ``folder`` (the names sort by the time they were made)."""
+    found = sorted(folder.glob("digest-*.html"))
+    return found[-1] if found else None
 
 
 def _read_state(folder: Path) -> dict[str, str]:
@@ -164,13 +187,13 @@ def _article_vector(library: Any, article_id: str) -> np.ndarray:
 def _name(members: list[Item], everyone: list[Item], weights: WordWeights) -> str:
     """The group's three most characteristic words: in many of its titles and TLDRs, in few
     of the other groups', and rare in the library."""
-    def words(item: Item) -> set[str]:
-        text = f"{item.article.title} {item.summary.get('tldr', '')}".lower()
-        return {w for w in re.findall(r"[a-z][a-z-]{2,}", text) if content_words(w)}
+    def named(item: Item) -> set[str]:
+        text = f"{item.article.title} {item.summary.get('tldr', '')}"
+        return {w for w in words(text) if len(w) > 2 and w.isalpha() and w not in STOPWORDS}
 
-    inside = Counter(w for m in members for w in words(m))
-    overall = Counter(w for m in everyone for w in words(m))
-    rarity = {w: weights(min(content_words(w))) for w in inside}
+    inside = Counter(w for m in members for w in named(m))
+    overall = Counter(w for m in everyone for w in named(m))
+    rarity = {w: weights(stem(w)) for w in inside}
     ranked = sorted(inside, key=lambda w: (-inside[w] ** 2 / overall[w] * rarity[w], w))
     return ", ".join(ranked[:3]) or "other"
 
@@ -179,7 +202,7 @@ def _sentences(item: Item) -> list[tuple[str, dict[str, Any]]]:
     """(role, sentence) of what a digest shows of a summary: its TLDR (or, if the model
     wrote none, its overview) and key findings; only sentences found in the article, so
     every one links to its span."""
-    found = [s for s in item.summary.get("sentences", []) if s.get("supported")]
+    found = checked_sentences(item.summary)
     lead = [s for s in found if s.get("role") == "tldr"] or \
         [{**s, "role": "tldr"} for s in found if s.get("role") == "overview"][:1]
     return [(s["role"], s) for s in lead + [s for s in found if s.get("role") == "finding"]]
@@ -189,24 +212,35 @@ def _anchor(article_id: str, span: dict[str, Any]) -> str:
     return f"s-{article_id}-{int(span['start'])}-{int(span['end'])}"
 
 
-def render_markdown(groups: list[Group], day: str, html_name: str) -> str:
-    """The digest in Markdown; each sentence links to its span in the HTML digest."""
-    lines = [f"# Digest {day}", ""]
+def render_markdown(groups: list[Group], when: str, html_name: str) -> str:
+    """The digest in Markdown; each sentence links to its span in the HTML digest. Every
+    text from an article (titles, sources, sentences) is escaped: it cannot add links,
+    markup or HTML to the page."""
+    lines = [f"# Digest {when}", ""]
     for group in groups:
-        lines += [f"## {group.name}", ""]
+        lines += [f"## {_md(group.name)}", ""]
         for item in group.items:
             a = item.article
-            lines.append(f"### {a.title or a.id}")
-            lines.append(" · ".join(x for x in (a.date, _where(a), *(
+            lines.append(f"### {_md(a.title or a.id)}")
+            lines.append(" · ".join(_md(x) for x in (a.date, _where(a), *(
                 f"also: {_where(o)}" for o in item.also)) if x))
             lines.append("")
             for role, s in _sentences(item):
                 links = " ".join(f"[{n}]({html_name}#{_anchor(a.id, span)})"
                                  for n, span in enumerate(s.get("spans", []), start=1))
                 lead = "**TLDR:** " if role == "tldr" else "- "
-                lines.append(f"{lead}{s.get('text', '')} {links}".rstrip())
+                lines.append(f"{lead}{_md(s.get('text', ''))} {links}".rstrip())
             lines.append("")
     return "\n".join(lines)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def _md(text: str) -> str:
+    """Text as literal Markdown: its punctuation escaped, HTML as entities, one line."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _where(article: Article) -> str:
@@ -228,11 +262,11 @@ if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault
 if(location.hash)show(decodeURIComponent(location.hash.slice(1)));"""
 
 
-def render_html(groups: list[Group], day: str) -> str:
+def render_html(groups: list[Group], when: str) -> str:
     """The digest as one self-contained, escaped HTML page carrying each article's text."""
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(day)}"
-             f"</title><style>{_STYLE}</style></head><body><h1>Digest {e(day)}</h1>"]
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(when)}"
+             f"</title><style>{_STYLE}</style></head><body><h1>Digest {e(when)}</h1>"]
     for group in groups:
         parts.append(f"<section><h2>{e(group.name)}</h2>")
         for item in group.items:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -20,14 +19,14 @@ from datasketch import MinHash
 from tqdm import tqdm
 
 from rag.chunking import chunk_article
-from rag.corpus import discover, read_file
+from rag.corpus import discover, read_file, safe_article_id
 from rag.embedding import Embedder
 from rag.errors import UnreadableInput
 from rag.settings import Settings
 from rag.store import Store
+from rag.text import words as text_words
 from rag.types import Article, Chunk, Failure, IngestReport, ReplacedId
 
-_WORD = re.compile(r"\w+")
 SIGNATURE_PERMUTATIONS = 64
 
 
@@ -105,6 +104,7 @@ def _read_changes(
     seen: dict[str, str] = {}
     read_ok: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1_000_000)
+    uploads = str((Path(settings.index) / UPLOADS).resolve()) + "/"
     for path in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
         try:
             parsed = read_file(path, max_bytes)
@@ -116,6 +116,10 @@ def _read_changes(
                                    for given, used in parsed.replaced_ids)
         read_ok.add(str(path.resolve()))
         for article in parsed.articles:
+            if article.source.startswith(uploads):
+                given, article.id = article.id, _upload_id(article, known, seen)
+                if article.id != given:
+                    report.replaced_ids.append(ReplacedId(str(path), given, article.id))
             if article.id in seen:
                 report.failed.append(Failure(
                     str(path), f"article id {article.id!r} also comes from {seen[article.id]}; "
@@ -124,6 +128,26 @@ def _read_changes(
             seen[article.id] = article.source
             _sort_change(article, known, settings, report, pending)
     return pending, seen, read_ok
+
+
+UPLOADS = "uploads"
+"""The folder in the index where web visitors' uploads are stored."""
+UPLOAD_PREFIX = "upload-"
+
+
+def _upload_id(article: Article, known: dict[str, tuple[str, str]],
+               seen: dict[str, str]) -> str:
+    """An uploaded article's id: in the ``upload-`` id space, and not one an article from
+    another file holds (a suffix where it is taken), so a visitor's upload never replaces
+    the operator's articles or another upload. The same file uploaded again keeps its id."""
+    base = article.id if article.id.startswith(UPLOAD_PREFIX) else \
+        safe_article_id(UPLOAD_PREFIX + article.id)
+    candidate, n = base, 1
+    while known.get(candidate, ("", article.source))[1] != article.source or \
+            seen.get(candidate, article.source) != article.source:
+        n += 1
+        candidate = safe_article_id(f"{base}-{n}")
+    return candidate
 
 
 def _sort_change(article: Article, known: dict[str, tuple[str, str]], settings: Settings,
@@ -223,7 +247,7 @@ def content_hash(article: Article, settings: Settings) -> str:
 
 def signature(text: str) -> np.ndarray:
     """MinHash of word 5-gram shingles: equal positions estimate Jaccard similarity."""
-    words = _WORD.findall(text.lower())
+    words = text_words(text)
     shingles = {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
     minhash = MinHash(num_perm=SIGNATURE_PERMUTATIONS, seed=1)
     minhash.update_batch([s.encode() for s in shingles])

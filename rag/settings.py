@@ -115,6 +115,10 @@ class Settings:
     fetch_timeout_s: float = 15.0
     """Longest a page or feed fetch may take ('rag ingest URL', '--feed'), start to end."""
     fetch_max_redirects: int = 5
+    allow_private_links: bool = False
+    """Let links a feed supplies, and redirects, reach loopback and private-network
+    addresses ('rag ingest --allow-private-links'). Off: only public addresses, or the
+    origin of the URL the operator typed, are fetched."""
     summaries: Path | None = None
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
     summary_tokens: int = 160
@@ -159,12 +163,20 @@ class Settings:
         return replace(cls(), **values)
 
 
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}
+
+
 def _convert(name: str, raw: str, hint: Any) -> Any:
     """``raw`` as the field's type (the non-None member of an optional)."""
     if get_origin(hint) is tuple:  # comma-separated, e.g. RAG_LIBRARY=corpus,/srv/news
         kind = get_args(hint)[0]
         return tuple(kind(part.strip()) for part in raw.split(",") if part.strip())
     kinds = [k for k in get_args(hint) if k is not type(None)] or [hint]
+    if kinds[0] is bool:
+        if raw.strip().lower() not in _BOOLEANS:
+            raise RagError(f"RAG_{name.upper()}={raw!r} is not true or false; fix or unset it")
+        return _BOOLEANS[raw.strip().lower()]
     try:
         return kinds[0](raw)
     except ValueError:

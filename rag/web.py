@@ -5,13 +5,23 @@ work as for any file. Only the operator's CLI calls this: the web app never fetc
 
 A feed remembers the entries it has taken (``INDEX/feeds/<key>.json``); an entry whose page
 fails is reported and not remembered, so the next run tries it again.
+
+Who chooses an address decides what may be fetched. A URL the operator types is fetched as
+given. A link a feed supplies, and every redirect of any fetch, must lead to a public address
+or to the origin the operator named (the feed's own scheme, host and port): a feed author
+cannot make the server read its loopback, private network or cloud metadata service and
+publish the answer to every visitor. The address is checked where the connection is made, on
+the address actually connected to, so a name that resolves differently the second time (DNS
+rebinding) gains nothing. ``--allow-private-links`` (RAG_ALLOW_PRIVATE_LINKS) lifts the rule.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,11 +50,74 @@ class FetchLimits:
     timeout_s: float = 15.0
     max_bytes: int = 20_000_000
     max_redirects: int = 5
+    allow_private: bool = False
+    """Let feed links and redirects reach loopback and private addresses too."""
 
     @classmethod
     def of(cls, settings: Settings) -> FetchLimits:
         return cls(settings.fetch_timeout_s, int(settings.max_file_mb * 1_000_000),
-                   settings.fetch_max_redirects)
+                   settings.fetch_max_redirects, settings.allow_private_links)
+
+
+def origin(url: str) -> tuple[str, int]:
+    """(host, port) of an http(s) URL: what a connection is made to."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme.lower() == "https" else 80
+    return (parts.hostname or "").lower(), parts.port or default
+
+
+class PrivateAddress(UnreadableInput):
+    """A link or redirect leads to an address that is not public."""
+
+
+class _Guard:
+    """The network backend of every fetch: resolves the host, refuses addresses that are not
+    public unless the connection goes to the ``trusted`` origin (the operator's URL), and
+    connects to the very address it checked."""
+
+    def __init__(self, trusted: tuple[str, int] | None, allow_private: bool) -> None:
+        import httpcore
+
+        self._trusted = trusted
+        self._allow_private = allow_private
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None) -> Any:
+        import httpcore
+
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as err:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+        trusted = self._allow_private or (host.lower().strip("[]"), port) == self._trusted
+        private = [a for a in addresses if not a.is_global or a.is_multicast]
+        if private and not trusted:
+            raise PrivateAddress(f"{host} is a private address ({private[0]}); only public "
+                                 "addresses are fetched for a feed's links and redirects "
+                                 "(rag ingest --allow-private-links lifts this)")
+        return self._backend.connect_tcp(str(addresses[0]), port, timeout, local_address,
+                                         socket_options)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _client(limits: FetchLimits, trusted: tuple[str, int] | None) -> Any:
+    """An httpx client whose every connection, redirects included, goes through ``_Guard``."""
+    import httpcore
+    import httpx
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx builds its pool without a way to pass a network backend; this is the same pool
+    # with ours (httpx 0.28)
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                              network_backend=_Guard(trusted,
+                                                                     limits.allow_private))
+    return httpx.Client(transport=transport, follow_redirects=True,
+                        max_redirects=limits.max_redirects, timeout=limits.timeout_s,
+                        headers={"User-Agent": USER_AGENT}, trust_env=False)
 
 
 @dataclass
@@ -80,17 +153,19 @@ def is_web_url(text: str) -> bool:
     return urlsplit(text).scheme.lower() in ("http", "https")
 
 
-def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES) -> Fetched:
-    """GET ``url`` within ``limits``; only http(s) and the content ``types`` given. Raises
-    ``UnreadableInput`` with a one-line reason."""
+def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES,
+          trusted: str | None = None) -> Fetched:
+    """GET ``url`` within ``limits``; only http(s) and the content ``types`` given. Every
+    connection, redirects included, must reach a public address or the origin of
+    ``trusted`` (the URL the operator typed: ``url`` itself for a page, the feed for its
+    links). Raises ``UnreadableInput`` with a one-line reason."""
     import httpx
 
     if not is_web_url(url):
         raise UnreadableInput("only http:// and https:// URLs are fetched")
     deadline = time.monotonic() + limits.timeout_s
     try:
-        with httpx.Client(follow_redirects=True, max_redirects=limits.max_redirects,
-                          timeout=limits.timeout_s, headers={"User-Agent": USER_AGENT}) as client:
+        with _client(limits, origin(trusted) if trusted else None) as client:
             with client.stream("GET", url) as reply:
                 if reply.status_code >= 400:
                     raise UnreadableInput(f"the server answered HTTP {reply.status_code}")
@@ -108,6 +183,8 @@ def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES) -> 
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("deadline")
                 return Fetched(str(reply.url), types[ctype], bytes(data))
+    except PrivateAddress:
+        raise
     except httpx.TimeoutException:
         raise UnreadableInput(f"timed out after {limits.timeout_s:g} s") from None
     except httpx.TooManyRedirects:
@@ -121,12 +198,15 @@ def _too_large(limits: FetchLimits) -> str:
 
 
 def page_article(fetched: Fetched, title: str = "", date: str = "") -> Article:
-    """The article of a fetched page: its main text and metadata (trafilatura for HTML),
-    its canonical URL where the page names one, else the URL fetched; ``title``/``date``
-    (from a feed entry) win over what the page says."""
+    """The article of a fetched page: its main text and metadata (trafilatura for HTML)
+    under the URL fetched, with the canonical URL the page names beside it when it differs
+    (a page does not choose the link it is shown under); ``title``/``date`` (from a feed
+    entry) win over what the page says."""
     article = read_document(fetched.data, fetched.kind, Path(url_id(fetched.url)))
     article.id = url_id(fetched.url)
-    article.url = article.url if is_web_url(article.url) else fetched.url
+    if is_web_url(article.url) and article.url != fetched.url:
+        article.extra["canonical"] = article.url
+    article.url = fetched.url
     article.extra["site"] = urlsplit(article.url).hostname or ""
     article.title = title or article.title
     article.date = date or article.date
@@ -165,7 +245,7 @@ def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
     import feedparser
 
     if is_url(source):
-        data = fetch(source, limits, FEED_TYPES).data
+        data = fetch(source, limits, FEED_TYPES, trusted=source).data
         base = source
     else:
         path = Path(source).expanduser()
@@ -187,10 +267,12 @@ def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
     return [e for e in entries if e.key]
 
 
-def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None) -> Fetched:
+def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None,
+                feed: str | None = None) -> Fetched:
     """The page of a feed entry: fetched, or, for a feed saved in the folder ``saved_in``,
     read from a file inside that folder. A feed's author chooses its links: a feed from
-    the web (``saved_in`` None) or a link out of the folder never reads a local file."""
+    the web (``saved_in`` None) or a link out of the folder never reads a local file, and a
+    link reaches only public addresses or the origin of the ``feed`` URL."""
     if entry.link.startswith("file://") and saved_in is not None:
         path = Path(urlsplit(entry.link).path)
         if not is_within(path, [saved_in]):
@@ -200,7 +282,7 @@ def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None) -> Fet
             return Fetched(entry.link, kind, path.read_bytes()[: limits.max_bytes])
         except OSError as err:
             raise UnreadableInput(f"cannot read {path}: {err.strerror or err}") from None
-    return fetch(entry.link, limits)
+    return fetch(entry.link, limits, trusted=feed)
 
 
 class FeedState:
@@ -211,9 +293,13 @@ class FeedState:
         self.path = folder / f"{key}.json"
         self.source = source
         try:
-            self.seen = set(json.loads(self.path.read_text()).get("seen", []))
-        except (OSError, ValueError):
+            self.seen = set(json.loads(self.path.read_text())["seen"])
+        except FileNotFoundError:
             self.seen = set()
+        except (OSError, ValueError, KeyError, TypeError):
+            # a silent reset would take every entry again
+            raise RagError(f"feed state {self.path} is damaged; delete it to take every entry "
+                           "of this feed again") from None
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +310,8 @@ def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
                  progress: bool = False) -> IngestReport:
     """Fetch each page, save it as an article file, ingest the files; a page that cannot be
     fetched or read is a failure with its reason, the rest land."""
-    saved, failed = _save_pages(library, [(url, url, "", "") for url in urls], limits, None)
+    saved, failed = _save_pages(library, [Entry(url, url, "", "") for url in urls], limits,
+                                None, None)
     return _ingest_saved(library, saved, failed, progress)
 
 
@@ -235,8 +322,8 @@ def ingest_feed(library: Any, source: str, limits: FetchLimits,
     state = FeedState(library.settings.index / "feeds", source)
     new = [e for e in entries if e.key not in state.seen]
     saved_in = None if is_url(source) else Path(source).expanduser().resolve().parent
-    saved, failed = _save_pages(library, [(e.key, e.link, e.title, e.date) for e in new],
-                                limits, saved_in)
+    saved, failed = _save_pages(library, new, limits, saved_in,
+                                source if is_url(source) else "")
     report = _ingest_saved(library, saved, failed, progress)
     unread = {f.path for f in report.failed}
     taken = {key: path for key, path in saved.items() if str(path) not in unread}
@@ -256,16 +343,20 @@ def _ingest_saved(library: Any, saved: dict[str, Path], failed: list[Failure],
     return report
 
 
-def _save_pages(library: Any, wanted: list[tuple[str, str, str, str]], limits: FetchLimits,
-                saved_in: Path | None) -> tuple[dict[str, Path], list[Failure]]:
-    """(key -> saved article file, failures) for (key, link, title, date) tuples."""
+def _save_pages(library: Any, wanted: list[Entry], limits: FetchLimits, saved_in: Path | None,
+                feed: str | None) -> tuple[dict[str, Path], list[Failure]]:
+    """(key -> saved article file, failures) for the entries. ``feed``: the URL of the feed
+    that supplied them ("" for a saved feed: no origin of its own), or None for pages the
+    operator named, each trusted as given."""
     folder = library.settings.index / "web"
     saved: dict[str, Path] = {}
     failed: list[Failure] = []
-    for key, link, title, date in wanted:
+    for entry in wanted:
         try:
-            fetched = fetch_entry(Entry(key, link, title, date), limits, saved_in)
-            saved[key] = save_article(page_article(fetched, title, date), folder)
+            fetched = fetch_entry(entry, limits, saved_in,
+                                  entry.link if feed is None else feed or None)
+            saved[entry.key] = save_article(page_article(fetched, entry.title, entry.date),
+                                            folder)
         except UnreadableInput as err:
-            failed.append(Failure(link, str(err)))
+            failed.append(Failure(entry.link, str(err)))
     return saved, failed

@@ -78,21 +78,30 @@ def rfc822(date: str) -> str:
 
 
 class Site:
-    """What the server publishes; the feed grows when ``later`` is set."""
+    """What the server publishes; the feed grows when ``later`` is set. ``links``: more
+    entries (slug -> any URL) the feed lists, as a feed author may; ``redirects``: paths of
+    this site that redirect elsewhere; ``broken``: whether the feed lists the broken pages."""
 
     def __init__(self) -> None:
         self.later = False
+        self.links: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}
+        self.broken = True
+        self.release = threading.Event()  # the slow page answers once the test is over
 
     def items(self) -> dict[str, tuple]:
         return {**RELEASES, **(LATER if self.later else {})}
 
     def feed(self, base: str) -> bytes:
-        entries = [(slug, title, date) for slug, (title, date, *_rest) in self.items().items()]
-        entries += [(slug, f"Broken {slug}", "2026-05-01") for slug in BROKEN]
+        entries = [(f"{base}/news/{slug}", title, date)
+                   for slug, (title, date, *_rest) in self.items().items()]
+        entries += [(f"{base}/news/{slug}", f"Broken {slug}", "2026-05-01")
+                    for slug in (BROKEN if self.broken else {})]
+        entries += [(link, f"Linked {slug}", "2026-05-02") for slug, link in self.links.items()]
         items = "".join(
-            f"<item><title>{title}</title><link>{base}/news/{slug}</link>"
-            f"<guid>{base}/news/{slug}</guid><pubDate>{rfc822(date)}</pubDate></item>"
-            for slug, title, date in entries)
+            f"<item><title>{title}</title><link>{link}</link>"
+            f"<guid>{link}</guid><pubDate>{rfc822(date)}</pubDate></item>"
+            for link, title, date in entries)
         return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Science Newswire"
                 f"</title><link>{base}/</link>{items}</channel></rss>").encode()
 
@@ -110,10 +119,15 @@ def site() -> Iterator[tuple[str, Site]]:
             try:
                 if self.path == "/feed.xml":
                     self._send(200, "application/rss+xml", state.feed(base))
+                elif self.path in state.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", state.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif slug in state.items():
                     self._send(200, "text/html; charset=utf-8", press_release(*state.items()[slug]))
-                elif slug == "slow":
-                    time.sleep(6)
+                elif slug == "slow":  # answers only after the client's deadline has passed
+                    state.release.wait(60)
                     self._send(200, "text/html", press_release("Slow", "2026-01-01", "X", ["y"]))
                 elif slug == "huge":
                     self.send_response(200)
@@ -142,6 +156,34 @@ def site() -> Iterator[tuple[str, Site]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", state
+    finally:
+        state.release.set()
+        server.shutdown()
+
+
+@pytest.fixture
+def internal() -> Iterator[tuple[str, list[str]]]:
+    """Another local service (an admin page, a metadata endpoint): records every request."""
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            requests.append(self.path)
+            body = press_release("Internal admin", "2026-01-01", "ops",
+                                 ["INTERNAL SECRET token 7f3a, for the operators only."])
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", requests
     finally:
         server.shutdown()
 
@@ -227,3 +269,29 @@ def test_digest_of_the_new_feed_articles_then_nothing_new(site: tuple[str, Site]
     third = run_rag("digest", "--new", "--index", index, "--no-progress", env=small)
     assert third.returncode == 0 and "nothing new to digest" in third.stdout
     assert sorted((tmp_path / "index" / "digests").iterdir()) == written
+
+
+def test_a_feed_cannot_make_rag_fetch_another_local_address(
+        site: tuple[str, Site], internal: tuple[str, list[str]], tmp_path: Path):
+    base, state = site
+    inside, requests = internal
+    state.broken = False
+    state.links = {"admin": f"{inside}/admin", "moved": f"{base}/moved",
+                   "localhost": inside.replace("127.0.0.1", "localhost") + "/metadata"}
+    state.redirects = {"/moved": f"{inside}/latest/meta-data"}
+    index = str(tmp_path / "index")
+    report = rag_json("ingest", "--feed", f"{base}/feed.xml", "--index", index,
+                      "--no-progress", env=FAST, check=False)
+    assert requests == []  # the other local service received nothing
+    assert report["added"] == len(RELEASES)  # the feed's own entries, from its own origin
+    reasons = {f["path"]: f["reason"] for f in report["failed"]}
+    assert set(reasons) == set(state.links.values())
+    for link, reason in reasons.items():
+        assert "private address" in reason and "\n" not in reason, (link, reason)
+    secret = rag_json("search", "INTERNAL SECRET token for the operators", "--index", index)
+    assert not [h for h in secret["hits"] if "INTERNAL SECRET" in h["text"]]
+
+    allowed = rag_json("ingest", "--feed", f"{base}/feed.xml", "--index", index,
+                       "--no-progress", "--allow-private-links", env=FAST, check=False)
+    assert allowed["added"] == 3 and sorted(requests) == [
+        "/admin", "/latest/meta-data", "/metadata"]  # the operator's choice

@@ -2,41 +2,76 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
-from rag.bench import EARLIER_SUMMARY_PROMPT, bench_retrieval, bench_summarize, median_seconds
+from rag.bench import (
+    EARLIER_SUMMARY_PROMPT,
+    bench_retrieval,
+    bench_summarize,
+    median_seconds,
+    ratio,
+)
 from rag.vectorstores import VectorBackend
 from tests.fakes import ScriptedGenerator
 
 
+class Clock:
+    """A stand-in for the bench's clock: each call to perf_counter advances it by the next
+    step, so what the bench measures is known exactly."""
+
+    def __init__(self, steps) -> None:
+        self.now = 0.0
+        self.steps = iter(steps)
+
+    def perf_counter(self) -> float:
+        self.now += next(self.steps)
+        return self.now
+
+
 @pytest.mark.parametrize(("kind", "indexes"), [("faiss", ("flat", "ivf")),
                                                ("milvus", ("milvus", "milvus"))])
-def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(tmp_path, kind, indexes):
+def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(
+        tmp_path, monkeypatch, kind, indexes):
+    import rag.bench as bench
+
+    # each query: the store's search takes 2 ms, the numpy baseline 1 ms
+    monkeypatch.setattr(bench, "time", Clock(itertools.cycle([0.0, 0.002, 0.0, 0.001])))
     backend = VectorBackend(kind, tmp_path, ann_threshold=1000)
     report = bench_retrieval([300, 3000], queries=20, dimension=16, backend=backend,
                              scratch=tmp_path)
     assert (report["300"]["index"], report["3000"]["index"]) == indexes
     for row in report.values():
-        assert row["p95_ms"] >= row["p50_ms"] > 0
-        assert row["baseline_numpy_p95_ms"] > 0 and row["ratio_p95_vs_baseline"] > 0
+        assert (row["p50_ms"], row["baseline_numpy_p50_ms"]) == (2.0, 1.0)
+        assert row["ratio_p95_vs_baseline"] == 0.5  # baseline / ours: below 1 is slower
     assert report["300"]["recall@10_vs_exact"] == 1.0
     assert report["3000"]["recall@10_vs_exact"] >= 0.9
 
 
-def test_median_runs_the_job_once_per_repeat():
+def test_median_runs_the_job_once_per_repeat_and_takes_the_middle_time(monkeypatch):
+    import rag.bench as bench
+
+    monkeypatch.setattr(bench, "time", Clock([0, 1.0, 0, 3.0, 0, 2.0]))
     calls = []
-    assert median_seconds(lambda: calls.append(1), 5) >= 0 and len(calls) == 5
+    assert median_seconds(lambda: calls.append(1), 3) == 2.0 and len(calls) == 3
+
+
+def test_a_ratio_far_below_one_keeps_its_digits():
+    assert ratio(0.0042, 1.0) == 0.0042 and ratio(3.0, 0.0) is None
 
 
 def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_article_ones(
-        library, tmp_path):
+        library, tmp_path, monkeypatch):
     sentences = [f"Finding number {n} concerns protein {n} in mice." for n in range(40)]
     (tmp_path / "long.txt").write_text(" ".join(sentences))
     library.ingest([tmp_path / "long.txt"])
     generator = ScriptedGenerator("FINDING: Finding number 3 concerns protein 3 in mice.")
     library.use_generator(generator)
+    import rag.bench as bench
+
+    monkeypatch.setattr(bench, "time", Clock([0, 4.0, 0, 1.0]))  # the baseline takes 4 s
     report = bench_summarize(library.configured(summary_input_tokens=60), ["long"])
     earlier, ours = generator.prompts  # the baseline runs first
     assert earlier[0]["content"] == EARLIER_SUMMARY_PROMPT != ours[0]["content"]
@@ -45,8 +80,8 @@ def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_artic
     baseline = report["baseline_earlier_prompt_whole_article"]
     assert report["articles"] == baseline["articles"] == 1
     assert report["summary_input_tokens"] == 60 and report["supported_share"] == 1.0
-    assert report["ratio_vs_baseline"] == round(
-        report["articles_per_min"] / baseline["articles_per_min"], 2)
+    assert (report["articles_per_min"], baseline["articles_per_min"]) == (60.0, 15.0)
+    assert report["ratio_vs_baseline"] == 4.0  # ours per minute over the baseline's
 
 
 def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(

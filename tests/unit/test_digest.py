@@ -8,8 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from rag import Library, RagError
+from rag.cli import app
+from rag.digest import latest
 
 STORIES = {
     "kelp": "Kelp forests recovered after divers removed sea urchins from reefs. Fish counts "
@@ -57,7 +60,9 @@ def test_digest_groups_new_articles_links_every_sentence_and_merges_duplicates(
         news: Library, tmp_path: Path):
     report = news.digest(new=True, since="", out=tmp_path / "out")
     assert sorted(report.articles) == sorted([*STORIES, "kelp-again"])
-    assert 1 < len(report.groups) <= len(STORIES)
+    # reefs in one topic, the Andes' ice in the other
+    assert sorted(sorted(g["article_ids"]) for g in report.groups) == [
+        ["coral", "kelp", "kelp-again"], ["glacier", "snow"]]
     markdown = Path(report.written[0]).read_text()
     page = Path(report.written[1]).read_text()
     # the duplicate is one story that names both sources
@@ -115,3 +120,47 @@ def test_without_a_tldr_the_overview_leads_and_unsupported_sentences_are_left_ou
     markdown = Path(report.written[0]).read_text()
     assert "**TLDR:** Kelp forests recovered after divers removed sea urchins" in markdown
     assert "Jupiter" not in markdown and "Jupiter" not in Path(report.written[1]).read_text()
+
+
+def test_two_digests_on_one_day_keep_both_stories_and_the_latest_is_the_newest(
+        news: Library, tmp_path: Path):
+    out = tmp_path / "out"
+    news.remove(["glacier"])
+    first = news.digest(new=True, since="", out=out)
+    (tmp_path / "later.md").write_text("---\ntitle: Glacier news\n---\n" + STORIES["glacier"])
+    news.ingest([tmp_path / "later.md"])
+    second = news.digest(new=True, since="", out=out)
+    assert second.articles == ["later"] and set(first.written).isdisjoint(second.written)
+    pages = [p.read_text() for p in sorted(out.glob("digest-*.md"))]
+    assert len(pages) == 2 and "Kelp" in pages[0] and "Glacier news" in pages[1]
+    assert latest(out) == Path(second.written[1])
+
+
+def test_markdown_digest_escapes_what_articles_say(library: Library, tmp_path: Path):
+    (tmp_path / "trap.md").write_text(
+        "---\ntitle: Win [a prize](http://evil.example/x) <img src=x onerror=alert(1)>\n---\n"
+        "Kelp forests recovered after divers removed sea urchins from reefs. Fish counts rose "
+        "on the culled reefs. Urchins returned once culling stopped.\n")
+    library.ingest([tmp_path / "trap.md"])
+    library.use_generator(EchoSummaries())
+    report = library.digest(new=True, since="", out=tmp_path / "out")
+    markdown = Path(report.written[0]).read_text()
+    assert "](http://evil" not in markdown and "<img" not in markdown
+    assert r"\[a prize\]\(http://evil.example/x\)" in markdown and "&lt;img" in markdown
+
+
+class NothingFor(EchoSummaries):
+    """Writes no summary for the article about glaciers."""
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        if "glacier" not in messages[-1]["content"].lower():
+            yield from super().stream(messages, max_tokens)
+
+
+def test_digest_command_exits_1_when_an_article_failed_to_summarize(
+        news: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    news.use_generator(NothingFor())
+    monkeypatch.setattr(Library, "open", classmethod(lambda cls, settings=None: news))
+    result = CliRunner().invoke(app, ["digest", "--new", "--no-progress", "--json"])
+    assert result.exit_code == 1, result.output
+    assert '"glacier"' in result.output and "wrote no summary" in result.output
