@@ -15,7 +15,7 @@
    A yes/no question gets a verdict first (Yes / No / Not clear), demoted to Not clear when
    no cited sentence supports it. If the model refuses although the evidence passed the gate,
    or none of its sentences is supported, the reader gets the quoted extractive answer
-   (``path == 'extractive'``) when the evidence is good (``fallback_threshold``); only with
+   (``route == 'extractive'``) when the evidence is good (``fallback_threshold``); only with
    weaker evidence does the model's failure to answer count as a second vote to refuse.
 """
 
@@ -225,7 +225,7 @@ class Answerer:
         answer.sentences, answer.citations = sentences, citations
         answer.verdict = verdict or ("unclear" if yes_no else None)
         answer.answer = _VERDICT_TEXT.get(answer.verdict, "") + render(sentences)
-        answer.path = "generated"
+        answer.route = "generated"
         return self._finish(answer, started)
 
     def _retrieve(self, query: str, cited: list[str],
@@ -241,7 +241,7 @@ class Answerer:
         return hits, extractive_answer(query, hits, self.scorer)
 
     def _refusal(self, answer: Answer, started: float) -> Answer:
-        answer.refused, answer.answer, answer.path = True, REFUSAL, "refusal"
+        answer.refused, answer.answer, answer.route = True, REFUSAL, "refusal"
         answer.sentences, answer.citations = [AnswerSentence(REFUSAL, [], True)], []
         return self._finish(answer, started)
 
@@ -331,7 +331,7 @@ def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:
     """The extractive answer as the final one: the best sentences, quoted and cited."""
     answer.sentences = [AnswerSentence(f"“{q.text}”", [q.n], True, [i])
                         for i, q in enumerate(quotes)]
-    answer.citations, answer.path = quotes, "extractive"
+    answer.citations, answer.route = quotes, "extractive"
     answer.answer = f"{QUOTED} " + " ".join(f"“{q.text}” [{q.n}]" for q in quotes)
     return answer
 

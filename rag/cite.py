@@ -10,8 +10,9 @@ import re
 
 import numpy as np
 
-from rag.chunking import sentence_spans
+from rag.claims import NOT_FOUND, context_of, verdict_of
 from rag.support import Evidence, SupportScorer, evidence_sentences
+from rag.text import sentence_spans
 from rag.types import AnswerSentence, Citation, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -41,26 +42,49 @@ def split_claims(answer: str) -> list[tuple[str, list[int]]]:
 def check_answer(
     answer: str, hits: list[Hit], scorer: SupportScorer, threshold: float
 ) -> tuple[list[AnswerSentence], list[Citation]]:
-    """Checked sentences and the citations that support them (deduplicated by span)."""
+    """Checked sentences and the citations that support them (deduplicated by span).
+
+    A sentence is checked twice: the support score finds the sentences it rests on, and the
+    claim check (``rag.claims``) reads whether they say what it says. A sentence they
+    contradict or that overstates them is replaced by the source sentence itself, quoted
+    and cited, with the reason kept (``status``, ``reason``, ``said``); one with a number
+    or a name they do not give is marked as not supported."""
     claims = split_claims(answer)
     evidence = evidence_sentences(hits)
     scores = scorer.scores([text for text, _ in claims], evidence)
     sentences: list[AnswerSentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}
+
+    def cite(index: int, row: int) -> int:
+        e = evidence[index]
+        key = (e.n, e.start, e.end)
+        citations.setdefault(key, e.citation(scores[row, index]))
+        return list(citations).index(key)
+
     for row, (text, cited) in enumerate(claims):
         if is_refusal(text):
             sentences.append(AnswerSentence(text, [], True))
             continue
-        best = sorted(_best_supporting(scores[row], evidence, cited, threshold),
-                      key=lambda i: evidence[i].n)
-        for index in best:
-            e = evidence[index]
-            citations.setdefault((e.n, e.start, e.end), Citation(
-                n=e.n, article_id=e.hit.chunk.article_id, title=e.hit.title, start=e.start,
-                end=e.end, text=e.text, support=round(float(scores[row, index]), 4)))
-        keys = [(evidence[i].n, evidence[i].start, evidence[i].end) for i in best]
-        sentences.append(AnswerSentence(text, [key[0] for key in keys], bool(best),
-                                        [list(citations).index(key) for key in keys]))
+        best = _best_supporting(scores[row], evidence, cited, threshold)
+        if not best:
+            sentences.append(AnswerSentence(text, [], False, status=NOT_FOUND,
+                                            reason="no passage says this"))
+            continue
+        strongest = sorted(best, key=lambda i: -scores[row, i])
+        found = verdict_of(text, [evidence[i] for i in strongest],
+                           context_of(evidence[strongest[0]], evidence))
+        if found is None:
+            best.sort(key=lambda i: evidence[i].n)
+            sentences.append(AnswerSentence(text, [evidence[i].n for i in best], True,
+                                            [cite(i, row) for i in best]))
+        elif found.status == NOT_FOUND:
+            sentences.append(AnswerSentence(text, [], False, status=NOT_FOUND,
+                                            reason=found.reason))
+        else:  # corrected from the source: its own words, quoted
+            source = strongest[0]
+            sentences.append(AnswerSentence(f"“{evidence[source].text}”", [evidence[source].n],
+                                            True, [cite(source, row)], status=found.status,
+                                            reason=found.reason, said=text))
     return sentences, list(citations.values())
 
 
@@ -100,9 +124,6 @@ def extractive_answer(
         return "", [], 0.0
     row = scorer.scores([question], evidence)[0]
     top = [int(i) for i in np.argsort(-row)[:sentences]]
-    citations = [Citation(n=evidence[i].n, article_id=evidence[i].hit.chunk.article_id,
-                          title=evidence[i].hit.title, start=evidence[i].start,
-                          end=evidence[i].end, text=evidence[i].text,
-                          support=round(float(row[i]), 4)) for i in top]
+    citations = [evidence[i].citation(row[i]) for i in top]
     text = " ".join(f"{c.text} [{c.n}]" for c in citations)
     return text, citations, float(row[top[0]])

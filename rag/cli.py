@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from rag import Filters, Library, Settings, reindex
+from rag.cli_check import check
 from rag.cli_common import (
     GeneratorOption,
     LlmUrlOption,
@@ -35,6 +36,7 @@ app = typer.Typer(
 
 app.add_typer(eval_app, name="eval")
 app.command(help="Speed and memory, each beside a baseline from the same run.")(bench)
+app.command()(check)
 
 IndexOption = Annotated[
     Path | None,
@@ -68,6 +70,10 @@ def ingest(
     index: IndexOption = None,
     vector_store: VectorStoreOption = None,
     ray: RayOption = None,
+    allow_private_links: Annotated[bool | None, typer.Option(
+        "--allow-private-links", help="Let a feed's links (and redirects) reach loopback and "
+        "private-network addresses too; off: only public addresses or the feed's own origin "
+        "(also $RAG_ALLOW_PRIVATE_LINKS).", show_default=False)] = None,
     as_json: JsonOption = False,
     progress: ProgressOption = True,
 ) -> None:
@@ -85,7 +91,8 @@ def ingest(
 
     if not paths and not feed:
         raise RagError("nothing to ingest: give files, folders, URLs or --feed")
-    library = Library.open(_settings(index, vector_store=vector_store, ray_address=ray))
+    library = Library.open(_settings(index, vector_store=vector_store, ray_address=ray,
+                                     allow_private_links=allow_private_links or None))
     limits = FetchLimits.of(library.settings)
     files = [Path(p) for p in paths or [] if not is_url(p)]
     urls = [p for p in paths or [] if is_url(p)]
@@ -242,9 +249,9 @@ def summarize(
 
     def human() -> None:
         for s in report.summaries:
-            unsupported = sum(not x.supported for x in s.sentences)
-            typer.echo(f"{s.article_id}: {len(s.sentences)} sentences"
-                       f"{f', {unsupported} not found in the article' if unsupported else ''}")
+            left_out = len(s.sentences) - len(s.shown)
+            typer.echo(f"{s.article_id}: {len(s.shown)} sentences"
+                       f"{f', {left_out} left out (not borne out)' if left_out else ''}")
         typer.echo(f"summarized {len(report.summaries)}, up to date {len(report.skipped)}, "
                    f"failed {len(report.failed)} in {report.seconds:.0f} s -> "
                    f"{library.summaries_folder}")
@@ -264,7 +271,8 @@ def digest(
     since: Annotated[str, typer.Option(
         help="Instead: the articles dated on or after this day (YYYY-MM-DD).")] = "",
     out: Annotated[Path | None, typer.Option(
-        help="Folder for digest-YYYY-MM-DD.md and .html (default: INDEX/digests).")] = None,
+        help="Folder for the digest's .md and .html, named by the time of the run (default: "
+             "INDEX/digests).")] = None,
     llm_url: LlmUrlOption = None,
     generator: GeneratorOption = None,
     index: IndexOption = None,
@@ -285,6 +293,8 @@ def digest(
             typer.echo(f"  failed: {failure['path']}: {failure['reason']}")
 
     _emit(as_json, report.to_dict(), human)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command(name="list")

@@ -88,7 +88,7 @@ def _judge(row: dict[str, Any], ranking: list[str], answer: Answer) -> dict[str,
         "prediction": answer.answer,
         "refused": answer.refused,
         "verdict": answer.verdict,
-        "path": answer.path,
+        "route": answer.route,
         "evidence": answer.timings.get("evidence_score"),
         "coverage": answer.timings.get("coverage"),
         "citations": len(answer.citations),
@@ -131,7 +131,7 @@ def _answers(records: list[dict[str, Any]]) -> dict[str, float]:
     return {"exact_match": exact / n, "f1": f1 / n, "contains": contains / n,
             "yes_no_stated": stated / n, "yes_no_accuracy": agree / stated if stated else 0.0,
             "answered": sum(not r["refused"] for r in records) / n,
-            "paths": dict(Counter(r["path"] for r in records)), **_verdicts(records)}
+            "routes": dict(Counter(r["route"] for r in records)), **_verdicts(records)}
 
 
 def _verdicts(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answerer, History
-from rag.digest import DigestReport, make_digest
+from rag.claims import ClaimCheck, judge
+from rag.digest import DigestReport, latest, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.generate import Generator, load_configured_generator
@@ -29,7 +30,7 @@ from rag.summary_batch import (
     run_batch,
     summary_paths,
 )
-from rag.support import SupportScorer, WordWeights
+from rag.support import SupportScorer, WordWeights, evidence_sentences
 from rag.types import Answer, Article, Hit, IngestReport
 from rag.vectorstores import VectorBackend
 
@@ -115,6 +116,21 @@ class Library:
         """Like ``ask``, yielding the extractive answer and the growing text on the way."""
         return self.answerer().stream(question, history, k, generate)
 
+    def check_statement(self, claim: str, article_id: str | None = None,
+                        k: int | None = None) -> ClaimCheck:
+        """Whether the articles (or one article) say what ``claim`` says: supported,
+        contradicted, overstated or not found, with the sentences it was judged against
+        (see ``rag.claims``)."""
+        claim = " ".join(claim.split())
+        if not any(ch.isalnum() for ch in claim):
+            raise RagError("the statement is empty; type a sentence to check")
+        if article_id is not None and self.store.article(article_id) is None:
+            raise RagError(f"no article {article_id!r} in the index; see 'rag list'")
+        hits = self.search(claim, k, Filters(article_ids=[article_id]) if article_id else None)
+        evidence = evidence_sentences(hits)
+        scores = self.scorer().scores([claim], evidence)[0]
+        return judge(claim, evidence, scores, self.settings.support_threshold)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -182,8 +198,7 @@ class Library:
 
     def latest_digest(self) -> Path | None:
         """The newest HTML digest in the default folder, if any."""
-        found = sorted(self.digests_folder.glob("digest-*.html"))
-        return found[-1] if found else None
+        return latest(self.digests_folder)
 
     def summarizer(self, prompt: str = SUMMARY_PROMPT) -> Summarizer:
         return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings,

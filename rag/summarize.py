@@ -16,14 +16,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from rag.chunking import Tokenizer, sentence_spans, sentence_units
+from rag.chunking import Tokenizer, sentence_units
+from rag.claims import judge
 from rag.errors import RagError
 from rag.generate import Generator, Message
 from rag.settings import Settings
 from rag.support import Evidence, SupportScorer
+from rag.text import sentence_spans
 from rag.types import Article, Chunk, Hit, Span, Summary, SummarySentence
 
 ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat": "caveat",
@@ -94,13 +97,13 @@ class Summarizer:
         evidence = [Evidence(1, whole, a, b, article.text[a:b])
                     for a, b in sentence_spans(article.text)]
         scores = self.scorer.scores([text for _, text in claims], evidence)
-        threshold = self.settings.support_threshold
         sentences = []
         for (role, text), row in zip(claims, scores, strict=True):
-            best = [int(i) for i in row.argsort()[::-1][:2] if row[i] >= threshold]
-            spans = [Span(evidence[i].start, evidence[i].end) for i in sorted(best)]
-            sentences.append(SummarySentence(text, role, spans, bool(spans),
-                                             round(float(row.max(initial=0.0)), 4)))
+            check = judge(text, evidence, row, self.settings.support_threshold)
+            spans = [Span(e.start, e.end) for e in sorted(check.evidence, key=lambda e: e.start)]
+            sentences.append(SummarySentence(text, role, spans, check.status,
+                                             round(float(row.max(initial=0.0)), 4),
+                                             check.reason))
         return Summary(article.id, article.title, sentences, content_hash, model, seconds)
 
     def summarize(self, article: Article, content_hash: str) -> Summary:
@@ -144,6 +147,13 @@ def key_sentences(vectors: np.ndarray, lengths: list[int], budget: int,
         represented = np.maximum(represented, similarity[open_[best]])
         open_ = [i for i in open_ if i != open_[best] and lengths[i] <= left]
     return sorted(chosen)
+
+
+def checked_sentences(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sentences a stored summary shows: those the article bears out (a summary written
+    before statuses existed marks them ``supported: true``)."""
+    return [s for s in summary.get("sentences", [])
+            if s.get("status", "supported" if s.get("supported") else "") == "supported"]
 
 
 def _one_tldr(claims: list[tuple[str, str]]) -> list[tuple[str, str]]:

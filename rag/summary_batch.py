@@ -161,17 +161,19 @@ def render_markdown(summary: Summary, article: Article) -> str:
     lines = [f"# {summary.title}", "",
              f"`{summary.article_id}` · summarized by {summary.model}", ""]
     for role, heading in SECTIONS.items():
-        sentences = [s for s in summary.sentences if s.role == role]
+        sentences = [s for s in summary.shown if s.role == role]
         if not sentences:
             continue
         lines += [f"## {heading}", ""]
         for s in sentences:
             refs = "".join(f"[{quotes.setdefault((p.start, p.end), len(quotes) + 1)}]"
                            for p in s.spans)
-            flag = "" if s.supported else " *(not found in the article)*"
-            lines.append(f"{'- ' if role in ('finding', 'caveat') else ''}{s.text} {refs}"
-                         f"{flag}".rstrip())
+            lines.append(f"{'- ' if role in ('finding', 'caveat') else ''}{s.text} {refs}".rstrip())
         lines.append("")
+    left_out = len(summary.sentences) - len(summary.shown)
+    if left_out:
+        lines += [f"*{left_out} sentence(s) of the draft left out: the article does not bear "
+                  "them out (listed with the reason in the JSON, under \"dropped\").*", ""]
     if quotes:
         lines += ["## Sources in the article", ""]
         for (start, end), n in sorted(quotes.items(), key=lambda item: item[1]):

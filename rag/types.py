@@ -130,6 +130,12 @@ class AnswerSentence:
     """For each of ``citations``, its index in ``Answer.citations``: the exact sentence span
     that supports this sentence (one passage can support different sentences by different
     spans)."""
+    status: str = "supported"
+    """What the claim check found of the model's sentence: supported, contradicted,
+    overstated or not found. A contradicted or overstated sentence is shown as the source
+    sentence it got wrong, quoted (``text``), with what the model wrote in ``said``."""
+    reason: str = ""
+    said: str = ""
 
 
 @dataclass
@@ -147,7 +153,7 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
     stage: str = "final"
-    path: str = "extractive"
+    route: str = "extractive"
     """What produced the final answer: 'generated' (the model's checked sentences),
     'extractive' (quoted sentences of the passages) or 'refusal'."""
     verdict: str | None = None
@@ -160,7 +166,7 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "verdict": self.verdict,
-            "path": self.path,
+            "route": self.route,
             "extractive": self.extractive,
             "sentences": [asdict(s) for s in self.sentences],
             "citations": [asdict(c) for c in self.citations],
@@ -181,8 +187,15 @@ class SummarySentence:
     text: str
     role: str  # tldr | overview | finding | caveat
     spans: list[Span]
-    supported: bool
+    status: str
+    """supported, contradicted, overstated or not found (``rag.claims``); only supported
+    sentences are shown as the summary."""
     support: float
+    reason: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return self.status == "supported"
 
 
 @dataclass
@@ -196,8 +209,13 @@ class Summary:
     model: str
     seconds: float
 
+    @property
+    def shown(self) -> list[SummarySentence]:
+        """The sentences the summary consists of: those the article bears out."""
+        return [s for s in self.sentences if s.supported]
+
     def of_role(self, role: str) -> list[str]:
-        return [s.text for s in self.sentences if s.role == role]
+        return [s.text for s in self.shown if s.role == role]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -207,7 +225,9 @@ class Summary:
             "overview": " ".join(self.of_role("overview")),
             "findings": self.of_role("finding"),
             "caveats": self.of_role("caveat"),
-            "sentences": [asdict(s) for s in self.sentences],
+            "sentences": [asdict(s) for s in self.shown],
+            "dropped": [{"text": s.text, "role": s.role, "status": s.status,
+                         "reason": s.reason} for s in self.sentences if not s.supported],
             "content_hash": self.content_hash,
             "model": self.model,
             "seconds": round(self.seconds, 2),

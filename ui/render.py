@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
-from rag.summarize import SECTIONS
+from rag.summarize import SECTIONS, checked_sentences
 from rag.web import is_web_url
 
 SOURCE_PREFIX = "#source/"
@@ -53,8 +53,8 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
     else:
         body = "".join(_sentence_html(s, answer) for s in answer.sentences)
         lead = _VERDICTS.get(answer.verdict or "", "") + (
-            "<i>Quoted from the articles:</i> " if answer.path == "extractive" else "")
-        body = (f"<p class='final' data-path='{answer.path}'>{lead}"
+            "<i>Quoted from the articles:</i> " if answer.route == "extractive" else "")
+        body = (f"<p class='final' data-route='{answer.route}'>{lead}"
                 f"{body.strip() or _linked(answer.answer, spans)}</p>")
     heading = "Closest passages" if answer.refused else "Sources"
     rows = "".join(
@@ -111,6 +111,9 @@ def source_panel(article: Article, start: int, end: int) -> str:
     # only web links: a URL from an article file is never a javascript: or file: link
     link = (f" · <a href='{escape(article.url)}' target='_blank' rel='noopener noreferrer'>"
             f"{escape(article.url)}</a>") if is_web_url(article.url) else ""
+    canonical = article.extra.get("canonical", "")
+    if canonical and canonical != article.url:  # the page's own claim, shown as text
+        link += f" (the page calls itself {escape(canonical)})"
     return (f"<div class='source'><h3>{escape(article.title or article.id)}</h3>"
             f"<p class='meta'>{meta}{link} · characters {start}–{end}</p>"
             f"<div class='article-text'>{text}</div></div>")
@@ -124,12 +127,13 @@ def digest_frame(page: str) -> str:
 
 
 def summary_html(summary: dict[str, Any]) -> str:
-    """A stored summary (``rag summarize`` JSON): each sentence with links to the article
-    sentences it rests on, unsupported ones marked."""
+    """A stored summary (``rag summarize`` JSON): each sentence the article bears out, with
+    links to the article sentences it rests on; how many draft sentences were left out."""
     article_id = str(summary.get("article_id", ""))
     parts = [f"<h3>{escape(summary.get('title') or article_id)}</h3>"]
+    shown = checked_sentences(summary)
     for role, heading in SECTIONS.items():
-        sentences = [s for s in summary.get("sentences", []) if s.get("role") == role]
+        sentences = [s for s in shown if s.get("role") == role]
         if not sentences:
             continue
         items = []
@@ -137,9 +141,12 @@ def summary_html(summary: dict[str, Any]) -> str:
             links = " ".join(source_link(article_id, int(span["start"]), int(span["end"]),
                                          f"[{i}]")
                              for i, span in enumerate(s.get("spans", []), start=1))
-            flag = "" if s.get("supported") else " <i>(not found in the article)</i>"
-            items.append(f"<li>{escape(s.get('text', ''))} {links}{flag}</li>")
+            items.append(f"<li>{escape(s.get('text', ''))} {links}</li>")
         parts.append(f"<h4>{heading}</h4><ul>{''.join(items)}</ul>")
+    dropped = summary.get("dropped") or []
+    if dropped:
+        parts.append(f"<p class='meta'>{len(dropped)} sentence(s) of the draft left out: the "
+                     "article does not bear them out.</p>")
     parts.append(f"<p class='meta'>model {escape(summary.get('model', ''))} · "
                  f"{escape(summary.get('seconds', ''))} s</p>")
     return "".join(parts)
@@ -155,7 +162,7 @@ def ingest_report_html(report: IngestReport) -> str:
                       for r in report.replaced_ids)
     return (f"<p>{counts}</p>"
             + (f"<p><b>Not ingested:</b></p><ul>{failed}</ul>" if failed else "")
-            + (f"<p><b>Unsafe ids replaced:</b></p><ul>{renamed}</ul>" if renamed else "")
+            + (f"<p><b>Stored under the id:</b></p><ul>{renamed}</ul>" if renamed else "")
             + (f"<p><b>Near-duplicates:</b></p><ul>{duplicates}</ul>" if duplicates else ""))
 
 

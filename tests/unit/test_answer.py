@@ -109,7 +109,7 @@ def test_model_refusal_past_the_gate_falls_back_to_the_quoted_cited_sentences(
         sample_library: Library, reply: str):
     sample_library.use_generator(ScriptedGenerator(reply))
     answer = sample_library.ask(QUESTION)
-    assert not answer.refused and answer.path == "extractive"
+    assert not answer.refused and answer.route == "extractive"
     assert answer.answer.startswith(QUOTED) and "angiopoietin 1 and 2" in answer.answer
     article = sample_library.article("study")
     assert answer.citations and all(
@@ -122,7 +122,7 @@ def test_yes_no_question_gets_a_supported_verdict_first(sample_library: Library)
     sample_library.use_generator(generator)
     answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
     assert generator.prompts[-1][0]["content"] == YES_NO_SYSTEM_PROMPT
-    assert (answer.verdict, answer.path) == ("yes", "generated")
+    assert (answer.verdict, answer.route) == ("yes", "generated")
     assert answer.answer.startswith("Yes. ") and answer.citations
     assert "angiopoietin 1 and 2" in answer.citations[0].text
 
@@ -144,7 +144,7 @@ def test_a_generator_that_reads_its_probabilities_chooses_the_verdict_then_expla
             sample_library.ask_stream("Does the study focus on angiopoietin 1 and 2?")]
     answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
     assert generator.prefills == ["No."] * 2  # the reason is generated after the verdict
-    assert (answer.verdict, answer.path) == ("no", "generated")
+    assert (answer.verdict, answer.route) == ("no", "generated")
     assert answer.answer.startswith("No. ") and "angiopoietin 1 and 2" in answer.citations[0].text
     assert next(text for stage, text in seen if stage == "generating") == "No."
 
@@ -162,9 +162,9 @@ def test_the_calibrated_bias_moves_the_verdict_and_still_demotes_an_unsupported_
     assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
 
 
-@pytest.mark.parametrize(("fallback", "path"), [(0.45, "extractive"), (1.01, "refusal")])
+@pytest.mark.parametrize(("fallback", "route"), [(0.45, "extractive"), (1.01, "refusal")])
 def test_a_refusal_the_model_finds_likelier_than_any_verdict_quotes_or_refuses(
-        sample_library: Library, fallback: float, path: str):
+        sample_library: Library, fallback: float, route: str):
     settings = replace(sample_library.settings, verdict_refusal_margin=1.0,
                        fallback_threshold=fallback)
     sample_library = Library.open(settings, HashingEmbedder())
@@ -173,8 +173,8 @@ def test_a_refusal_the_model_finds_likelier_than_any_verdict_quotes_or_refuses(
     sample_library.use_generator(generator)
     answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
     assert generator.prefills == []  # no verdict was generated
-    assert answer.path == path and answer.refused == (path == "refusal")
-    if path == "extractive":  # good evidence on screen: quoted, the verdict left open
+    assert answer.route == route and answer.refused == (route == "refusal")
+    if route == "extractive":  # good evidence on screen: quoted, the verdict left open
         assert answer.verdict == "unclear" and QUOTED in answer.answer and answer.citations
 
 
@@ -283,7 +283,7 @@ def test_a_named_session_carries_follow_ups_between_calls(sample_library: Librar
     sample_library.use_generator(generator)
     sessions = sample_library.sessions
     first = sample_library.ask(QUESTION, sessions.history("team"))
-    assert first.path == "generated"
+    assert first.route == "generated"
     sessions.append("team", first)
     follow_up = sample_library.ask("Which journal published it?", sessions.history("team"))
     assert QUESTION in generator.prompts[1][1]["content"]  # the rewrite saw the first turn

@@ -15,9 +15,9 @@ from tests.fakes import ReadingGenerator
 
 def test_answer_metrics_match_whole_words_only():
     records = [{"prediction": "The eyes were fine [1].", "answers": ["yes", "long answer"],
-                "refused": False, "path": "generated", "verdict": None},
+                "refused": False, "route": "generated", "verdict": None},
                {"prediction": "Yes, it works.", "answers": ["yes", "it works"],
-                "refused": False, "path": "generated", "verdict": "yes"}]
+                "refused": False, "route": "generated", "verdict": "yes"}]
     metrics = _answers(records)
     assert metrics["contains"] == 0.5 and metrics["yes_no_accuracy"] == 1.0
 
@@ -25,13 +25,13 @@ def test_answer_metrics_match_whole_words_only():
 def test_verdict_accuracy_counts_missing_verdicts_as_wrong_beside_the_majority_baseline():
     def record(verdict, gold, refused=False):
         return {"prediction": "x", "answers": [gold, "long"], "refused": refused,
-                "path": "refusal" if refused else "generated", "verdict": verdict}
+                "route": "refusal" if refused else "generated", "verdict": verdict}
 
     metrics = _answers([record("yes", "yes"), record("unclear", "maybe"), record(None, "no"),
                         record("no", "yes"), record(None, "yes", refused=True)])
     assert metrics["verdict"] == {"accuracy": 0.4, "majority_baseline": 0.6,
                                   "majority_label": "yes", "given": 0.6, "n": 5}
-    assert metrics["answered"] == 0.8 and metrics["paths"] == {"generated": 4, "refusal": 1}
+    assert metrics["answered"] == 0.8 and metrics["routes"] == {"generated": 4, "refusal": 1}
 
 
 def test_refusal_metrics_treat_unanswerable_questions_as_positives():

@@ -63,15 +63,15 @@ def test_source_panel_marks_exactly_the_span_and_escapes_the_article():
     assert "<img" not in html
 
 
-def test_summary_links_each_sentence_to_its_spans():
+def test_summary_shows_checked_sentences_linked_to_their_spans_and_counts_the_rest():
     summary = {"article_id": "id", "title": "T", "model": "m", "seconds": 1,
-               "sentences": [{"text": "Overview here.", "role": "overview", "supported": True,
-                              "spans": [{"start": 0, "end": 5}]},
-                             {"text": PAYLOAD, "role": "finding", "supported": False,
-                              "spans": []}]}
+               "sentences": [{"text": "Overview here.", "role": "overview",
+                              "status": "supported", "spans": [{"start": 0, "end": 5}]}],
+               "dropped": [{"text": PAYLOAD, "role": "finding", "status": "contradicted",
+                            "reason": "the article says “35%”"}]}
     html = render.summary_html(summary)
     assert render.source_link("id", 0, 5, "[1]") in html
-    assert "not found in the article" in html and "<img" not in html
+    assert "1 sentence(s) of the draft left out" in html and "<img" not in html
 
 
 @pytest.mark.parametrize(("url", "linked"), [

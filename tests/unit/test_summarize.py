@@ -60,7 +60,8 @@ def test_a_summary_has_one_checked_tldr_of_at_most_30_words(study_library):
     summary = study_library.summarize(["study"]).summaries[0]
     (tldr,) = [s for s in summary.sentences if s.role == "tldr"]
     assert tldr.text.startswith("Stem cells restored") and tldr.supported and tldr.spans
-    assert long in summary.of_role("overview")  # a second, too long one is not the TLDR
+    # a second, too long one is not the TLDR
+    assert [s.role for s in summary.sentences if s.text == long] == ["overview"]
     assert summary.to_dict()["tldr"] == tldr.text
 
 
@@ -101,9 +102,13 @@ def test_batch_writes_markdown_json_and_an_index(study_library):
     study_library.summarize()
     folder = study_library.summaries_folder
     data = json.loads((folder / "study.json").read_text())
-    assert data["overview"] and len(data["findings"]) == 3 and data["caveats"]
+    assert data["overview"] and len(data["findings"]) == 2 and data["caveats"]
+    assert [(d["text"], d["status"]) for d in data["dropped"]] == [
+        ("The cells cured diabetes in seven dogs.", "not found")]
+    assert all(s["status"] == "supported" for s in data["sentences"])
     markdown = (folder / "study.md").read_text()
-    assert "## Key findings" in markdown and "*(not found in the article)*" in markdown
+    assert "## Key findings" in markdown and "diabetes" not in markdown
+    assert "1 sentence(s) of the draft left out" in markdown
     assert "chars" in markdown and "[study.md]" not in markdown
     assert json.loads((folder / "index.json").read_text())[0]["article_id"] == "study"
     assert "(study.md)" in (folder / "index.md").read_text()

@@ -1,0 +1,498 @@
+"""Does a sentence say what its source says? The support score (``rag.support``) finds the
+source sentences a claim is about; this module reads both for what the score cannot see:
+
+- numbers (with units; 34.7 → 35 and 0.35 ↔ 35 % allowed), and codes such as IL-6;
+- polarity: negations and negative findings (not, no, without, failed to, no significant,
+  unchanged, similar ↔ did not differ), compared clause by clause;
+- direction: increased/decreased, higher/lower, improved/worsened… for the same clause;
+- population and setting: species, age group, sex, patients vs healthy, in vitro vs in vivo;
+- hedges: a claim that drops the source's "may", "suggests", "preliminary" or "in rats".
+
+Each checked sentence gets one status — supported, contradicted, overstated, not found —
+with the reason in the source's own words ("the article says “35%”").
+Rules, not a model: no natural-language-inference model ships its weights on PyPI (see
+../shared/MODELS.md), and these readings are exact where a small model guesses. A reading
+costs well under a millisecond and is cached per sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from difflib import SequenceMatcher
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from rag.roles import paragraph_of, role
+from rag.support import Evidence
+from rag.text import STOPWORDS, Quantity, numbers, stem
+
+SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND = \
+    "supported", "contradicted", "overstated", "not found"
+STATUSES = (SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND)
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_NOT_CONTRACTED = re.compile(r"n['’]t\b", re.I)
+_CODE = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+
+_NEGATIONS = {"no", "not", "never", "none", "neither", "nor", "without", "cannot", "lack",
+              "lacks", "lacked", "lacking", "absence", "absent", "unable", "fail", "fails",
+              "failed", "failing", "non", "nothing", "nobody"}
+_NEGATED_BY_PREFIX = {stem(w) for w in (
+    "significant significantly effective effectively changed affected related altered safe "
+    "likely common able detectable successful favorable necessary usual "
+    "adequate appropriate complete consistent correct dependent sufficient frequent "
+    "specific stable feasible acceptable reliable predictable treated controlled resolved "
+    "tolerated associated responsive reversible important relevant equal agree "
+    "beneficial improved expected").split()}
+_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
+_SAME = {"similar", "comparable", "equivalent", "identical", "indistinguishable"}
+"""Said of two things, these deny a difference: "similar" reads as "did not differ"."""
+_DIFFER = stem("differ")
+_CLAUSE_END = {",", ";", ":", ".", "(", ")", "but", "however", "although", "though",
+               "whereas", "while", "yet", "except", "nevertheless", "unlike", "instead"}
+_CLAUSE_SPLIT = {";", "but", "however", "although", "though", "whereas", "while", "yet",
+                 "nevertheless", "instead"}
+_HEDGES = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
+           "likely", "unlikely", "suggest", "suggests", "suggested", "suggesting",
+           "suggestive", "appear", "appears", "appeared", "seem", "seems", "seemed",
+           "perhaps", "probably", "probable", "presumably", "preliminary", "putative",
+           "hypothesize", "hypothesized", "speculate", "tentative", "tentatively",
+           "plausible", "plausibly", "pilot", "unclear", "uncertain", "unknown",
+           "undetermined", "inconclusive", "controversial", "debated", "unproven"}
+_UP = {stem(w) for w in (
+    "increase increased increases increasing rise rises rose risen rising elevated "
+    "elevation higher greater larger longer improve improved improves improvement "
+    "enhance enhanced enhances gain gains boost boosted upregulated accelerate accelerated "
+    "doubled tripled better superior augmented augment expand expanded exceed exceeded "
+    "grow grew growth strengthen strengthened heighten heightened more raised").split()}
+_DOWN = {stem(w) for w in (
+    "decrease decreased decreases decreasing reduce reduced reduces reducing reduction "
+    "decline declined declines fall fell fallen falling drop dropped lower less fewer "
+    "smaller shorter diminish diminished attenuate attenuated impair impaired worsen "
+    "worsened worse inferior downregulated suppress suppressed inhibit inhibited deplete "
+    "depleted loss lost shrink shrank halved weaken weakened slower lessen lessened "
+    "alleviate alleviated deterioration deteriorated deteriorate worsening lowered").split()}
+_COMPARATIVE_OF_NUMBER = {"more", "less", "fewer", "greater", "higher", "lower"}
+"""Before "than" and a number these bound the number ("more than 50"), not a change."""
+
+_POPULATION: dict[str, tuple[str, str]] = {}
+for _category, _groups in {
+    "species": {
+        "humans": "human humans patient patients people person persons participant "
+                  "participants volunteer volunteers individuals man men woman women child "
+                  "children adult adults",
+        "rats": "rat rats", "mice": "mouse mice murine", "hamsters": "hamster hamsters",
+        "rabbits": "rabbit rabbits", "dogs": "dog dogs canine", "cats": "cat cats feline",
+        "pigs": "pig pigs porcine swine piglet piglets", "sheep": "sheep ewe ewes ovine "
+        "lamb lambs", "goats": "goat goats caprine", "cattle": "cow cows cattle bovine calf "
+        "calves", "horses": "horse horses equine", "monkeys": "monkey monkeys macaque "
+        "macaques primate primates", "chickens": "chicken chickens chick chicks",
+        "zebrafish": "zebrafish", "flies": "drosophila fly flies", "yeast": "yeast",
+        "bacteria": "bacteria bacterial"},
+    "age": {"young": "child children childhood pediatric paediatric infant infants neonate "
+                     "neonates neonatal newborn newborns adolescent adolescents adolescence "
+                     "boy boys girl girls kid kids toddler toddlers juvenile juveniles young "
+                     "younger youth teenager teenagers",
+            "adult": "adult adults", "old": "elderly older old aged geriatric senior seniors "
+                                            "octogenarians"},
+    "sex": {"male": "men man male males boy boys father fathers husbands",
+            "female": "women woman female females girl girls mother mothers pregnant "
+                      "maternal wives"},
+    "health": {"patients": "patient patients", "healthy": "healthy"},
+    "setting": {"in vitro": "vitro cultured culture", "in vivo": "vivo"},
+}.items():
+    for _group, _words in _groups.items():
+        for _word in _words.split():
+            _POPULATION.setdefault(f"{_category}:{_word}", (_category, _group))
+_COMPATIBLE = {("age", "adult", "old"), ("age", "old", "adult")}
+"""Groups of one category that do not exclude each other (the elderly are adults)."""
+_NON_HUMAN = "species"
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str
+    stem: str
+    start: int
+    end: int
+    negation: bool = False  # a negation cue itself (no, not, insignificant, similar…)
+    hedge: bool = False
+    direction: int = 0  # +1 up, -1 down, 0 none
+
+
+@dataclass
+class Clause:
+    tokens: list[Token]
+    start: int
+    end: int
+
+    @property
+    def content(self) -> set[str]:
+        return {t.stem for t in self.tokens
+                if t.word not in STOPWORDS and t.word.isalnum() and not t.negation}
+
+    @property
+    def negations(self) -> list[Token]:
+        return [t for t in self.tokens if t.negation]
+
+    @property
+    def polarity(self) -> int:
+        """+1 affirmed, -1 denied: the parity of the clause's negation cues."""
+        return -1 if len(self.negations) % 2 else 1
+
+    @property
+    def hedges(self) -> list[Token]:
+        return [t for t in self.tokens if t.hedge]
+
+    @property
+    def directions(self) -> list[Token]:
+        return [t for t in self.tokens if t.direction]
+
+
+@dataclass
+class Reading:
+    """What a sentence says beyond its topic."""
+
+    text: str
+    clauses: list[Clause]
+    numbers: list[Quantity]
+    codes: set[str]
+    population: dict[str, dict[str, str]]  # category -> group -> the word used
+
+    @property
+    def hedged(self) -> bool:
+        return any(c.hedges for c in self.clauses)
+
+
+@dataclass
+class Finding:
+    """Why a claim is not simply supported: its kind, the status it leads to, a reason in
+    the source's words."""
+
+    kind: str  # number | code | polarity | direction | population | hedge
+    status: str
+    reason: str
+
+
+@dataclass
+class ClaimCheck:
+    """A claim's status and the source sentences it was judged against (best first)."""
+
+    claim: str
+    status: str
+    reason: str
+    evidence: list[Evidence] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    kind: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``rag check``: the claim, its status, the reason, the cited spans."""
+        return {"claim": self.claim, "status": self.status, "reason": self.reason,
+                "kind": self.kind or None,
+                "citations": [asdict(e.citation(s)) for e, s in zip(self.evidence, self.scores,
+                                                                    strict=True)]}
+
+
+@lru_cache(maxsize=50_000)
+def read(text: str) -> Reading:
+    """The reading of one sentence (cached: the same evidence sentences are read for
+    every claim checked against them)."""
+    tokens = _tokens(text)
+    clauses = _clauses(tokens, len(text))
+    population: dict[str, dict[str, str]] = {}
+    for i, t in enumerate(tokens):
+        group = _population_of(tokens, i)
+        if group:
+            population.setdefault(group[0], {}).setdefault(group[1], t.word)
+    return Reading(text, clauses, numbers(text), {c.lower() for c in _CODE.findall(text)},
+                   population)
+
+
+def _tokens(text: str) -> list[Token]:
+    text = _NOT_CONTRACTED.sub(lambda m: " " * (len(m.group()) - 2) + "nt", text)  # didn't
+    raw = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    out: list[Token] = []
+    for i, (surface, start, end) in enumerate(raw):
+        word = surface.lower()
+        after = [w.lower() for w, _, _ in raw[i + 1: i + 3]]
+        before = raw[i - 1][0].lower() if i else ""
+        if word == "nt":
+            word = "not"
+        negation = word in _NEGATIONS and not (
+            (word == "not" and after[:1] == ["only"]) or (word == "no" and after[:1] == ["."])
+            or (word == "not" and before == "or"))  # "whether or not"
+        token_stem = stem(word)
+        if word in _SAME:
+            negation, token_stem = True, _DIFFER
+        elif not negation and word.startswith(_PREFIXES):
+            for prefix in _PREFIXES:
+                rest = word[len(prefix):]
+                if word.startswith(prefix) and len(rest) > 3 and stem(rest) in _NEGATED_BY_PREFIX:
+                    negation, token_stem = True, stem(rest)
+                    break
+        direction = 0
+        if token_stem in _UP or token_stem in _DOWN:
+            bounds_number = word in _COMPARATIVE_OF_NUMBER and after[:1] == ["than"] and \
+                len(after) > 1 and after[1][:1].isdigit()
+            direction = 0 if bounds_number else (1 if token_stem in _UP else -1)
+        elif token_stem == stem("regulated") and before in ("up", "down"):
+            direction = 1 if before == "up" else -1
+        out.append(Token(word, token_stem, start, end, negation, word in _HEDGES, direction))
+    return out
+
+
+def _clauses(tokens: list[Token], length: int) -> list[Clause]:
+    """The sentence cut at clause boundaries ("; but", "whereas", ", while"…): polarity and
+    direction are compared between the clauses that say the same thing."""
+    clauses, current = [], []
+    for i, t in enumerate(tokens):
+        comma_split = t.word == "," and i + 1 < len(tokens) and tokens[i + 1].word in (
+            "but", "whereas", "while", "although", "though", "yet", "which", "however",
+            "except", "unlike")
+        if (t.word in _CLAUSE_SPLIT or comma_split) and current:
+            clauses.append(current)
+            current = []
+        current.append(t)
+    if current:
+        clauses.append(current)
+    return [Clause(c, c[0].start, c[-1].end) for c in clauses] or [Clause([], 0, length)]
+
+
+def _population_of(tokens: list[Token], i: int) -> tuple[str, str] | None:
+    word = tokens[i].word
+    before = tokens[i - 1].word if i else ""
+    after = tokens[i + 1].word if i + 1 < len(tokens) else ""
+    if before == "non" or (before == "-" and i > 1 and tokens[i - 2].word == "non"):
+        return None  # non-human primates
+    if word == "aged" and after[:1].isdigit():
+        return None  # "aged 12 years" gives an age, not the elderly
+    if word in ("vitro", "vivo") and before != "in":
+        return None
+    for category in ("species", "age", "sex", "health", "setting"):
+        group = _POPULATION.get(f"{category}:{word}")
+        if group:
+            return group
+    return None
+
+
+def _all_populations(word: str) -> list[tuple[str, str]]:
+    return [_POPULATION[f"{c}:{word}"] for c in ("species", "age", "sex", "health", "setting")
+            if f"{c}:{word}" in _POPULATION]
+
+
+def _populations(reading: Reading) -> dict[str, dict[str, str]]:
+    """Every category a sentence's population words belong to (a word such as "women" is
+    a species, a sex and, with "girls", an age at once)."""
+    out: dict[str, dict[str, str]] = {}
+    tokens = [t for c in reading.clauses for t in c.tokens]
+    for i, t in enumerate(tokens):
+        if _population_of(tokens, i) is None:
+            continue
+        for category, group in _all_populations(t.word):
+            out.setdefault(category, {}).setdefault(group, t.word)
+    return out
+
+
+def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
+            context: Sequence[Reading] = ()) -> list[Finding]:
+    """What in ``claim`` the ``source`` sentence does not bear out. ``others`` are further
+    sentences the claim cites (numbers may come from any of them); ``context`` is the rest
+    of the source's article (who or what the study was on)."""
+    findings = _numbers(claim, source, others) + _codes(claim, [source, *others, *context])
+    findings += _swaps(claim, source)
+    for clause in claim.clauses:
+        match = _aligned(clause, source)
+        if match is None:
+            continue
+        findings += _polarity(clause, match, source) + _direction(clause, match, source)
+        findings += _hedge(clause, match, source)
+    findings += _population(claim, source, context)
+    return findings
+
+
+def _swaps(claim: Reading, source: Reading) -> list[Finding]:
+    """Words the claim put in place of the source's, read off a word alignment of the two
+    sentences: a direction turned round, a population exchanged for another, a negation
+    added or dropped, a hedge left out. Catches what clause-level counts cannot see in a
+    sentence that says both ("43 men and 11 women", "increased A and reduced B")."""
+    ours = [t for c in claim.clauses for t in c.tokens]
+    theirs = [t for c in source.clauses for t in c.tokens]
+    matcher = SequenceMatcher(None, [t.stem for t in theirs], [t.stem for t in ours],
+                              autojunk=False)
+    findings: list[Finding] = []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal" or a2 - a1 > 4 or b2 - b1 > 4:
+            continue
+        was, now = theirs[a1:a2], ours[b1:b2]
+        for old, new in zip(was, now, strict=False):  # a replaced run may differ in length
+            if old.direction and new.direction == -old.direction:
+                findings.append(Finding("direction", CONTRADICTED, f"the article says "
+                                        f"“{_quote(source, old.start, old.end)}”"))
+            for category, group in _all_populations(old.word):
+                rivals = [g for c, g in _all_populations(new.word) if c == category]
+                if rivals and group not in rivals and \
+                        (category, group, rivals[0]) not in _COMPATIBLE:
+                    findings.append(Finding("population", CONTRADICTED,
+                                            f"the article says “{old.word}” where this says "
+                                            f"“{new.word}”"))
+        if sum(t.negation for t in was) % 2 != sum(t.negation for t in now) % 2:
+            cue = next((t for t in was if t.negation), was[0] if was else None)
+            quote = _quote(source, cue.start, cue.end) if cue else source.text
+            findings.append(Finding("polarity", CONTRADICTED,
+                                    f"the article says “{quote}”" if any(
+                                        t.negation for t in was) else
+                                    f"the article says it without the negation: “{quote}”"))
+        if sum(t.hedge for t in was) > sum(t.hedge for t in now):
+            cue = next(t for t in was if t.hedge)
+            findings.append(Finding("hedge", OVERSTATED, "the article is more careful: "
+                                    f"“{_quote(source, cue.start, cue.end)}”"))
+    return findings
+
+
+def _aligned(clause: Clause, source: Reading) -> Clause | None:
+    """The source clause saying most of what ``clause`` says (None: none shares half its
+    content words)."""
+    words = clause.content
+    if not words:
+        return None
+    best = max(source.clauses, key=lambda c: len(words & c.content))
+    return best if len(words & best.content) >= max(1, len(words) / 2) else None
+
+
+def _quote(source: Reading, start: int, end: int, around: int = 6) -> str:
+    """The source's words around a span, about ``around`` words either side."""
+    left = source.text[:start].split()[-around:]
+    right = source.text[end:].split()[:around]
+    return " ".join([*left, source.text[start:end], *right]).strip(" ,;")
+
+
+def _numbers(claim: Reading, source: Reading, others: Sequence[Reading]) -> list[Finding]:
+    """Each of the claim's numbers must be one of the source's (each source number vouches
+    for one claim number, same unit first), or of another sentence the claim cites; a
+    different number of the same unit in the source contradicts it."""
+    left = list(source.numbers)
+    elsewhere = [q for r in others for q in r.numbers]
+    findings = []
+    claimed = sorted((q for q in claim.numbers if q.text.lower() != "one"),
+                     key=lambda q: not any(q.matches(s) and q.unit == s.unit for s in left))
+    for quantity in claimed:
+        same = [s for s in left if quantity.matches(s)]
+        if same:
+            left.remove(min(same, key=lambda s: s.unit != quantity.unit))
+            continue
+        rival = next((s for s in left if s.unit == quantity.unit), None)
+        if rival is not None:
+            findings.append(Finding("number", CONTRADICTED,
+                                    f"the article says “{rival.text}” where this says "
+                                    f"“{quantity.text}”"))
+        elif not any(quantity.matches(s) for s in elsewhere):
+            findings.append(Finding("number", NOT_FOUND,
+                                    f"the article does not give “{quantity.text}”"))
+    return findings
+
+
+def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
+    known = set().union(*(r.codes for r in sources)) if sources else set()
+    return [Finding("code", NOT_FOUND, f"the article does not mention “{code}”")
+            for code in sorted(claim.codes - known)]
+
+
+def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
+    if clause.polarity == match.polarity:
+        return []
+    if match.negations:
+        cue = match.negations[0]
+        return [Finding("polarity", CONTRADICTED,
+                        f"the article says “{_quote(source, cue.start, cue.end)}”")]
+    return [Finding("polarity", CONTRADICTED, "the article says it without the negation: "
+                    f"“{_quote(source, match.start, match.end, 0)}”")]
+
+
+def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
+    said = {t.stem: t.direction for t in match.directions}
+    for token in clause.directions:
+        if said.get(token.stem) == token.direction or not said:
+            continue
+        if all(d == -token.direction for d in said.values()):
+            rival = next(t for t in match.directions)
+            return [Finding("direction", CONTRADICTED,
+                            f"the article says “{_quote(source, rival.start, rival.end)}”")]
+    return []
+
+
+def _hedge(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
+    if len(match.hedges) > len(clause.hedges):
+        cue = match.hedges[0]
+        return [Finding("hedge", OVERSTATED, "the article is more careful: "
+                        f"“{_quote(source, cue.start, cue.end)}”")]
+    return []
+
+
+def _population(claim: Reading, source: Reading,
+                context: list[Reading]) -> list[Finding]:
+    said = _populations(claim)
+    here = _populations(source)
+    around: dict[str, dict[str, str]] = {}
+    for reading in context:
+        for category, groups in _populations(reading).items():
+            for group, word in groups.items():
+                around.setdefault(category, {}).setdefault(group, word)
+    findings = []
+    for category, groups in said.items():
+        known = here.get(category) or (around.get(category) if category == "species" else None)
+        if not known or set(groups) & set(known) or any(
+                (category, a, b) in _COMPATIBLE for a in groups for b in known):
+            continue
+        findings.append(Finding("population", CONTRADICTED,
+                                f"the article says “{next(iter(known.values()))}” where this "
+                                f"says “{next(iter(groups.values()))}”"))
+    animals = [w for g, w in here.get("species", {}).items() if g != "humans"]
+    if animals and "species" not in said and not here.get("species", {}).get("humans"):
+        findings.append(Finding("hedge", OVERSTATED,
+                                f"the article says this was in {animals[0]}"))
+    return findings
+
+
+_PRECEDENCE = {CONTRADICTED: 0, OVERSTATED: 1, NOT_FOUND: 2}
+
+
+def verdict_of(claim: str, cited: list[Evidence], context: Sequence[Evidence] = ()
+               ) -> Finding | None:
+    """What keeps ``claim`` from being supported by the sentences it cites (the first one
+    it rests on most), or None when they bear it out. ``context``: other sentences of the
+    first one's article."""
+    readings = [read(e.text) for e in cited]
+    findings = compare(read(claim), readings[0], readings[1:], [read(e.text) for e in context])
+    return min(findings, key=lambda f: _PRECEDENCE[f.status]) if findings else None
+
+
+def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: float,
+          cited: int = 2) -> ClaimCheck:
+    """The claim's status against the evidence sentences (``scores``: their support for the
+    claim). Not found when no sentence clears ``threshold``; else the best sentence (with
+    up to ``cited`` - 1 more above the threshold, for numbers a claim joins from two
+    sentences) must bear out every number, code, polarity, direction, population and hedge.
+    A sentence giving a study's purpose supports only a claim about the purpose. The rest of
+    the best sentence's article is its context."""
+    if role(claim) != "purpose":  # "we asked whether X" does not say that X
+        scores = np.where([role(e.text, paragraph_of(e)) == "purpose" for e in evidence],
+                          0.0, scores)
+    if not evidence or float(np.max(scores)) < threshold:
+        return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
+    order = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold][:cited]
+    chosen = [evidence[i] for i in order]
+    found = verdict_of(claim, chosen, context_of(chosen[0], evidence))
+    kept_scores = [round(float(scores[i]), 4) for i in order]
+    if found is None:
+        return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
+    return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
+
+
+def context_of(sentence: Evidence, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The other evidence sentences of ``sentence``'s article."""
+    article = sentence.hit.chunk.article_id
+    return [e for e in evidence if e.hit.chunk.article_id == article and e is not sentence]
