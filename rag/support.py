@@ -11,10 +11,12 @@ something the articles never mention.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 
 from rag.embedding import Embedder
 from rag.text import content_words, sentence_spans
@@ -73,24 +75,30 @@ class WordWeights:
 
 
 class SupportScorer:
-    """Scores how well evidence sentences support claims (0..1)."""
+    """Scores how well evidence sentences support claims (0..1). Shared by the app's chat
+    threads: its sentence-vector cache is a bounded LRU behind a lock."""
 
     def __init__(self, embedder: Embedder, weights: WordWeights | None = None,
                  cache_size: int = 20_000) -> None:
         self.embedder = embedder
         self.weights = weights or WordWeights([])
-        self._vectors: dict[str, np.ndarray] = {}  # rerank, gate and citations share sentences
-        self._cache_size = cache_size
+        # rerank, gate and citations share sentences
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=cache_size)
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of ``texts``, cached: the sentences a summary's prompt is chosen from
-        are the ones its claims are then checked against."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        are the ones its claims are then checked against. Safe to call from several
+        threads (each call keeps what it found, whatever another call evicts meanwhile)."""
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            if len(self._vectors) + len(missing) > self._cache_size:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
-        return np.vstack([self._vectors[t] for t in texts])
+            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
+            known.update(fresh)
+            with self._lock:
+                self._vectors.update(fresh)
+        return np.vstack([known[t] for t in texts])
 
     def scores(self, claims: list[str], evidence: list[Evidence]) -> np.ndarray:
         """Matrix [claims x evidence] of support scores."""

@@ -120,6 +120,29 @@ def _chat_tab(library: Library, session: Session) -> None:
     clear.click(lambda: ([], []), None, [chatbot, conversation], api_visibility="private")
 
 
+def _check_tab(library: Library, policy: VisitorPolicy) -> gr.Dropdown:
+    """A statement checked against the articles: its status, the reason, the sentences.
+    Returns the article picker, which the page load fills."""
+    def check(statement: str, article_id: str | None) -> str:
+        try:
+            result = library.check_statement(policy.question(statement), article_id or None)
+        except RagError as err:
+            return render.error_html(str(err))
+        return render.check_html(result.to_dict())
+
+    statement = gr.Textbox(label="A statement to check against the articles", lines=2,
+                           placeholder="hUCMSCs restored ovarian function in women.",
+                           elem_id="check-statement", max_length=policy.max_question_chars)
+    article = gr.Dropdown(label="Only this article (optional)", elem_id="check-article")
+    button = gr.Button("Check", variant="primary", elem_id="check")
+    result = gr.HTML(elem_id="check-result")
+    button.click(check, [statement, article], result, api_visibility="private",
+                 concurrency_limit=4, concurrency_id="chat")
+    statement.submit(check, [statement, article], result, api_visibility="private",
+                     concurrency_limit=4, concurrency_id="chat")
+    return article
+
+
 @dataclass
 class _ArticlesTab:
     uploads: gr.File
@@ -255,7 +278,7 @@ def _digest_panel(library: Library, queue: dict[str, Any]
     status = gr.HTML()
     view = gr.HTML(elem_id="digest")
     downloads = gr.File(label="Download the digest (HTML, Markdown)", file_count="multiple",
-                        interactive=False)
+                        interactive=False, elem_id="digest-files")
     button.click(make, None, [status, view, downloads], **queue)
     return latest, [view, downloads]
 
@@ -295,8 +318,16 @@ def _api(library: Library, policy: VisitorPolicy) -> None:
         except RagError as err:
             raise gr.Error(str(err)) from None
 
+    def check_api(statement: str) -> dict[str, Any]:
+        """Whether the articles bear out a statement; the same JSON as `rag check --json`."""
+        try:
+            return library.check_statement(policy.question(statement)).to_dict()
+        except RagError as err:
+            raise gr.Error(str(err)) from None
+
     gr.api(ask_api, api_name="ask", concurrency_limit=4, concurrency_id="chat")
     gr.api(search_api, api_name="search", concurrency_limit=8, concurrency_id="read")
+    gr.api(check_api, api_name="check", concurrency_limit=4, concurrency_id="chat")
 
 
 def _dates(library: Library, article_ids: set[str]) -> dict[str, str]:
@@ -305,7 +336,7 @@ def _dates(library: Library, article_ids: set[str]) -> dict[str, str]:
 
 
 def _listing(library: Library) -> tuple[Any, ...]:
-    """The article table, both article pickers, the summary picker and the status line."""
+    """The article table, the article pickers, the summary picker and the status line."""
     articles = library.articles()
     rows = [[a.id, a.title, a.date, a.source, a.chunks] for a in articles]
     choices = [(f"{a.title or a.id} ({a.id})", a.id) for a in articles]
@@ -313,7 +344,8 @@ def _listing(library: Library) -> tuple[Any, ...]:
     status = (f"{info['articles']} articles · {info['chunks']} passages · embedder "
               f"{info['embedder']} · local model {library.settings.generator}")
     return (rows, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]),
-            gr.update(choices=library.summarized()), status)
+            gr.update(choices=library.summarized()), status,
+            gr.update(choices=[("All articles", ""), *choices], value=""))
 
 
 def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
@@ -329,10 +361,12 @@ def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
                     articles = _articles_tab(policy)
                 with gr.Tab("Summaries"):
                     summaries = _summaries_tab(library)
+                with gr.Tab("Check a statement"):
+                    check_article = _check_tab(library, policy)
             with gr.Column(scale=2):
                 _source_panel(library)
         listing = [articles.table, articles.to_remove, summaries.to_summarize, summaries.shown,
-                   status_line]
+                   status_line, check_article]
         _wire_articles(library, policy, articles, listing)
         _api(library, policy)
         app.load(lambda: _listing(library), None, listing, api_visibility="private")
@@ -343,13 +377,15 @@ def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
 def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
     """Serve until interrupted. Models load before the first request, not during it. Only
-    the summaries folder is served as files; uploads are capped at the policy's size."""
+    the summaries and digests folders are served as files (wherever the index lives);
+    uploads are capped at the policy's size."""
     library.embedder  # noqa: B018 - load now: the first question should not pay for it
     policy = VisitorPolicy.from_settings(library.settings)
     app = build_app(library, policy)
     app.queue(default_concurrency_limit=2)
     app.launch(server_name=host, server_port=port, show_error=True, auth=auth,
-               allowed_paths=[str(library.summaries_folder.resolve())],
+               allowed_paths=[str(library.summaries_folder.resolve()),
+                              str(library.digests_folder.resolve())],
                max_file_size=policy.max_upload_bytes,
                css_paths=[STATIC / "app.css"],
                head=f"<script>{(STATIC / 'app.js').read_text()}</script>",

@@ -56,3 +56,11 @@ def ask(page, question: str, timeout_s: float = 300) -> None:
     page.wait_for_function(
         "n => document.querySelectorAll('#chat .final, #chat .refusal').length > n",
         arg=finals, timeout=timeout_s * 1000)
+
+
+def uploaded(page, name: str, timeout_s: float = 60) -> None:
+    """Wait until the Uploads box lists ``name`` as a finished upload. (While a file is still
+    uploading the box's text reads "Uploading 1 file... name"; once it is done the name is
+    split into stem and extension, so a text match catches only the unfinished state.)"""
+    page.locator(f"#uploads td.filename[aria-label='{name}']").wait_for(
+        timeout=timeout_s * 1000)

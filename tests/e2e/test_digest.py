@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from rag import Library, Settings
+from tests.conftest import SAMPLE
 from tests.e2e.conftest import ARTIFACTS
 from tests.fakes import HashingEmbedder
+from tests.processes import rag_json, serving
 from tests.unit.test_digest import STORIES, EchoSummaries
 
 pytestmark = pytest.mark.e2e
@@ -65,3 +68,30 @@ def test_the_summaries_tab_shows_the_latest_digest_with_working_links(page, app_
     frame = page.frame_locator("#digest iframe")
     frame.locator("h1").wait_for(timeout=30_000)
     check_tldr_link_highlights_its_sentence(frame)
+
+
+def test_the_digest_shows_when_the_index_lives_outside_the_working_and_temp_folders(
+        browser, digest_page):
+    home = Path(tempfile.mkdtemp(prefix="rag-e2e-", dir=Path.home()))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "rag-serve-home-index.log"
+    try:
+        (home / "articles").mkdir()
+        shutil.copy(SAMPLE, home / "articles")
+        index = home / "index"
+        rag_json("ingest", str(home / "articles"), "--index", str(index), "--no-progress")
+        (index / "digests").mkdir()
+        shutil.copy(digest_page, index / "digests" / digest_page.name)
+        with serving(index, log=log) as url:
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_role("tab", name="Summaries").click()
+            frame = page.frame_locator("#digest iframe")
+            frame.locator("h1").wait_for(timeout=60_000)
+            check_tldr_link_highlights_its_sentence(frame)
+            page.locator(f"#digest-files td.filename[aria-label='{digest_page.name}']").wait_for(
+                timeout=30_000)
+            page.close()
+        assert "InvalidPathError" not in log.read_text()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -58,12 +58,6 @@ def test_bad_input_classes_each_get_a_one_line_reason_and_the_rest_is_ingested(t
     classes = bad_inputs(folder)
     (folder / "loop").symlink_to(folder, target_is_directory=True)  # a symlink loop
     classes["symlink loop"] = "loop"
-    unreadable = folder / "secret.txt"
-    unreadable.write_text(GOOD)
-    unreadable.chmod(0)
-    root = os.geteuid() == 0  # root reads any file: the permission class cannot fail there
-    if not root:
-        classes["unreadable file"] = "secret.txt"
 
     result = run_rag("ingest", str(folder), "--index", str(tmp_path / "index"), "--json",
                      "--no-progress", check=False)
@@ -73,12 +67,28 @@ def test_bad_input_classes_each_get_a_one_line_reason_and_the_rest_is_ingested(t
     reasons = {Path(f["path"]).name: f["reason"] for f in report["failed"]}
     assert set(classes.values()) <= set(reasons), sorted(set(classes.values()) - set(reasons))
     assert all(r and "\n" not in r and len(r) < 300 for r in reasons.values())
-    assert report["added"] == 4 + (1 if root else 0)
+    assert report["added"] == 4
     info = rag_json("info", "--index", str(tmp_path / "index"), "--check")
     assert info["problems"] == []
     record("bad_input", {"classes_tried": len(classes), "classes": sorted(classes),
-                         "good_files_ingested": report["added"], "lost": 0,
-                         "unreadable_class_skipped_as_root": root})
+                         "good_files_ingested": report["added"], "lost": 0})
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file, so a file without read "
+                    "permission cannot fail to read here")
+def test_an_unreadable_file_is_a_one_line_failure_and_the_rest_lands(tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "good.txt").write_text(GOOD)
+    unreadable = folder / "secret.txt"
+    unreadable.write_text(GOOD)
+    unreadable.chmod(0)
+    result = run_rag("ingest", str(folder), "--index", str(tmp_path / "index"), "--json",
+                     "--no-progress", check=False)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["added"] == 1
+    (failure,) = report["failed"]
+    assert Path(failure["path"]).name == "secret.txt" and "\n" not in failure["reason"]
 
 
 @pytest.fixture(scope="module")

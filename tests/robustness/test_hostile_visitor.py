@@ -21,8 +21,9 @@ import httpx
 import pytest
 
 from rag.corpus import safe_article_id
+from rag.ingest import UPLOAD_PREFIX
 from tests.conftest import SAMPLE
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, uploaded
 from tests.processes import rag_json, serving, wait_until
 from tests.robustness.conftest import record
 
@@ -93,9 +94,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 def client(url: str):
     from gradio_client import Client
 
-    # download_files=False: gradio_client 2 on a Gradio 6 server takes any dict with a "path"
-    # key (our answers have one: which path produced them) for a file to download
-    return Client(url, auth=(USER, PASSWORD), verbose=False, download_files=False)
+    return Client(url, auth=(USER, PASSWORD), verbose=False)  # a default client otherwise
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +120,8 @@ def ingest_in_browser(page, folder: str = "", upload: list[Path] | None = None) 
     page.locator("#folder textarea, #folder input").first.fill(folder)
     if upload:
         page.locator("#uploads input[type=file]").set_input_files([str(p) for p in upload])
-        for path in upload:  # a summary batch started by a test before may still be running
-            page.wait_for_function("name => document.querySelector('#uploads').innerText"
-                                   ".includes(name)", arg=path.name, timeout=120_000)
+        for path in upload:
+            uploaded(page, path.name)
     page.locator("#ingest").click()
     seen = []
 
@@ -173,20 +171,45 @@ def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, pa
     upload.write_text(f"---\nid: '{given}'\ntitle: Hostile id\n---\nZebrafish regrow fins "
                       "within two weeks through a blastema of dedifferentiated cells.\n")
     said = ingest_in_browser(page, upload=[upload])
-    assert "Unsafe ids replaced" in said and given in said, said
+    safe = safe_article_id(UPLOAD_PREFIX + safe_article_id(given))
+    assert "Stored under the id" in said and given in said and safe in said, said
     before = {p for p in site["root"].rglob("*")}
     summaries = site["index"] / "summaries"
     page.get_by_role("tab", name="Summaries").click()
     page.locator("#summarize-choice").wait_for(state="visible")
     page.get_by_role("button", name="Summarize all new").click()
-    summary = summaries / f"{safe_article_id(given)}.json"
-    wait_until(summary.exists, 120, f"the summary {summary.name}")  # under its safe id
+    # the batch is over before the test ends: no later test meets it still running
+    page.get_by_text(re.compile(r"Summarized \d+ article")).first.wait_for(timeout=180_000)
+    assert (summaries / f"{safe}.json").exists()  # under its safe id
     page.get_by_role("tab", name="Articles").click()
     written = {p for p in site["root"].rglob("*")} - before
     outside = [p for p in written if not p.resolve().is_relative_to(summaries.resolve())]
     assert not target.exists() and outside == [], outside
     site["outcomes"][f"front-matter id {kind}"] = \
         f"replaced by a safe id; files written outside the summaries folder: {len(outside)}"
+
+
+def test_an_upload_cannot_replace_a_library_article_or_another_upload(site, page,
+                                                                      tmp_path: Path):
+    impostor = tmp_path / SAMPLE.name  # the operator's article's file name, and so its id
+    impostor.write_text("Ovaries are made of cheese, a new study claims. " * 3)
+    said = ingest_in_browser(page, upload=[impostor])
+    assert f"{UPLOAD_PREFIX}{SAMPLE.stem}" in said, said
+    assert searchable(site, "angiopoietin 1 and 2")  # the operator's article is intact
+    assert searchable(site, "Ovaries are made of cheese")  # beside it, under its own id
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "my article.md", tmp_path / "b" / "my-article.md"
+    first.write_text("Walruses sing to each other under the winter sea ice.\n")
+    second.write_text("Emperor penguins huddle in rotating circles to share warmth.\n")
+    said = [ingest_in_browser(page, upload=[path]) for path in (first, second)]
+    assert f"{UPLOAD_PREFIX}my-article-2" in said[1], said
+    stored = sorted(p.name for p in (site["index"] / "uploads").glob("my-article*"))
+    assert stored == ["my-article-2.md", "my-article.md"]
+    assert searchable(site, "Walruses sing") and searchable(site, "penguins huddle")
+    site["outcomes"]["upload named like a library article, and two names that sanitize "
+                     "alike"] = ("each stored under its own upload- id; the operator's "
+                                 "article and the first upload intact")
 
 
 def test_a_visitor_chosen_generator_url_gets_no_request_and_no_key(site):
@@ -227,26 +250,30 @@ def test_oversized_uploads_are_refused(site, page, tmp_path: Path):
 
 def test_without_login_the_api_and_files_answer_nothing(site):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
-    with pytest.raises(Exception):  # noqa: B017 - any refusal: the client cannot even connect
-        Client(site["url"], verbose=False).predict(QUESTION, api_name="/ask")
-    summaries = sorted((site["index"] / "summaries").glob("*.json"))
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
+        Client(site["url"], verbose=False)
+    summaries = site["index"] / "summaries"
+    summaries.mkdir(exist_ok=True)
+    served = summaries / "probe.json"  # a file the app serves, to logged-in visitors only
+    served.write_text('{"article_id": "probe"}')
     statuses = {}
     with httpx.Client(base_url=site["url"]) as http:
         for route in ("gradio_api/info", "gradio_api/call/ask", "gradio_api/call/search",
-                      "gradio_api/call/chat"):
+                      "gradio_api/call/chat", "gradio_api/call/check"):
             statuses[route] = http.post(route, json={"data": [QUESTION]}).status_code \
                 if "call" in route else http.get(route).status_code
-        if summaries:
-            statuses["summary download"] = http.get(
-                f"gradio_api/file={summaries[0].resolve()}").status_code
-    assert summaries, "an earlier test wrote summaries to download"
-    assert all(code in (401, 403) for code in statuses.values()), statuses
+        statuses["summary download"] = http.get(f"gradio_api/file={served.resolve()}"
+                                                ).status_code
+        assert all(code in (401, 403) for code in statuses.values()), statuses
+        http.post("login", data={"username": USER, "password": PASSWORD})
+        assert http.get(f"gradio_api/file={served.resolve()}").status_code == 200
     assert client(site["url"]).predict(QUESTION, api_name="/ask")["answer"]  # with login: yes
     site["outcomes"]["API and downloads without login"] = \
         "refused: " + ", ".join(f"{r} {c}" for r, c in statuses.items())
 
 
 def test_record_outcomes(site):
-    assert len(site["outcomes"]) == 8, site["outcomes"]
+    assert len(site["outcomes"]) == 9, site["outcomes"]
     record("hostile_visitor", site["outcomes"])
