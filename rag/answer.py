@@ -11,12 +11,16 @@
    either calibrated threshold the answer is a refusal that lists the closest passages: the
    model is never asked to answer from nothing.
 3. An extractive answer (best matching sentences, cited) is yielded at once.
-4. The generator answers from numbered passages; its citations are checked (``rag.cite``).
-   A yes/no question gets a verdict first (Yes / No / Not clear), demoted to Not clear when
-   no cited sentence supports it. If the model refuses although the evidence passed the gate,
-   or none of its sentences is supported, the reader gets the quoted extractive answer
-   (``route == 'extractive'``) when the evidence is good (``fallback_threshold``); only with
-   weaker evidence does the model's failure to answer count as a second vote to refuse.
+4. A yes/no question is answered from the evidence (``rag.verdict``): its statement read
+   against the findings of the passages gives Yes, No or Not clear, and the reason shown is
+   the finding it rests on, quoted and cited (never a purpose, background or method
+   sentence). Where the fitted head uses it, the local model judges that finding first.
+5. Any other question: the generator answers from numbered passages; every sentence is
+   checked (``rag.cite``: support, then what it says). If the model refuses although the
+   evidence passed the gate, or none of its sentences is supported, the reader gets the
+   quoted extractive answer (``route == 'extractive'``) when the evidence is good
+   (``fallback_threshold``); only with weaker evidence does the model's failure to answer
+   count as a second vote to refuse.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from typing import Any
 from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.errors import RagError
 from rag.evidence import select_evidence
-from rag.generate import Generator, Message, OptionReader
+from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.support import SupportScorer
-from rag.types import Answer, AnswerSentence, Citation, Hit
+from rag.types import Answer, AnswerSentence, Article, Citation, Hit
+from rag.verdict import HEAD, Judge, Reading, decide, load_heads, model_judge, read_article
 
 REFUSAL = "The articles do not say."
 SYSTEM_PROMPT = (
@@ -45,13 +50,6 @@ SYSTEM_PROMPT = (
     "answer and ending with the number of the passage it comes from in square brackets. "
     f"If the passages do not contain the answer, reply only: {REFUSAL}"
 )
-VERDICT_RULE = (
-    "The question asks yes or no: begin the answer with Yes, No, or Not clear, then give the "
-    "reason in one short sentence ending with the passage number in brackets."
-)
-YES_NO_SYSTEM_PROMPT = f"{SYSTEM_PROMPT}\n{VERDICT_RULE}"
-"""The system prompt of yes/no questions: a prompt of its own, so its evaluation is reused
-too (the rule costs a question nothing)."""
 UNCLEAR = "Not clear from these articles."
 QUOTED = "Quoted from the articles:"
 REWRITE_PROMPT = (
@@ -64,16 +62,9 @@ _AUXILIARY = re.compile(
     r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|"
     r"shall)\b", re.I)
 _WH_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
-_VERDICT = re.compile(r"^\W*(yes|no|not clear|unclear)\b[\s,.:;!-]*", re.I)
 _REFERENCE = re.compile(
     r"\b(it|its|they|them|their|theirs|this|that|these|those|he|she|his|her|him|the same|"
     r"such|former|latter)\b", re.I)
-
-VERDICT_OPTIONS = {"yes": "Yes", "no": "No", "unclear": "Not clear"}
-"""A verdict and the words the answer begins with."""
-REFUSAL_WORD = REFUSAL.split()[0]
-"""How the model's refusal begins: its probability is read beside the verdict's."""
-READ_WORDS = [*VERDICT_OPTIONS.values(), REFUSAL_WORD]
 
 History = list[dict[str, Any]]
 """Chat messages ``{"role", "content"}``; assistant turns may add ``"sources"``: the article
@@ -86,6 +77,7 @@ class _Prepared:
 
     answer: Answer
     refused: bool
+    hits: list[Hit]
     passages: list[Hit]
     quotes: list[Citation]
     evidence: float
@@ -100,8 +92,10 @@ class Answerer:
         scorer: SupportScorer,
         generator: Callable[[], Generator],
         settings: Settings,
+        article: Callable[[str], Article | None],
     ) -> None:
         self.search = search
+        self.article = article
         self.scorer = scorer
         self.generator = generator  # called only when generation is wanted: loading is slow
         self.settings = settings
@@ -122,25 +116,47 @@ class Answerer:
             yield self._refusal(answer, started)
             return
         yield answer
+        if prepared.yes_no:
+            yield self._verdict(prepared, generate, started)
+            return
         if not generate:
             yield self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
             return
-        messages = self._messages(prepared.asked, prepared.passages, prepared.yes_no)
-        text = yield from self._generate(answer, messages, prepared.yes_no, started)
+        messages = self._messages(prepared.asked, prepared.passages)
+        text = yield from self._generate(answer, messages, started)
         yield self._conclude(prepared, text, started)
 
-    def verdict_logprobs(self, question: str) -> tuple[dict[str, float], float] | None:
-        """The model's log-probabilities of Yes / No / Not clear / its refusal as the first
-        word of its answer to a yes/no question, from the prompt ``stream`` would use, and the
-        evidence score (None when the gate refuses or the generator cannot read its
-        probabilities): what ``rag eval verdicts`` calibrates on."""
-        prepared = self._prepare(question, [], None, True)
-        generator = self.generator()
-        if prepared.refused or not isinstance(generator, OptionReader):
+    def verdict_reading(self, question: str, hits: list[Hit], judge: Judge | None = None
+                        ) -> Reading | None:
+        """What the findings of the first article retrieved say of a yes/no question's
+        statement (None without hits): what ``_verdict`` decides from, and what
+        ``rag eval verdicts`` fits the head on."""
+        article = self.article(hits[0].chunk.article_id) if hits else None
+        if article is None:
             return None
-        return generator.option_logprobs(
-            self._messages(prepared.asked, prepared.passages, True), READ_WORDS), \
-            prepared.evidence
+        return read_article(question, article, self.scorer, 1, judge)
+
+    def _verdict(self, prepared: _Prepared, generate: bool, started: float) -> Answer:
+        """Yes, No or Not clear from the findings of the first article retrieved, the
+        finding it rests on quoted and cited as its reason (see ``rag.verdict``)."""
+        heads = load_heads(self.settings.verdict_head or HEAD)
+        judge = model_judge(self.generator()) if generate and "model" in heads else None
+        reading = self.verdict_reading(prepared.asked, prepared.hits, judge)
+        answer = prepared.answer
+        answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)
+        finding = reading.finding if reading else None
+        if finding is None:  # no result or conclusion in the article: nothing to judge
+            answer = _quoted(answer, prepared.quotes, answer.extractive)
+            answer.verdict = "unclear"
+            answer.answer = f"{UNCLEAR} {answer.answer}"
+            return self._finish(answer, started)
+        answer.verdict = decide(heads, "model" if judge is not None else "lexical",
+                                reading.features)
+        citation = finding.citation(reading.scores[reading.order[0]])
+        answer.sentences = [AnswerSentence(f"“{citation.text}”", [citation.n], True, [0])]
+        answer.citations, answer.route = [citation], "extractive"
+        answer.answer = f"{VERDICT_TEXT[answer.verdict]}{QUOTED} “{citation.text}” [{citation.n}]"
+        return self._finish(answer, started)
 
     def _prepare(self, question: str, history: History, k: int | None,
                  generate: bool) -> _Prepared:
@@ -167,32 +183,17 @@ class Answerer:
                                        self.settings.evidence_tokens)
         # the model answers the question asked; a rewrite only where it resolved a reference
         asked = query if rewritten else question
-        return _Prepared(answer, refused, passages, quotes, evidence, asked,
+        return _Prepared(answer, refused, hits, passages, quotes, evidence, asked,
                          asks_yes_or_no(asked))
 
-    def _generate(self, answer: Answer, messages: list[Message], yes_no: bool,
+    def _generate(self, answer: Answer, messages: list[Message],
                   started: float) -> Generator_[Answer, None, str]:
-        """Stream the model's answer into ``answer``; returns the whole text. For a yes/no
-        question a generator that reads its own probabilities first chooses the verdict with
-        the calibrated thresholds, and the answer continues after it; where its refusal is
-        likelier than any verdict by ``verdict_refusal_margin``, its text is the refusal."""
+        """Stream the model's answer into ``answer``; returns the whole text."""
         generator = self.generator()
-        text = prefill = ""
+        text = ""
         first = None
-        if yes_no and isinstance(generator, OptionReader):
-            logprobs = generator.option_logprobs(messages, READ_WORDS)
-            if model_refuses(logprobs, self.settings.verdict_refusal_margin):
-                return REFUSAL
-            verdict = choose_verdict(logprobs, self.settings.verdict_bias,
-                                     self.settings.verdict_unclear_margin)
-            text = prefill = VERDICT_OPTIONS[verdict] + "."
-            first = time.perf_counter()
-            answer.answer, answer.stage = text, "generating"
-            yield answer
-        # only an OptionReader takes a prefill (a server's stream has no such argument)
-        continued = {"prefill": prefill} if prefill else {}
         pieces = generator.stream(messages, self.settings.max_answer_tokens,
-                                  self.settings.temperature, **continued)
+                                  self.settings.temperature)
         count = 0
         for piece in pieces:
             first = first or time.perf_counter()
@@ -208,23 +209,16 @@ class Answerer:
     def _conclude(self, prepared: _Prepared, text: str, started: float) -> Answer:
         """The final answer from the model's text: its checked sentences, or the quoted
         evidence when none is supported, or a refusal when the evidence is weak too."""
-        answer, yes_no = prepared.answer, prepared.yes_no
-        verdict, text = _split_verdict(text) if yes_no else (None, text)
+        answer = prepared.answer
         sentences, citations = check_answer(text, prepared.passages, self.scorer,
                                             self.settings.support_threshold)
         if not any(s.supported and not is_refusal(s.text) for s in sentences):
             if prepared.evidence < self.settings.fallback_threshold:  # a post-answer gate
                 return self._refusal(answer, started)
-            # good evidence passed the gate: quote it rather than refuse; a verdict nothing
-            # supports is demoted
-            answer = _quoted(answer, prepared.quotes, answer.extractive)
-            answer.verdict = "unclear" if yes_no else None
-            if yes_no:
-                answer.answer = f"{UNCLEAR} {answer.answer}"
-            return self._finish(answer, started)
+            # good evidence passed the gate: quote it rather than refuse
+            return self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
         answer.sentences, answer.citations = sentences, citations
-        answer.verdict = verdict or ("unclear" if yes_no else None)
-        answer.answer = _VERDICT_TEXT.get(answer.verdict, "") + render(sentences)
+        answer.answer = render(sentences)
         answer.route = "generated"
         return self._finish(answer, started)
 
@@ -272,7 +266,7 @@ class Answerer:
         return (rewritten, True) if len(rewritten) > 3 else (joined, False)
 
     @staticmethod
-    def _messages(question: str, passages: list[Hit], yes_no: bool = False) -> list[Message]:
+    def _messages(question: str, passages: list[Hit]) -> list[Message]:
         titled: set[str] = set()  # each article's title once: prompt tokens are dear
         lines = []
         for n, hit in enumerate(passages, start=1):
@@ -282,7 +276,7 @@ class Answerer:
                          + _clean(hit.chunk.text))
         numbered = "\n\n".join(lines)
         # the system prompts never vary, so their evaluation is reused across questions
-        return [{"role": "system", "content": YES_NO_SYSTEM_PROMPT if yes_no else SYSTEM_PROMPT},
+        return [{"role": "system", "content": SYSTEM_PROMPT},
                 {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"}]
 
 
@@ -296,35 +290,8 @@ def asks_yes_or_no(question: str) -> bool:
     return question.strip().endswith("?") and not _WH_WORD.search(clause)
 
 
-def choose_verdict(logprobs: dict[str, float], bias: float, unclear_margin: float) -> str:
-    """The verdict from the model's first-word log-probabilities (keyed by the words of
-    ``VERDICT_OPTIONS``): "unclear" when "Not clear" beats both others by ``unclear_margin``,
-    else "yes" when log P(Yes) - log P(No) exceeds ``bias``. Small models say Yes by habit;
-    the two numbers are calibrated on labelled dev questions (``rag eval verdicts``)."""
-    yes, no = logprobs[VERDICT_OPTIONS["yes"]], logprobs[VERDICT_OPTIONS["no"]]
-    if logprobs[VERDICT_OPTIONS["unclear"]] - max(yes, no) > unclear_margin:
-        return "unclear"
-    return "yes" if yes - no > bias else "no"
-
-
-def model_refuses(logprobs: dict[str, float], margin: float) -> bool:
-    """Whether the model's refusal is likelier than every verdict by ``margin`` (log)."""
-    return logprobs[REFUSAL_WORD] - max(logprobs[w] for w in VERDICT_OPTIONS.values()) > margin
-
-
-_VERDICT_TEXT = {"yes": "Yes. ", "no": "No. ", "unclear": UNCLEAR + " "}
-
-
-def _split_verdict(text: str) -> tuple[str | None, str]:
-    """("yes" | "no" | "unclear" | None, the rest of the answer) from the model's text."""
-    match = _VERDICT.match(text)
-    if not match:
-        return None, text
-    word = match.group(1).lower()
-    rest = text[match.end():]
-    if word == "not clear":  # "Not clear from these articles." adds nothing to check
-        rest = re.sub(r"^from (these|the) (articles|passages)[.,]?\s*", "", rest, flags=re.I)
-    return ("unclear" if word in ("not clear", "unclear") else word), rest
+VERDICT_TEXT = {"yes": "Yes. ", "no": "No. ", "unclear": UNCLEAR + " "}
+"""How each verdict begins an answer (the CLI's text and the app's alike)."""
 
 
 def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from rag.claims import NOT_FOUND, context_of, verdict_of
+from rag.claims import NOT_FOUND, context_of, objection
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import sentence_spans
 from rag.types import AnswerSentence, Citation, Hit
@@ -71,7 +71,7 @@ def check_answer(
                                             reason="no passage says this"))
             continue
         strongest = sorted(best, key=lambda i: -scores[row, i])
-        found = verdict_of(text, [evidence[i] for i in strongest],
+        found = objection(text, [evidence[i] for i in strongest],
                            context_of(evidence[strongest[0]], evidence))
         if found is None:
             best.sort(key=lambda i: evidence[i].n)

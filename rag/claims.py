@@ -460,7 +460,7 @@ def _population(claim: Reading, source: Reading,
 _PRECEDENCE = {CONTRADICTED: 0, OVERSTATED: 1, NOT_FOUND: 2}
 
 
-def verdict_of(claim: str, cited: list[Evidence], context: Sequence[Evidence] = ()
+def objection(claim: str, cited: list[Evidence], context: Sequence[Evidence] = ()
                ) -> Finding | None:
     """What keeps ``claim`` from being supported by the sentences it cites (the first one
     it rests on most), or None when they bear it out. ``context``: other sentences of the
@@ -485,7 +485,7 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
         return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
     order = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold][:cited]
     chosen = [evidence[i] for i in order]
-    found = verdict_of(claim, chosen, context_of(chosen[0], evidence))
+    found = objection(claim, chosen, context_of(chosen[0], evidence))
     kept_scores = [round(float(scores[i]), 4) for i in order]
     if found is None:
         return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)

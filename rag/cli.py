@@ -202,8 +202,11 @@ def ask(
         typer.echo("\n", err=True)
     typer.echo(answer.answer)
     for s in answer.sentences:
-        if not s.supported:
-            typer.echo(f"  (no supporting passage found for: {s.text})")
+        if s.said:
+            typer.echo(f"  (corrected: the answer said “{s.said}”; {s.reason})")
+        elif not s.supported:
+            typer.echo(f"  (not found in the articles: {s.text}"
+                       f"{'; ' + s.reason if s.reason else ''})")
     heading = "Closest passages:" if answer.refused else "Sources:"
     typer.echo(heading)
     if answer.refused:

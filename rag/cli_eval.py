@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
+from rag.alterations import make_claims
 from rag.cli_common import GeneratorOption, LlmUrlOption, VectorStoreOption, one_line_errors
 from rag.errors import RagError
 from rag.evaluate import (
     calibrate_refusal,
-    calibrate_verdicts,
+    evaluate_claims,
     evaluate_qa,
     load_questions,
     prepare_library,
@@ -97,27 +98,79 @@ def calibrate(
 @eval_app.command()
 @one_line_errors
 def verdicts(
-    corpus: CorpusArg,
+    corpus: Annotated[list[Path], typer.Option(
+        help="Folder or JSONL of articles (repeatable: PubMedQA with its conclusions stated, "
+             "and without them; the head is fitted on all).")],
     questions: QuestionsArg,
-    out: Annotated[Path | None, typer.Option(help="Write the JSON result here.")] = None,
-    limit: LimitArg = None,
-    skip: Annotated[list[Path] | None, typer.Option(
-        help="Leave out questions whose ids are in this JSONL (the set you report on).")]
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    head: Annotated[Path | None, typer.Option(
+        help="Write the fitted head here (rag/verdict_head.json is what answers read).")]
     = None,
-    keep: Annotated[float, typer.Option(
-        help="Share of answerable questions that must still be answered.")] = 0.97,
-    generator: GeneratorOption = None,
+    index: Annotated[list[Path] | None, typer.Option(
+        "--index", help="An index per --corpus, in order (reused and updated); default: "
+                        "temporary ones.")] = None,
+    with_model: Annotated[bool, typer.Option(
+        "--with-model/--without-model", help="Also read the local model's judgement of the "
+        "best finding (kept only where it raises cross-validated accuracy).")] = True,
+    limit: LimitArg = None,
+) -> None:
+    """Fit the yes/no verdict head on labelled questions, with cross-validation split by
+    question: the claim check's reading of the best findings (and, where it helps, the local
+    model's judgement of them) → Yes / No / Not clear; reports accuracy per corpus beside the
+    majority label."""
+    from rag.evaluate_verdicts import fit_heads, head_file, read_questions
+
+    rows = [row for path in questions for row in load_questions(path, limit)]
+    indexes = list(index or [])
+    if indexes and len(indexes) != len(corpus):
+        raise RagError("give one --index per --corpus, or none")
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+        libraries = {
+            path.stem: prepare_library(Settings.load(
+                {"index": indexes[n] if indexes else Path(scratch) / f"index-{n}"}), path, True)
+            for n, path in enumerate(corpus)}
+        report = fit_heads(read_questions(libraries, rows, with_model, True))
+    if head:
+        head.write_text(json.dumps(head_file(report), indent=2) + "\n")
+        typer.echo(f"wrote {head}", err=True)
+    _write(report, out)
+
+
+@eval_app.command()
+@one_line_errors
+def claims(
+    corpus: CorpusArg,
+    data: Annotated[Path, typer.Option(help="JSONL of {claim, article_id, label, kind?}.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    limit: LimitArg = None,
     index: IndexArg = None,
 ) -> None:
-    """Calibrate yes/no answers on labelled questions: the model's first-word probabilities
-    of Yes / No / Not clear / its refusal against the labels and the unanswerable questions
-    (set the result with RAG_VERDICT_BIAS, RAG_VERDICT_UNCLEAR_MARGIN and
-    RAG_VERDICT_REFUSAL_MARGIN)."""
-    skipped = {row.get("id") for path in skip or [] for row in load_questions(path, None)}
-    rows = [row for path in questions for row in load_questions(path, None)
-            if row.get("id") not in skipped][:limit]
-    _write(_run_with_index(index, corpus, {"generator": generator},
-                           lambda library: calibrate_verdicts(library, rows, keep, True)), out)
+    """How the claim check judges labelled claims (supported / contradicted / overstated /
+    not found), per kind of alteration: the share of altered claims flagged (not
+    supported), the share of unaltered ones kept as supported, and the time per check."""
+    rows = load_questions(data, limit, required="claim")
+    _write(_run_with_index(index, corpus, {},
+                           lambda library: evaluate_claims(library, rows, True)), out)
+
+
+@eval_app.command(name="alter")
+@one_line_errors
+def alter(
+    corpus: Annotated[Path, typer.Option(help="JSONL of articles ({id, text}).")],
+    out: Annotated[Path, typer.Option(help="Write the labelled claims (JSONL) here.")],
+    per_kind: Annotated[int, typer.Option(help="Altered claims of each kind.")] = 100,
+    unaltered: Annotated[int, typer.Option(help="Sentences kept as they are.")] = 300,
+    seed: Annotated[int, typer.Option(help="Which sentences and alterations.")] = 1,
+) -> None:
+    """Make a labelled claim file for 'rag eval claims' from a corpus: sentences as they
+    are (supported) and each altered one way — a number changed, a negation dropped or
+    added, a direction flipped, a population swapped (contradicted), a hedge dropped
+    (overstated)."""
+    articles = load_questions(corpus, None, required="text")
+    rows = make_claims(articles, per_kind, unaltered, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    typer.echo(f"wrote {len(rows)} claims to {out}", err=True)
 
 
 @eval_app.command(name="summarize")

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from rag.answer import choose_verdict, model_refuses
 from rag.cite import extractive_answer
+from rag.claims import objection, read
 from rag.errors import RagError
 from rag.library import Library
 from rag.settings import Settings
@@ -172,6 +172,44 @@ def _refusals(records: list[dict[str, Any]]) -> dict[str, float]:
             "unanswerable": tp + fn}
 
 
+def evaluate_claims(library: Library, rows: list[dict[str, Any]],
+                    progress: bool) -> dict[str, Any]:
+    """The claim check on labelled claims, per kind: altered claims flagged (any status but
+    supported), unaltered ones kept, each status counted; time per check (search, support
+    scores and reading) and per claim-sentence reading."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    seconds, readings = [], []
+    for row in tqdm(rows, desc="claims", unit="claim", disable=not progress, file=sys.stderr):
+        began = time.perf_counter()
+        result = library.check_statement(row["claim"], row.get("article_id"))
+        seconds.append(time.perf_counter() - began)
+        if result.evidence:
+            read.cache_clear()  # time the reading itself, not the cache
+            began = time.perf_counter()
+            objection(row["claim"], result.evidence)
+            readings.append((time.perf_counter() - began) / len(result.evidence))
+        kind = row.get("kind") or row.get("label", "")
+        by_kind.setdefault(kind, []).append({**row, "status": result.status,
+                                             "reason": result.reason})
+    report: dict[str, Any] = {"n": len(rows), "kinds": {}}
+    for kind, judged in sorted(by_kind.items()):
+        supported = [r["label"] == "supported" for r in judged]
+        right = [(r["status"] == "supported") == want for r, want in zip(judged, supported,
+                                                                          strict=True)]
+        report["kinds"][kind] = {
+            "n": len(judged), "label": Counter(r["label"] for r in judged).most_common(1)[0][0],
+            "right": round(sum(right) / len(judged), 4),
+            "statuses": dict(Counter(r["status"] for r in judged)),
+            "misses": [{"claim": r["claim"], "status": r["status"], "reason": r["reason"]}
+                       for r, ok in zip(judged, right, strict=True) if not ok][:20]}
+    report["seconds_per_check"] = _percentiles(seconds)
+    report["ms_per_claim_sentence_reading"] = _percentiles([1000 * s for s in readings])
+    report["config"] = {"support_threshold": library.settings.support_threshold,
+                        "embedder": library.settings.embedder,
+                        "date": time.strftime("%Y-%m-%d")}
+    return report
+
+
 def calibrate_refusal(library: Library, questions: list[dict[str, Any]], keep: float,
                       progress: bool) -> dict[str, Any]:
     """The refusal gate's two thresholds: evidence score and question coverage. Of the pairs
@@ -213,72 +251,6 @@ def calibrate_refusal(library: Library, questions: list[dict[str, Any]], keep: f
                    "coverage": {"answerable": float(np.median(c[a])),
                                 "unanswerable": float(np.median(c[~a]))}},
         "n": len(e),
-    }
-
-
-def calibrate_verdicts(library: Library, questions: list[dict[str, Any]], keep: float,
-                       progress: bool) -> dict[str, Any]:
-    """The yes/no thresholds, from the model's first-word log-probabilities on labelled
-    questions. First the refusal margin (``model_refuses``, applied below
-    ``fallback_threshold`` as ``Answerer`` does): of the margins that, with the gate, still
-    answer ``keep`` of the answerable questions, the one refusing the most unanswerable ones
-    (ties: the larger margin). Then the verdict's bias and unclear margin
-    (``choose_verdict``): the pair agreeing most often with the PubMedQA labels (ties: the
-    bias nearest 0, then the larger margin), beside the untuned rule and the majority label."""
-    answerer = library.answerer()
-    fallback = library.settings.fallback_threshold
-    labelled = [r for r in questions if not r.get("answerable", True) or (
-        r.get("answers") and str(r["answers"][0]).lower() in _LABELS)]
-    items: list[dict[str, Any]] = []
-    for row in tqdm(labelled, desc="verdicts", unit="q", disable=not progress,
-                    file=sys.stderr):
-        read = answerer.verdict_logprobs(row["question"])
-        items.append({
-            "id": str(row.get("id")), "answerable": bool(row.get("answerable", True)),
-            "label": _LABELS.get(str((row.get("answers") or [""])[0]).lower()),
-            "logprobs": read and {w: round(v, 4) for w, v in read[0].items()},
-            "evidence": read and round(read[1], 4)})
-    reached = [i for i in items if i["logprobs"]]
-    answerable = [i for i in items if i["answerable"]]
-    unanswerable = [i for i in items if not i["answerable"]]
-    if not [i for i in reached if i["answerable"]]:
-        raise RagError("no labelled question reached the model; does the generator run "
-                       "locally (llama.cpp or transformers)?")
-
-    def refused(item: dict[str, Any], margin: float) -> bool:
-        return not item["logprobs"] or (item["evidence"] < fallback
-                                        and model_refuses(item["logprobs"], margin))
-
-    def share(group: list[dict[str, Any]], margin: float) -> float:
-        return sum(refused(i, margin) for i in group) / max(len(group), 1)
-
-    margins = [*(round(float(m), 2) for m in np.arange(-3.0, 6.01, 0.25)), 99.0]
-    feasible = [m for m in margins if 1 - share(answerable, m) >= keep] or [99.0]
-    refusal = max(feasible, key=lambda m: (share(unanswerable, m), m))
-    scored = [(i["logprobs"], i["label"]) for i in reached
-              if i["answerable"] and not refused(i, refusal)]
-
-    def accuracy(bias: float, margin: float) -> float:
-        return sum(choose_verdict(lp, bias, margin) == gold for lp, gold in scored) \
-            / max(len(scored), 1)
-
-    grid = [(round(float(b), 2), round(float(m), 2)) for b in np.arange(-5.0, 5.01, 0.1)
-            for m in [*np.arange(-2.0, 4.01, 0.25), 99.0]]
-    best = max(grid, key=lambda pair: (accuracy(*pair), -abs(pair[0]), pair[1]))
-    labels = Counter(gold for _, gold in scored)
-    return {
-        "rule": "refuse if evidence < fallback_threshold and log P(The) - max(verdicts) > "
-                "refusal margin; else unclear if log P(Not clear) - max(log P(Yes), log P(No)) "
-                "> unclear margin, else yes if log P(Yes) - log P(No) > bias, else no",
-        "verdict_refusal_margin": refusal,
-        "answerable_kept": 1 - share(answerable, refusal),
-        "unanswerable_refused": share(unanswerable, refusal),
-        "unanswerable_refused_by_gate": share(unanswerable, 99.0),
-        "verdict_bias": best[0], "verdict_unclear_margin": best[1],
-        "accuracy": accuracy(*best), "untuned_accuracy": accuracy(0.0, 99.0),
-        "majority_baseline": labels.most_common(1)[0][1] / max(len(scored), 1),
-        "labels": dict(labels), "n": len(scored),
-        "answerable": len(answerable), "unanswerable": len(unanswerable), "items": items,
     }
 
 

@@ -33,20 +33,14 @@ class Generator(Protocol):
 
 @runtime_checkable
 class OptionReader(Protocol):
-    """A local generator that can read its own next-token probabilities. A yes/no verdict is
-    chosen from them with calibrated thresholds (free generation picks "Yes" by habit), and the
-    reply then continues after the chosen words."""
+    """A local generator that can read its own next-token probabilities: the model judges a
+    finding against a yes/no question by its first word's probabilities (``rag.verdict``)
+    rather than by what it happens to write."""
 
     name: str
 
     def option_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
         """Log-probability of each option's first token as the first token of the reply."""
-        ...
-
-    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
-               prefill: str = "") -> Iterator[str]:
-        """Like ``Generator.stream``, the reply already begun with ``prefill`` (not
-        repeated in the pieces)."""
         ...
 
 
@@ -145,13 +139,11 @@ class LlamaCppGenerator:
                                            shape=(self._llama.n_vocab(),))
             return option_logprobs(logits, first, options)
 
-    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
-               prefill: str = "") -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
         with self._lock:
             tokens, formatted = self._tokens(messages)
             self._restore_prefix(messages, tokens)
-            if prefill:  # the KV cache of the prompt is reused; only these tokens are new
-                tokens += self._llama.tokenize(prefill.encode(), add_bos=False)
             stop = formatted.stop if isinstance(formatted.stop, list) else \
                 [formatted.stop] if formatted.stop else []
             for part in self._llama.create_completion(
@@ -179,16 +171,10 @@ class TransformersGenerator:
         self._model.eval()
         self._lock = threading.Lock()
 
-    def _inputs(self, messages: list[Message], prefill: str = "") -> dict[str, Any]:
-        import torch
-
+    def _inputs(self, messages: list[Message]) -> dict[str, Any]:
         inputs = self._tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
-        if prefill:
-            extra = torch.tensor([self._tokenizer.encode(prefill, add_special_tokens=False)])
-            inputs["input_ids"] = torch.cat([inputs["input_ids"], extra], dim=1)
-            inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
         return dict(inputs)
 
     def option_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
@@ -199,11 +185,11 @@ class TransformersGenerator:
             logits = self._model(**self._inputs(messages)).logits[0, -1]
         return option_logprobs(logits.numpy(), first, options)
 
-    def stream(self, messages: list[Message], max_tokens: int, temperature: float = 0.0,
-               prefill: str = "") -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        inputs = self._inputs(messages, prefill)
+        inputs = self._inputs(messages)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True,
                                         skip_special_tokens=True)
         options = {"max_new_tokens": max_tokens, "streamer": streamer,

@@ -90,8 +90,8 @@ class Library:
         return (s.generator, s.runtime, s.llm_url, s.llm_api_key, s.context_tokens, s.threads)
 
     def answerer(self) -> Answerer:
-        return Answerer(self.search, self.scorer(),
-                        lambda: self.generator, self.settings)
+        return Answerer(self.search, self.scorer(), lambda: self.generator, self.settings,
+                        self.article)
 
     def scorer(self) -> SupportScorer:
         """The support scorer, with word rarity over the indexed passages; rebuilt when the

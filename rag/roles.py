@@ -18,8 +18,10 @@ _CONCLUSION = re.compile(
 _PURPOSE = re.compile(
     r"\b(aims?|aimed|objectives?|purpose|goal|to (determine|evaluate|assess|investigate|examine|"
     r"compare|explore|test|identify|describe|analy[sz]e|study|establish|clarify|review|"
-    r"characteri[sz]e|quantify|measure|estimate|ascertain|report)|we (hypothesi[sz]ed|sought|"
-    r"asked|wanted|tested whether)|was to|were to|whether)\b|\?\s*$", re.I)
+    r"characteri[sz]e|quantify|measure|estimate|ascertain|report|correlate|define|validate|"
+    r"document|understand|verify|find out|examine|investigate|elucidate)|"
+    r"we (hypothesi[sz]ed|sought|asked|wanted|tested whether)|was to|were to|whether)\b|"
+    r"\?\s*$", re.I)
 _METHOD = re.compile(
     r"\b(were (randomi[sz]ed|enrolled|recruited|included|assigned|divided|allocated|selected|"
     r"reviewed|collected|obtained|followed|interviewed|surveyed|identified|screened|"

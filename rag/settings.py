@@ -101,17 +101,9 @@ class Settings:
     (extractive answer); below it the model's failure counts as a vote to refuse."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
-    verdict_bias: float = 0.3
-    """A yes/no question is answered Yes when the model's log P(Yes) - log P(No) as its first
-    word exceeds this. Calibrated with verdict_unclear_margin by 'rag eval verdicts' on the
-    PubMedQA dev labels; record: eval/verdict-calibration.json."""
-    verdict_unclear_margin: float = 0.25
-    """'Not clear' when its log-probability beats both Yes and No by this much."""
-    verdict_refusal_margin: float = 99.0
-    """For a yes/no question, the model's refusal ("The articles do not say") counts as its
-    answer when its first word beats every verdict by this much (log); with evidence below
-    fallback_threshold that is a refusal, else the quoted evidence. Calibrated with the
-    verdict by 'rag eval verdicts'."""
+    verdict_head: Path | None = None
+    """The yes/no verdict head ('rag eval verdicts --head FILE'); default: the one fitted on
+    the PubMedQA dev labels that ships with the package (rag/verdict_head.json)."""
     fetch_timeout_s: float = 15.0
     """Longest a page or feed fetch may take ('rag ingest URL', '--feed'), start to end."""
     fetch_max_redirects: int = 5

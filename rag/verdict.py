@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rag.claims import compare, read
+from rag.errors import RagError
+from rag.generate import OptionReader
 from rag.roles import paragraph_of, role
-from rag.support import Evidence
+from rag.support import Evidence, SupportScorer
+from rag.text import sentence_spans
+from rag.types import Article, Chunk, Hit
 
 HEAD = Path(__file__).with_name("verdict_head.json")
 LABELS = ("yes", "no", "unclear")
@@ -61,15 +67,15 @@ def statement_of(question: str) -> str:
 
 
 def findings(evidence: list[Evidence], scores: np.ndarray) -> list[int]:
-    """Indices of the sentences of the best-ranked article that report findings, best for
-    the statement first (a conclusion counts a little more than a result of the same
-    support). One article: a question asks about a study, and retrieval's first article is
-    the right one far more often than the sentence that best matches the statement."""
+    """Indices of the sentences of the first evidence sentence's article that report
+    findings: its conclusions, then its results, each best for the statement first. One
+    article: a question asks about a study, and retrieval's first article is the right one
+    far more often than the sentence that best matches the statement."""
     top = evidence[0].hit.chunk.article_id if evidence else ""
     roles = {i: role(e.text, paragraph_of(e)) for i, e in enumerate(evidence)
              if e.hit.chunk.article_id == top}
     kept = [i for i, r in roles.items() if r in ("conclusion", "finding")]
-    return sorted(kept, key=lambda i: -(float(scores[i]) + 0.1 * (roles[i] == "conclusion")))
+    return sorted(kept, key=lambda i: (roles[i] != "conclusion", -float(scores[i])))
 
 
 JUDGE_PROMPT = """You judge whether a study's finding answers a yes/no question with Yes or No.
@@ -99,49 +105,113 @@ def judge_messages(question: str, finding: str) -> list[dict[str, str]]:
             {"role": "user", "content": f"Finding: {finding} Question: {question} Answer:"}]
 
 
-FEATURES = ("contradicted", "contradicted_2nd", "direction", "negation", "negation_2nd",
-            "negative_words", "open_words", "hedged", "question_negated", "support",
-            "conclusion", "no_finding")
+FEATURES = ("contradicted", "contradicted_top3", "direction", "direction_top3", "negation",
+            "negation_top3", "negative_words", "negative_words_top3", "open_words", "hedged",
+            "question_negated", "support", "conclusion", "no_finding")
+MODEL_FEATURE = "model_yes_minus_no"
+"""The judge's log P(Yes) - log P(No) on the best finding: the model head's last input."""
+
+Judge = Callable[[str, str], float]
+"""(question, finding) -> the model's log P(Yes) - log P(No) as its first word."""
 
 
-def features(question: str, evidence: list[Evidence], scores: np.ndarray) -> np.ndarray:
-    """What reading the best two findings against the question's statement found, as the
-    head's inputs (names in ``FEATURES``)."""
+def model_judge(generator: Any) -> Judge | None:
+    """The judge of a generator that reads its own probabilities (None for one that cannot:
+    an HTTP server)."""
+    if not isinstance(generator, OptionReader):
+        return None
+
+    def judge(question: str, finding: str) -> float:
+        read_words = generator.option_logprobs(judge_messages(question, finding), ["Yes", "No"])
+        return read_words["Yes"] - read_words["No"]
+
+    return judge
+
+
+@dataclass
+class Reading:
+    """What a yes/no question's evidence says: the head's inputs and the findings."""
+
+    features: np.ndarray
+    evidence: list[Evidence]
+    scores: np.ndarray
+    order: list[int]  # the findings, best first
+
+    @property
+    def finding(self) -> Evidence | None:
+        return self.evidence[self.order[0]] if self.order else None
+
+
+JUDGED_FINDINGS = 3
+"""How many of the best findings the model reads at once (a conclusion is often two or three
+sentences)."""
+
+
+def read_article(question: str, article: Article, scorer: SupportScorer, n: int = 1,
+                 judge: Judge | None = None) -> Reading:
+    """The question's statement read against the findings of the whole article (the one
+    retrieval ranked first, shown to the reader as passage ``n``): its conclusions first,
+    then its results. With a ``judge``, its reading of the best findings is the last
+    feature."""
+    whole = Hit(Chunk(article.id, 0, len(article.text), article.text), article.title, 1.0)
+    evidence = [Evidence(n, whole, a, b, article.text[a:b])
+                for a, b in sentence_spans(article.text)]
+    scores = scorer.scores([statement_of(question)], evidence)[0] if evidence \
+        else np.zeros(0, dtype=np.float32)
+    order = findings(evidence, scores)
+    x = features(question, evidence, scores, order)
+    if judge is not None:
+        best = " ".join(evidence[i].text for i in order[:JUDGED_FINDINGS])
+        x = np.append(x, judge(question, best) if order else 0.0)
+    return Reading(x, evidence, scores, order)
+
+
+def features(question: str, evidence: list[Evidence], scores: np.ndarray,
+             order: list[int]) -> np.ndarray:
+    """What reading the best findings against the question's statement found, as the head's
+    inputs (names in ``FEATURES``): for the best one, and counted over the best three."""
     statement = read(statement_of(question))
-    order = findings(evidence, scores)[:2]
-    texts = [evidence[i].text for i in order]
-    checks = [compare(statement, read(t)) for t in texts]
-    kinds = [{f.kind for f in found} for found in checks]
+    texts = [evidence[i].text for i in order[:3]]
+    kinds = [{f.kind for f in compare(statement, read(t))} for t in texts]
     best = texts[0] if texts else ""
-    second = texts[1] if len(texts) > 1 else ""
+    contradicting = {"polarity", "population"}
     return np.array([
-        "polarity" in kinds[0] if kinds else 0,
-        "polarity" in kinds[1] if len(kinds) > 1 else 0,
-        "direction" in kinds[0] if kinds else 0,
+        bool(kinds and contradicting & kinds[0]),
+        sum(bool(contradicting & k) for k in kinds),
+        bool(kinds and "direction" in kinds[0]),
+        sum("direction" in k for k in kinds),
         bool(_STRONG_NEGATION.search(best)),
-        bool(_STRONG_NEGATION.search(second)),
+        sum(bool(_STRONG_NEGATION.search(t)) for t in texts),
         min(len(_NEGATIVE.findall(best)), 3),
+        min(len(_NEGATIVE.findall(" ".join(texts))), 5),
         min(len(_OPEN.findall(" ".join(texts))), 4),
-        "hedge" in kinds[0] if kinds else 0,
+        bool(kinds and "hedge" in kinds[0]),
         any(c.negations for c in statement.clauses),
         float(scores[order[0]]) if order else 0.0,
-        role(best, paragraph_of(evidence[order[0]])) == "conclusion" if texts else 0,
+        bool(texts) and role(best, paragraph_of(evidence[order[0]])) == "conclusion",
         not texts,
     ], dtype=np.float64)
 
 
+PARTS = ("stated", "results")
+"""An article that states its conclusion is read by one head, one that gives results only by
+another: what a conclusion's wording says is not what a result's wording says."""
+
+
+def part_of(x: np.ndarray) -> str:
+    """Which head reads these features: whether the best finding is a conclusion."""
+    return "stated" if x[FEATURES.index("conclusion")] else "results"
+
+
 @dataclass(frozen=True)
 class VerdictHead:
-    """Multinomial logistic regression over ``FEATURES`` → yes / no / unclear; a yes or no
-    below ``cutoff`` probability is reported as unclear."""
+    """Multinomial logistic regression → yes / no / unclear; a yes or no below ``cutoff``
+    probability is reported as unclear."""
 
+    features: tuple[str, ...]
     weights: np.ndarray  # [labels x features]
     bias: np.ndarray  # [labels]
     cutoff: float
-
-    @classmethod
-    def load(cls, path: Path = HEAD) -> VerdictHead:
-        return _load(str(path))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = self.weights @ x + self.bias
@@ -155,11 +225,45 @@ class VerdictHead:
             return "unclear"
         return LABELS[best]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "weights": self.weights.round(6).tolist(),
+                "bias": self.bias.round(6).tolist(), "cutoff": self.cutoff}
+
+
+def load_heads(path: Path = HEAD) -> dict[str, dict[str, VerdictHead]]:
+    """The fitted heads: by variant — "lexical" (the reading alone) and, where fitting found
+    the model's judgement helps, "model" (the reading and the judge) — then by part."""
+    return _load(str(path))
+
+
+def decide(heads: dict[str, dict[str, VerdictHead]], variant: str, x: np.ndarray) -> str:
+    """Yes, No or Not clear for these features: No when the best finding contradicts the
+    statement (the claim check's polarity, population or direction), else what the head of
+    their part says."""
+    if contradicts(x):
+        return "no"
+    return heads[variant][part_of(x)].verdict(x)
+
+
+def contradicts(x: np.ndarray) -> bool:
+    return bool(x[FEATURES.index("contradicted")] or x[FEATURES.index("direction")])
+
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> VerdictHead:
-    data = json.loads(Path(path).read_text())
-    if list(data["features"]) != list(FEATURES) or list(data["labels"]) != list(LABELS):
-        raise ValueError(f"{path} was fitted for other features; run 'rag eval verdicts'")
-    return VerdictHead(np.array(data["weights"]), np.array(data["bias"]),
-                       float(data["cutoff"]))
+def _load(path: str) -> dict[str, dict[str, VerdictHead]]:
+    try:
+        data = json.loads(Path(path).read_text())
+        heads = {variant: {part: VerdictHead(tuple(h["features"]), np.array(h["weights"]),
+                                             np.array(h["bias"]), float(h["cutoff"]))
+                           for part, h in parts.items()}
+                 for variant, parts in data["heads"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise RagError(f"cannot read the verdict head {path}: {err}; run 'rag eval verdicts'")\
+            from None
+    expected = {"lexical": FEATURES, "model": (*FEATURES, MODEL_FEATURE)}
+    if list(data["labels"]) != list(LABELS) or "lexical" not in heads or any(
+            set(parts) != set(PARTS) or any(h.features != expected.get(variant)
+                                             for h in parts.values())
+            for variant, parts in heads.items()):
+        raise RagError(f"{path} was fitted for other features; run 'rag eval verdicts'")
+    return heads

@@ -51,17 +51,12 @@ class ScriptedGenerator:
 
 class ReadingGenerator(ScriptedGenerator):
     """A ScriptedGenerator that also "reads its probabilities": fixed first-word
-    log-probabilities, and a reply continued after the verdict it was given (recorded)."""
+    log-probabilities (each reading's prompt is recorded)."""
 
     def __init__(self, logprobs: dict[str, float], *replies: str) -> None:
         super().__init__(*replies)
         self.logprobs = logprobs
-        self.prefills: list[str] = []
 
     def option_logprobs(self, messages, options):
         self.prompts.append(messages)
         return {option: self.logprobs.get(option, -20.0) for option in options}
-
-    def stream(self, messages, max_tokens, temperature=0.0, prefill=""):
-        self.prefills.append(prefill)
-        yield from super().stream(messages, max_tokens, temperature)

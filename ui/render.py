@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
+from rag.answer import VERDICT_TEXT
 from rag.summarize import SECTIONS, checked_sentences
 from rag.web import is_web_url
 
@@ -52,7 +53,8 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
         body = f"<p class='generating'>{_linked(answer.answer, spans)} <i>…</i></p>"
     else:
         body = "".join(_sentence_html(s, answer) for s in answer.sentences)
-        lead = _VERDICTS.get(answer.verdict or "", "") + (
+        lead = (f"<b class='verdict'>{escape(VERDICT_TEXT[answer.verdict].strip())}</b> "
+                if answer.verdict else "") + (
             "<i>Quoted from the articles:</i> " if answer.route == "extractive" else "")
         body = (f"<p class='final' data-route='{answer.route}'>{lead}"
                 f"{body.strip() or _linked(answer.answer, spans)}</p>")
@@ -68,8 +70,6 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
     return body + sources
 
 
-_VERDICTS = {"yes": "<b class='verdict'>Yes.</b> ", "no": "<b class='verdict'>No.</b> ",
-             "unclear": "<b class='verdict'>Not clear from these articles.</b> "}
 
 
 def _sentence_html(sentence: AnswerSentence, answer: Answer) -> str:
@@ -78,6 +78,10 @@ def _sentence_html(sentence: AnswerSentence, answer: Answer) -> str:
         " " + source_link(c.article_id, c.start, c.end, f"[{n}]")
         for n, c in zip(sentence.citations, (answer.citations[q] for q in sentence.quotes),
                         strict=True))
+    if sentence.said:  # the model got it wrong: the source sentence instead, and why
+        return (f"<span class='sentence corrected'>{escape(sentence.text)}{links} "
+                f"<i class='correction'>(corrected: the answer said “{escape(sentence.said)}”; "
+                f"{escape(sentence.reason)})</i></span> ")
     if sentence.supported:
         return f"<span class='sentence'>{escape(sentence.text)}{links}</span> "
     return (f"<span class='unsupported' title='no passage supports this sentence'>"
@@ -150,6 +154,27 @@ def summary_html(summary: dict[str, Any]) -> str:
     parts.append(f"<p class='meta'>model {escape(summary.get('model', ''))} · "
                  f"{escape(summary.get('seconds', ''))} s</p>")
     return "".join(parts)
+
+
+_STATUS_TEXT = {"supported": "Supported by the articles",
+                "contradicted": "Contradicted by the articles",
+                "overstated": "Overstated: the articles are more careful",
+                "not found": "Not found in the articles"}
+
+
+def check_html(result: dict[str, Any]) -> str:
+    """A checked statement (``rag check`` JSON): its status, the reason in the article's own
+    words, and each sentence it was judged against, linked into its article."""
+    status = str(result.get("status", ""))
+    reason = f"<p>{escape(result['reason'])}</p>" if result.get("reason") else ""
+    quotes = "".join(
+        f"<li>“{escape(c['text'])}” "
+        f"{source_link(c['article_id'], int(c['start']), int(c['end']), '[open]')} "
+        f"<span class='meta'>{escape(c.get('title') or c['article_id'])}</span></li>"
+        for c in result.get("citations", []))
+    return (f"<div class='check' data-status='{escape(status)}'><p><b class='status'>"
+            f"{escape(_STATUS_TEXT.get(status, status))}</b></p>{reason}"
+            + (f"<ul class='quotes'>{quotes}</ul>" if quotes else "") + "</div>")
 
 
 def ingest_report_html(report: IngestReport) -> str:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rag import Library, RagError
-from rag.answer import (
-    QUOTED,
-    REFUSAL,
-    SYSTEM_PROMPT,
-    UNCLEAR,
-    YES_NO_SYSTEM_PROMPT,
-    asks_yes_or_no,
-    choose_verdict,
-)
+from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no
 from rag.cite import check_answer, split_claims
 from rag.generate import option_logprobs
 from rag.support import SupportScorer
 from rag.types import Chunk, Hit
+from rag.verdict import FEATURES, JUDGE_PROMPT, LABELS, MODEL_FEATURE, PARTS
 from tests.fakes import HashingEmbedder, ReadingGenerator, ScriptedGenerator
 
 QUESTION = "Which angiopoietins does the study focus on?"
@@ -117,75 +110,112 @@ def test_model_refusal_past_the_gate_falls_back_to_the_quoted_cited_sentences(
     assert all(s.supported and s.citations for s in answer.sentences)
 
 
-def test_yes_no_question_gets_a_supported_verdict_first(sample_library: Library):
-    generator = ScriptedGenerator("Yes, the study focused on angiopoietin 1 and 2 [1].")
-    sample_library.use_generator(generator)
-    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
-    assert generator.prompts[-1][0]["content"] == YES_NO_SYSTEM_PROMPT
-    assert (answer.verdict, answer.route) == ("yes", "generated")
-    assert answer.answer.startswith("Yes. ") and answer.citations
-    assert "angiopoietin 1 and 2" in answer.citations[0].text
+TRIAL = (
+    "We asked whether the drug improves survival in older patients with heart failure. "
+    "Heart failure is common in older adults. "
+    "Patients were randomized to the drug or placebo for two years. "
+    "The drug did not improve survival compared with placebo. "
+    "Side effects were mild in both groups."
+)
 
 
-def test_a_verdict_nothing_supports_is_demoted_to_not_clear(sample_library: Library):
-    sample_library.use_generator(ScriptedGenerator("No, volcanoes erupt on Jupiter [1]."))
-    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
+def write_head(path: Path, weights: dict[str, float], bias: float = 0.0,
+               model: float | None = None) -> Path:
+    """A verdict head file whose No-score is ``bias`` + weights · features (Yes scores 0,
+    Not clear never wins); with ``model``, a model head adding that weight on the judge."""
+    def head(names: list[str], extra: dict[str, float]) -> dict:
+        no = [extra.get(n, weights.get(n, 0.0)) for n in names]
+        return {"features": names, "weights": [[0.0] * len(names), no, [0.0] * len(names)],
+                "bias": [0.0, bias, -50.0], "cutoff": 0.0}
+    heads = {"lexical": {part: head(list(FEATURES), {}) for part in PARTS}}
+    if model is not None:
+        heads["model"] = {part: head([*FEATURES, MODEL_FEATURE], {MODEL_FEATURE: model})
+                          for part in PARTS}
+    path.write_text(json.dumps({"labels": list(LABELS), "heads": heads}))
+    return path
+
+
+@pytest.fixture
+def trial_library(library: Library, tmp_path: Path) -> Library:
+    (tmp_path / "trial.txt").write_text(TRIAL)
+    library.ingest([tmp_path / "trial.txt"])
+    head = write_head(tmp_path / "head.json", {"contradicted": 10.0}, bias=-5.0)
+    return library.configured(verdict_head=head)
+
+
+def test_a_finding_that_denies_the_statement_answers_no_quoting_that_finding(
+        trial_library: Library):
+    generator = ScriptedGenerator("never asked to write")
+    trial_library.use_generator(generator)
+    answer = trial_library.ask("Does the drug improve survival in older patients?")
+    assert (answer.verdict, answer.route) == ("no", "extractive")
+    assert answer.answer.startswith("No. ")
+    (citation,) = answer.citations
+    assert citation.text == "The drug did not improve survival compared with placebo."
+    assert trial_library.article("trial").text[citation.start:citation.end] == citation.text
+    assert generator.prompts == []  # the verdict was read, not written
+
+
+def test_the_reason_shown_is_a_finding_never_the_purpose_background_or_method(
+        trial_library: Library):
+    for question in ("Does the drug improve survival?", "Is heart failure common?",
+                     "Were patients randomized to the drug or placebo?"):
+        answer = trial_library.ask(question, generate=False)
+        assert answer.verdict in ("yes", "no", "unclear")
+        assert [c.text for c in answer.citations] in (
+            ["The drug did not improve survival compared with placebo."],
+            ["Side effects were mild in both groups."]), question
+
+
+def test_a_statement_the_findings_bear_out_answers_yes(library: Library, tmp_path: Path):
+    (tmp_path / "trial.txt").write_text(TRIAL.replace("did not improve", "improved"))
+    library.ingest([tmp_path / "trial.txt"])
+    configured = library.configured(
+        verdict_head=write_head(tmp_path / "head.json", {"contradicted": 10.0}, bias=-5.0))
+    answer = configured.ask("Does the drug improve survival in older patients?",
+                            generate=False)
+    assert answer.verdict == "yes" and answer.answer.startswith("Yes. ")
+    assert answer.citations[0].text == "The drug improved survival compared with placebo."
+
+
+def test_without_any_finding_the_verdict_is_not_clear_and_the_evidence_is_quoted(
+        library: Library, tmp_path: Path):
+    (tmp_path / "aims.txt").write_text(
+        "We asked whether the drug improves survival in older patients. "
+        "Heart failure is a frequent cause of death in older people.")
+    library.ingest([tmp_path / "aims.txt"])
+    answer = library.ask("Does the drug improve survival in older patients?", generate=False)
     assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
-    assert answer.citations and not answer.refused
+    assert QUOTED in answer.answer and answer.citations
 
 
-def test_a_generator_that_reads_its_probabilities_chooses_the_verdict_then_explains(
-        sample_library: Library):
-    # the model leans No; its free text would have said Yes
-    generator = ReadingGenerator({"Yes": -1.6, "No": -0.4, "Not clear": -3.0},
-                                 "the study focused on angiopoietin 1 and 2 [1].")
-    sample_library.use_generator(generator)
-    seen = [(a.stage, a.answer) for a in
-            sample_library.ask_stream("Does the study focus on angiopoietin 1 and 2?")]
-    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
-    assert generator.prefills == ["No."] * 2  # the reason is generated after the verdict
-    assert (answer.verdict, answer.route) == ("no", "generated")
-    assert answer.answer.startswith("No. ") and "angiopoietin 1 and 2" in answer.citations[0].text
-    assert next(text for stage, text in seen if stage == "generating") == "No."
+def test_where_the_head_uses_the_model_it_judges_the_findings_it_is_shown(
+        library: Library, tmp_path: Path):
+    (tmp_path / "trial.txt").write_text(
+        "Patients were randomized to the drug or placebo. Side effects were significantly "
+        "fewer with the drug than with placebo.")
+    library.ingest([tmp_path / "trial.txt"])
+    # a model head that follows the model's judgement alone
+    head = write_head(tmp_path / "model-head.json", {}, bias=0.0, model=-1.0)
+    configured = library.configured(verdict_head=head)
+    question = "Were side effects fewer with the drug?"  # nothing in the trial denies it
+    for leaning, verdict in (({"Yes": -3.0, "No": -0.1}, "no"),
+                             ({"Yes": -0.1, "No": -3.0}, "yes")):
+        model = ReadingGenerator(leaning, "never asked to write")
+        configured.use_generator(model)
+        assert configured.ask(question).verdict == verdict
+        (judged,) = model.prompts
+        assert judged[0]["content"] == JUDGE_PROMPT
+        assert "Side effects were significantly fewer with the drug" in judged[1]["content"]
+    configured.ask(question, generate=False)
+    assert len(model.prompts) == 1  # --no-generate reads with the lexical head: no model call
 
 
-def test_the_calibrated_bias_moves_the_verdict_and_still_demotes_an_unsupported_one(
-        sample_library: Library):
-    # Yes must beat No by more than 2 nats
-    sample_library = Library.open(replace(sample_library.settings, verdict_bias=2.0),
-                                  HashingEmbedder())
-    generator = ReadingGenerator({"Yes": -0.5, "No": -1.5, "Not clear": -3.0},
-                                 "volcanoes erupt on Jupiter [1].")
-    sample_library.use_generator(generator)
-    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
-    assert generator.prefills == ["No."]
-    assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
-
-
-@pytest.mark.parametrize(("fallback", "route"), [(0.45, "extractive"), (1.01, "refusal")])
-def test_a_refusal_the_model_finds_likelier_than_any_verdict_quotes_or_refuses(
-        sample_library: Library, fallback: float, route: str):
-    settings = replace(sample_library.settings, verdict_refusal_margin=1.0,
-                       fallback_threshold=fallback)
-    sample_library = Library.open(settings, HashingEmbedder())
-    generator = ReadingGenerator({"Yes": -2.0, "No": -2.5, "Not clear": -3.0, "The": -0.2},
-                                 "never generated")
-    sample_library.use_generator(generator)
-    answer = sample_library.ask("Does the study focus on angiopoietin 1 and 2?")
-    assert generator.prefills == []  # no verdict was generated
-    assert answer.route == route and answer.refused == (route == "refusal")
-    if route == "extractive":  # good evidence on screen: quoted, the verdict left open
-        assert answer.verdict == "unclear" and QUOTED in answer.answer and answer.citations
-
-
-@pytest.mark.parametrize(("logprobs", "bias", "margin", "verdict"), [
-    ({"Yes": -0.2, "No": -2.0, "Not clear": -3.0}, 0.0, 99.0, "yes"),
-    ({"Yes": -0.2, "No": -2.0, "Not clear": -3.0}, 2.0, 99.0, "no"),
-    ({"Yes": -1.0, "No": -1.2, "Not clear": -0.3}, 0.0, 0.5, "unclear"),
-    ({"Yes": -1.0, "No": -1.2, "Not clear": -0.3}, 0.0, 1.0, "yes"),
-])
-def test_verdict_rule(logprobs, bias, margin, verdict):
-    assert choose_verdict(logprobs, bias, margin) == verdict
+def test_the_shipped_head_says_no_to_a_plain_negative_finding(library: Library, tmp_path):
+    (tmp_path / "trial.txt").write_text(TRIAL)
+    library.ingest([tmp_path / "trial.txt"])
+    answer = library.ask("Does the drug improve survival in older patients?", generate=False)
+    assert answer.verdict == "no"
 
 
 def test_option_logprobs_are_log_softmax_at_each_options_first_token():

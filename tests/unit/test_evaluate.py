@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
+import numpy as np
 
 from rag import Library
-from rag.evaluate import _answers, _refusals, calibrate_verdicts, evaluate_qa, load_questions
+from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
+from rag.evaluate_verdicts import fit_heads, head_file, read_questions
+from rag.verdict import FEATURES, VerdictHead
 from tests.fakes import ReadingGenerator
 
 
@@ -61,46 +62,58 @@ def test_qa_report_has_the_documented_fields(library: Library, tmp_path: Path):
     assert set(report["latency_s"]["total_s"]) == {"p50", "p95"}
 
 
-def test_verdict_calibration_picks_the_bias_that_agrees_most_with_the_labels(
-        library: Library, tmp_path: Path):
-    (tmp_path / "soil.txt").write_text("Soil bacteria fix nitrogen for legumes in spring.")
-    library.ingest([tmp_path / "soil.txt"])
-    # the model says Yes by one nat every time; two of the three labels are "no"
-    library.use_generator(ReadingGenerator({"Yes": -0.5, "No": -1.5, "Not clear": -4.0}, "x"))
-    rows = [{"id": str(n), "question": "Do soil bacteria fix nitrogen for legumes?",
-             "answerable": True, "answers": [label, ""]}
-            for n, label in enumerate(["yes", "no", "no"])]
-    rows.append({"id": "u", "question": "Do soil bacteria fix nitrogen for legumes?",
-                 "answerable": False, "answers": ["yes", ""]})  # unanswerable: left out
-    report = calibrate_verdicts(library, rows, 0.97, False)
-    assert report["n"] == 3 and report["labels"] == {"yes": 1, "no": 2}
-    assert report["untuned_accuracy"] == pytest.approx(1 / 3)
-    # the smallest bias that turns a 1-nat lead for Yes into No
-    assert report["verdict_bias"] == pytest.approx(1.0)
-    assert report["accuracy"] == pytest.approx(2 / 3) == report["majority_baseline"]
+def test_verdict_head_is_fitted_with_folds_split_by_question_and_reported_per_corpus():
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in range(80):
+        label = "no" if n % 3 == 0 else "yes"
+        for corpus in ("stated", "removed"):
+            x = [0.0] * len(FEATURES)
+            x[FEATURES.index("contradicted")] = float(label == "no")  # the reading decides
+            rows.append({"id": str(n), "corpus": corpus, "label": label,
+                         "x": [*x, float(rng.normal())]})  # the model's judgement is noise
+    report = fit_heads(rows)
+    lexical = report["heads"]["lexical"]
+    for corpus in ("stated", "removed"):
+        figures = lexical["cross_validated"][corpus]
+        assert figures["accuracy"] == 1.0 and figures["n"] == 80
+        assert (figures["majority_label"], figures["majority_baseline"]) == ("yes", 0.6625)
+    assert report["model_kept"] is False  # noise does not raise the accuracy
+    kept = head_file(report)
+    assert set(kept["heads"]) == {"lexical"}
+    fitted = kept["heads"]["lexical"]["results"]  # no row's best finding was a conclusion
+    head = VerdictHead(tuple(FEATURES), np.array(fitted["weights"]), np.array(fitted["bias"]),
+                       fitted["cutoff"])
+    contradicted = np.eye(len(FEATURES))[FEATURES.index("contradicted")]
+    assert head.verdict(contradicted) == "no" and head.verdict(0 * contradicted) == "yes"
 
 
-class RefusesUnknownSubjects(ReadingGenerator):
-    """Leans to its refusal for questions about legumes, to Yes otherwise."""
+def test_the_model_judgement_is_kept_where_it_raises_the_accuracy_on_every_corpus():
+    rows = [{"id": str(n), "corpus": corpus, "label": label,
+             "x": [0.0] * len(FEATURES) + [2.0 if label == "yes" else -2.0]}
+            for n, label in enumerate(["yes", "no", "yes"] * 30)
+            for corpus in ("stated", "removed")]
+    report = fit_heads(rows)
+    assert report["model_kept"] is True
+    assert set(head_file(report)["heads"]) == {"lexical", "model"}
+    assert report["heads"]["model"]["cross_validated"]["stated"]["accuracy"] == 1.0
 
-    def option_logprobs(self, messages, options):
-        legumes = "legumes?" in messages[-1]["content"]
-        return {"Yes": -1.0, "No": -2.0, "Not clear": -3.0, "The": -0.2 if legumes else -4.0}
 
-
-def test_refusal_margin_refuses_the_most_unanswerable_questions_keeping_the_answerable(
+def test_each_labelled_answerable_question_is_read_on_each_corpus_as_ask_reads_it(
         library: Library, tmp_path: Path):
     (tmp_path / "soil.txt").write_text("Soil bacteria fix nitrogen for legumes in spring. "
-                                       "Soil bacteria fix nitrogen for clover in spring.")
-    library = Library.open(replace(library.settings, fallback_threshold=1.01), library.embedder)
+                                       "The bacteria did not fix nitrogen for wheat.")
     library.ingest([tmp_path / "soil.txt"])
-    library.use_generator(RefusesUnknownSubjects({}, "x"))
-    rows = [{"id": "a", "question": "Do soil bacteria fix nitrogen for clover?",
-             "answerable": True, "answers": ["yes", ""]},
-            {"id": "u", "question": "Do soil bacteria fix nitrogen for legumes?",
-             "answerable": False, "answers": ["yes", ""]}]
-    report = calibrate_verdicts(library, rows, 0.97, False)
-    # the refusal leads Yes by 0.8 for the unanswerable question, trails by 3 for the other
-    assert report["verdict_refusal_margin"] == 0.75
-    assert report["unanswerable_refused"] == 1.0 and report["answerable_kept"] == 1.0
-    assert report["unanswerable_refused_by_gate"] == 0.0
+    library.use_generator(ReadingGenerator({"Yes": -0.5, "No": -1.5}, "x"))
+    rows = [{"id": "1", "question": "Do soil bacteria fix nitrogen for wheat?",
+             "answerable": True, "answers": ["no", ""]},
+            {"id": "2", "question": "Do soil bacteria fix nitrogen for legumes?",
+             "answerable": True, "answers": ["maybe", ""]},
+            {"id": "u", "question": "Do soil bacteria fix nitrogen for clover?",
+             "answerable": False, "answers": ["yes", ""]}]  # unanswerable: left out
+    read = read_questions({"a": library, "b": library}, rows, True, False)
+    assert [(r["corpus"], r["id"], r["label"]) for r in read] == [
+        ("a", "1", "no"), ("a", "2", "unclear"), ("b", "1", "no"), ("b", "2", "unclear")]
+    assert all(len(r["x"]) == len(FEATURES) + 1 and r["x"][-1] == 1.0 for r in read)
+    wheat = dict(zip(FEATURES, read[0]["x"], strict=False))
+    assert wheat["contradicted"] == 1.0 and wheat["negation"] == 1.0
