@@ -71,37 +71,40 @@ test: install $(SCALE) $(BROWSER)
 test-unit: install $(SCALE)
 	$(PY) -m pytest tests/unit -q
 
-## Quality on the dev sets (about an hour on 2 cores): eval/report.json.
-## Retrieval, citations and refusals over every dev question (extractive answers); generated
-## answers over the 77 quick questions plus the 50 unanswerable dev questions (evidence-first
-## prompt), the whole-passage prompt on the first 30 quick questions for comparison; summaries
-## of 8 articles.
+## Quality on the dev sets (about an hour and a half on 2 cores): eval/report.json.
+## Retrieval, citations, refusals and verdicts over every dev question (extractive answers),
+## on both dev corpora (conclusions removed, and stated); generated answers over the 77 quick
+## questions plus the 50 unanswerable ones; the claim check on eval/claims-dev.jsonl;
+## summaries of 30 SciTLDR papers.
 eval: install
 	grep '"answerable": false' $(EVAL_DATA)/pubmedqa/questions-dev.jsonl > eval/.unanswerable.jsonl
 	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --no-generate \
 	  --out eval/qa-dev-extractive.json > /dev/null
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
+	  --index $(EVAL_INDEX)-conclusions --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
+	  --no-generate --out eval/qa-dev-extractive-conclusions.json > /dev/null
 	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl \
 	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
-	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
-	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl --limit 30 \
-	  --prompt-style passages --out eval/qa-quick-generated-passages.json > /dev/null
-	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 8 \
+	$(RAG) eval claims --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --data eval/claims-dev.jsonl --out eval/claims-dev-report.json > /dev/null
+	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 30 \
 	  --out eval/summarize-dev.json > /dev/null
-	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-quick-generated.json \
-	  eval/qa-quick-generated-passages.json eval/summarize-dev.json --out eval/report.json
+	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-dev-extractive-conclusions.json \
+	  eval/qa-quick-generated.json eval/claims-dev-report.json eval/summarize-dev.json \
+	  --out eval/report.json
 
-## Re-derive the calibrated thresholds (about 40 minutes): the refusal gate on all dev
-## questions; the yes/no verdict and the model's refusal on dev questions outside the quick set.
+## Re-derive the calibrated parts (about an hour): the refusal gate on all dev questions; the
+## verdict head on both dev corpora (writes rag/verdict_head.json, which answers read).
 calibrate: install
 	$(RAG) eval calibrate --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --keep 0.975 \
 	  --out eval/refusal-calibration.json > /dev/null
-	$(RAG) eval verdicts --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
-	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
-	  --skip $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl --limit 160 \
-	  --out eval/verdict-calibration.json > /dev/null
+	$(RAG) eval verdicts --corpus $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
+	  --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX)-conclusions \
+	  --index $(EVAL_INDEX) --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
+	  --head rag/verdict_head.json --out eval/verdict-fit.json > /dev/null
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
 bench: install $(SCALE)

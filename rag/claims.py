@@ -139,10 +139,22 @@ class Clause:
     def negations(self) -> list[Token]:
         return [t for t in self.tokens if t.negation]
 
-    @property
-    def polarity(self) -> int:
-        """+1 affirmed, -1 denied: the parity of the clause's negation cues."""
-        return -1 if len(self.negations) % 2 else 1
+    def negated(self, at: int) -> set[str]:
+        """What the negation cue at token ``at`` denies: its own word where it carries one
+        ("unchanged", "insignificant", "similar"), else the next two content words."""
+        cue = self.tokens[at]
+        if cue.word not in _NEGATIONS:
+            return {cue.stem}
+        after = [t.stem for t in self.tokens[at + 1:]
+                 if t.word.isalnum() and t.word not in STOPWORDS and not t.negation]
+        return set(after[:2])
+
+    def polarity_about(self, words: set[str]) -> int:
+        """+1 affirmed, -1 denied, as far as ``words`` go: the parity of the negation cues
+        that deny one of them. "did not lead to tumor formation" denies leading to it, not
+        looking for it."""
+        cues = sum(1 for i, t in enumerate(self.tokens) if t.negation and self.negated(i) & words)
+        return -1 if cues % 2 else 1
 
     @property
     def hedges(self) -> list[Token]:
@@ -402,7 +414,7 @@ def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
 
 
 def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
-    if clause.polarity == match.polarity:
+    if clause.polarity_about(match.content) == match.polarity_about(clause.content):
         return []
     if match.negations:
         cue = match.negations[0]

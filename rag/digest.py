@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.duplicates import near_duplicates
 from rag.errors import RagError
 from rag.files import atomic_write
-from rag.ingest import near_duplicates
 from rag.summarize import checked_sentences
 from rag.support import WordWeights
 from rag.text import STOPWORDS, stem, words

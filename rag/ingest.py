@@ -15,19 +15,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from datasketch import MinHash
 from tqdm import tqdm
 
 from rag.chunking import chunk_article
 from rag.corpus import discover, read_file, safe_article_id
+from rag.duplicates import near_duplicates, signature
 from rag.embedding import Embedder
 from rag.errors import UnreadableInput
 from rag.settings import Settings
 from rag.store import Store
-from rag.text import words as text_words
 from rag.types import Article, Chunk, Failure, IngestReport, ReplacedId
-
-SIGNATURE_PERMUTATIONS = 64
 
 
 @dataclass
@@ -243,31 +240,3 @@ def content_hash(article: Article, settings: Settings) -> str:
     fields.pop("source")
     fields["chunking"] = [settings.chunk_tokens, settings.overlap_tokens]
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
-def signature(text: str) -> np.ndarray:
-    """MinHash of word 5-gram shingles: equal positions estimate Jaccard similarity."""
-    words = text_words(text)
-    shingles = {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
-    minhash = MinHash(num_perm=SIGNATURE_PERMUTATIONS, seed=1)
-    minhash.update_batch([s.encode() for s in shingles])
-    return minhash.hashvalues.astype(np.uint64)
-
-
-def near_duplicates(
-    store: Store, article_ids: list[str], threshold: float
-) -> list[tuple[str, str]]:
-    """Pairs (sorted) of the given articles with any stored article that share most shingles."""
-    if not article_ids:
-        return []
-    ids, matrix = store.signatures()
-    row_of = {article_id: row for row, article_id in enumerate(ids)}
-    pairs = set()
-    for article_id in article_ids:
-        if article_id not in row_of:
-            continue
-        similarity = (matrix == matrix[row_of[article_id]]).mean(axis=1)
-        for row in np.flatnonzero(similarity >= threshold):
-            if ids[row] != article_id:
-                pairs.add(tuple(sorted((article_id, ids[row]))))
-    return sorted(pairs)

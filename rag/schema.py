@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+import numpy as np
+
+from rag.duplicates import band_keys
+
+
+def _minhash_bands(db: sqlite3.Connection) -> None:
+    """Near-duplicate lookup by LSH bands (``rag.duplicates``), filled for the articles an
+    older index already holds."""
+    db.executescript("""
+    CREATE TABLE minhash_bands (
+        article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        band INTEGER NOT NULL,
+        key BLOB NOT NULL
+    );
+    CREATE INDEX minhash_bands_by_key ON minhash_bands(band, key);
+    CREATE INDEX minhash_bands_by_article ON minhash_bands(article_id);
+    """)
+    for article_id, blob in db.execute("SELECT id, signature FROM articles").fetchall():
+        db.executemany("INSERT INTO minhash_bands VALUES (?,?,?)",
+                       [(article_id, band, key)
+                        for band, key in band_keys(np.frombuffer(blob, np.uint64))])
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE articles (
         id TEXT PRIMARY KEY,
@@ -29,13 +53,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX chunks_by_article ON chunks(article_id);
     """,
+    _minhash_bands,
 ]
 
 
 def migrate(db: sqlite3.Connection) -> None:
     """Bring ``db`` to the newest schema; each step runs once, in order."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.executescript(script)
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(step, str):
+            db.executescript(step)
+        else:
+            step(db)
         db.execute(f"PRAGMA user_version = {number}")
     db.commit()

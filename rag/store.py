@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.duplicates import band_keys
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.files import atomic_write, fsync_path
 from rag.schema import migrate
@@ -182,6 +183,19 @@ class Store:
         """article id -> (content hash, source path), to decide what an ingest must redo."""
         rows = self._db.execute("SELECT id, content_hash, source FROM articles")
         return {row[0]: (row[1], row[2]) for row in rows}
+
+    def signature(self, article_id: str) -> np.ndarray | None:
+        row = self._db.execute("SELECT signature FROM articles WHERE id = ?",
+                               (article_id,)).fetchone()
+        return np.frombuffer(row[0], np.uint64) if row else None
+
+    def sharing_a_band(self, keys: list[tuple[int, bytes]]) -> set[str]:
+        """Articles whose MinHash signature shares one of these LSH band keys."""
+        found: set[str] = set()
+        for band, key in keys:
+            found.update(r[0] for r in self._db.execute(
+                "SELECT article_id FROM minhash_bands WHERE band = ? AND key = ?", (band, key)))
+        return found
 
     def signatures(self) -> tuple[list[str], np.ndarray]:
         rows = self._db.execute("SELECT id, signature FROM articles ORDER BY id").fetchall()
@@ -363,6 +377,8 @@ class Writer:
                 datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
+        self.db.executemany("INSERT INTO minhash_bands VALUES (?,?,?)",
+                            [(article.id, band, key) for band, key in band_keys(signature)])
         for chunk in chunks:
             cursor = self.db.execute(
                 "INSERT INTO chunks (article_id, start, end) VALUES (?,?,?)",

@@ -66,16 +66,25 @@ def statement_of(question: str) -> str:
     return _AUXILIARY.sub("", clause.rstrip(" ?.")).strip() or question.strip(" ?")
 
 
+RELEVANT = 0.75
+"""A finding counts as being about the statement when its support is at least this share of
+the best finding's; among those, conclusions come first."""
+
+
 def findings(evidence: list[Evidence], scores: np.ndarray) -> list[int]:
     """Indices of the sentences of the first evidence sentence's article that report
-    findings: its conclusions, then its results, each best for the statement first. One
-    article: a question asks about a study, and retrieval's first article is the right one
-    far more often than the sentence that best matches the statement."""
+    findings, best first: the conclusions about the statement (support within ``RELEVANT``
+    of the best), then every other finding by support. One article: a question asks about a
+    study, and retrieval's first article is the right one far more often than the sentence
+    that best matches the statement."""
     top = evidence[0].hit.chunk.article_id if evidence else ""
     roles = {i: role(e.text, paragraph_of(e)) for i, e in enumerate(evidence)
              if e.hit.chunk.article_id == top}
     kept = [i for i, r in roles.items() if r in ("conclusion", "finding")]
-    return sorted(kept, key=lambda i: (roles[i] != "conclusion", -float(scores[i])))
+    best = max((float(scores[i]) for i in kept), default=0.0)
+    return sorted(kept, key=lambda i: (not (roles[i] == "conclusion"
+                                            and scores[i] >= RELEVANT * best),
+                                       -float(scores[i])))
 
 
 JUDGE_PROMPT = """You judge whether a study's finding answers a yes/no question with Yes or No.

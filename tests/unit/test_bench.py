@@ -9,6 +9,8 @@ import pytest
 
 from rag.bench import (
     EARLIER_SUMMARY_PROMPT,
+    bench_claims,
+    bench_near_duplicates,
     bench_retrieval,
     bench_summarize,
     median_seconds,
@@ -100,3 +102,26 @@ def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(
                   lambda report: saved.append(json.loads(json.dumps(report))))
     assert saved[-1]["retrieval"] == {"1000": {"p50_ms": 0.1}}
     assert saved[-1]["finished"] is False and "generation" not in saved[-1]
+
+
+def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp_path,
+                                                                    monkeypatch):
+    import rag.bench as bench
+
+    (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
+    library.ingest([tmp_path / "a.txt"])
+    claims = [{"claim": "Survival was 53% after five years.",
+               "source": "Survival was 35% after five years."}] * 3
+    # each pair: reading 1 ms, then the support score 4 ms
+    monkeypatch.setattr(bench, "time", Clock(itertools.cycle([0.0, 0.001, 0.0, 0.004])))
+    report = bench_claims(library, claims)
+    assert (report["pairs"], report["ms_per_pair_p50"]) == (3, 1.0)
+    assert report["baseline_support_score_ms_p50"] == 4.0
+    assert report["ratio_p50_vs_support_score"] == 0.25
+
+
+def test_near_duplicate_lookup_is_timed_beside_the_scan_and_finds_the_same_pairs(tmp_path):
+    report = bench_near_duplicates([500], tmp_path, queries=20)["500"]
+    assert report["lookups"] == 20 and report["same_pairs_as_scan"] is True
+    assert report["pairs_found"] >= 10  # the planted copies, at least
+    assert report["ms_per_lookup"] > 0 and report["baseline_scan_ms_per_lookup"] > 0
