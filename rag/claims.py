@@ -36,7 +36,8 @@ STATUSES = (SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND)
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NOT_CONTRACTED = re.compile(r"n['’]t\b", re.I)
-_CODE = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+_CODE = re.compile(r"\b[A-Za-z]+-?\d+[A-Za-z0-9]*(?:-\d+)?\b")
+"""Names with digits: IL-6, Ang1, COVID-19, CD4, H1N1 (not 5mg: that is a number)."""
 
 _NEGATIONS = {"no", "not", "never", "none", "neither", "nor", "without", "cannot", "lack",
               "lacks", "lacked", "lacking", "absence", "absent", "unable", "fail", "fails",
@@ -172,7 +173,7 @@ class Reading:
     text: str
     clauses: list[Clause]
     numbers: list[Quantity]
-    codes: set[str]
+    codes: dict[str, str]  # lower case -> as written
     population: dict[str, dict[str, str]]  # category -> group -> the word used
 
     @property
@@ -220,7 +221,7 @@ def read(text: str) -> Reading:
         group = _population_of(tokens, i)
         if group:
             population.setdefault(group[0], {}).setdefault(group[1], t.word)
-    return Reading(text, clauses, numbers(text), {c.lower() for c in _CODE.findall(text)},
+    return Reading(text, clauses, numbers(text), {c.lower(): c for c in _CODE.findall(text)},
                    population)
 
 
@@ -321,7 +322,7 @@ def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
         if match is None:
             continue
         findings += _polarity(clause, match, source) + _direction(clause, match, source)
-        findings += _hedge(clause, match, source)
+        findings += _hedge(clause, match, source, claim)
     findings += _population(claim, source, context)
     return findings
 
@@ -333,8 +334,9 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
     sentence that says both ("43 men and 11 women", "increased A and reduced B")."""
     ours = [t for c in claim.clauses for t in c.tokens]
     theirs = [t for c in source.clauses for t in c.tokens]
-    matcher = SequenceMatcher(None, [t.stem for t in theirs], [t.stem for t in ours],
-                              autojunk=False)
+    # "similar" stands for a denied "differ": matched as such, not as "differ"
+    matcher = SequenceMatcher(None, [(t.stem, t.negation) for t in theirs],
+                              [(t.stem, t.negation) for t in ours], autojunk=False)
     findings: list[Finding] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal" or a2 - a1 > 4 or b2 - b1 > 4:
@@ -358,7 +360,7 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
                                     f"the article says “{quote}”" if any(
                                         t.negation for t in was) else
                                     f"the article says it without the negation: “{quote}”"))
-        if sum(t.hedge for t in was) > sum(t.hedge for t in now):
+        if any(t.hedge for t in was) and not claim.hedged:
             cue = next(t for t in was if t.hedge)
             findings.append(Finding("hedge", OVERSTATED, "the article is more careful: "
                                     f"“{_quote(source, cue.start, cue.end)}”"))
@@ -408,9 +410,9 @@ def _numbers(claim: Reading, source: Reading, others: Sequence[Reading]) -> list
 
 
 def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
-    known = set().union(*(r.codes for r in sources)) if sources else set()
+    known = set().union(*(r.codes.keys() for r in sources)) if sources else set()
     return [Finding("code", NOT_FOUND, f"the article does not mention “{code}”")
-            for code in sorted(claim.codes - known)]
+            for code in sorted(claim.codes.values()) if code.lower() not in known]
 
 
 def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
@@ -436,8 +438,9 @@ def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
     return []
 
 
-def _hedge(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
-    if len(match.hedges) > len(clause.hedges):
+def _hedge(clause: Clause, match: Clause, source: Reading, claim: Reading) -> list[Finding]:
+    """A claim with no hedge at all, where the clause it rests on has one."""
+    if match.hedges and not claim.hedged:
         cue = match.hedges[0]
         return [Finding("hedge", OVERSTATED, "the article is more careful: "
                         f"“{_quote(source, cue.start, cue.end)}”")]

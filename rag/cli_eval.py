@@ -24,7 +24,7 @@ from rag.library import Library
 from rag.settings import Settings
 
 eval_app = typer.Typer(help="Measure quality on labelled data (formats: ../shared/eval).",
-                       no_args_is_help=True)
+                       no_args_is_help=True, rich_markup_mode="markdown")
 
 CorpusArg = Annotated[Path, typer.Option(help="Folder or JSONL of articles to answer from.")]
 QuestionsArg = Annotated[list[Path], typer.Option(

@@ -16,12 +16,18 @@ _CONCLUSION = re.compile(
     r"suggested|indicate|indicated|demonstrate|demonstrated|confirm|support)|this study "
     r"(shows|showed|suggests|demonstrates|indicates|found))\b", re.I)
 _PURPOSE = re.compile(
-    r"\b(aims?|aimed|objectives?|purpose|goal|to (determine|evaluate|assess|investigate|examine|"
-    r"compare|explore|test|identify|describe|analy[sz]e|study|establish|clarify|review|"
-    r"characteri[sz]e|quantify|measure|estimate|ascertain|report|correlate|define|validate|"
-    r"document|understand|verify|find out|examine|investigate|elucidate)|"
-    r"we (hypothesi[sz]ed|sought|asked|wanted|tested whether)|was to|were to|whether)\b|"
-    r"\?\s*$", re.I)
+    r"^\W*to (determine|evaluate|assess|investigate|examine|compare|explore|test|identify|"
+    r"describe|analy[sz]e|study|establish|clarify|review|characteri[sz]e|quantify|measure|"
+    r"estimate|ascertain|report|correlate|define|validate|document|understand|verify|"
+    r"find out|elucidate)\b|"
+    r"\b(aims?|aimed|objectives?|purpose|goal|we (hypothesi[sz]ed|sought|asked|wanted|"
+    r"tested whether)|was to|were to|whether)\b|\?\s*$", re.I)
+_REPORTED = re.compile(
+    r"\b(researchers|team|authors|investigators|scientists|study|trial|research|experiments?)"
+    r"\b.{0,80}?\b(found|observed|showed|reported|noted|employed|used|tested|studied|"
+    r"monitored|measured|compared|demonstrated|identified|revealed|confirmed|focused)\b", re.I)
+"""A report of what the study did or found, as news articles write it ("The researchers
+employed a rat model…"): a finding of the article, whatever its verb."""
 _METHOD = re.compile(
     r"\b(were (randomi[sz]ed|enrolled|recruited|included|assigned|divided|allocated|selected|"
     r"reviewed|collected|obtained|followed|interviewed|surveyed|identified|screened|"
@@ -61,6 +67,8 @@ def role(sentence: str, paragraph: str = "") -> str:
     if _PURPOSE.search(sentence) and not re.search(r"\b(we found|showed|was associated)\b",
                                                    sentence, re.I):
         return "purpose"
+    if _REPORTED.search(sentence):
+        return "finding"
     if _RESULT.search(sentence):
         return "finding" if not _METHOD.search(sentence) or re.search(
             r"\bsignificant|\bp\s*[<=>]|associated|did not|no difference", sentence, re.I) \

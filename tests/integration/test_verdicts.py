@@ -1,19 +1,18 @@
-"""The packaged model's own verdict probabilities, read from llama.cpp: they follow the
-passage, and the reason it then writes continues from the prompt already evaluated."""
+"""Yes/no questions on the real models: the packaged model as the judge of a finding follows
+what the finding says, and questions about the sample article are answered from its findings
+— the reason shown is a finding, quoted from the article."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from rag.answer import VERDICT_OPTIONS, YES_NO_SYSTEM_PROMPT
+from rag import Library, Settings
 from rag.generate import LlamaCppGenerator, load_generator
 from rag.models import default_cache
+from rag.verdict import judge_messages, model_judge
 
 pytestmark = pytest.mark.integration
-WORDS = list(VERDICT_OPTIONS.values())
-PASSAGE = "The researchers studied 40 female rats; no other animals were used."
+FINDING = "The researchers studied 40 female rats; no other animals were used."
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +22,37 @@ def model() -> LlamaCppGenerator:
     return generator
 
 
-def prompt(question: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": YES_NO_SYSTEM_PROMPT},
-            {"role": "user", "content": f"Passages:\n[1] (Study)\n{PASSAGE}\n\n"
-                                        f"Question: {question}"}]
+def test_the_judge_follows_what_the_finding_says(model: LlamaCppGenerator):
+    judge = model_judge(model)
+    assert judge("Did the study use rats?", FINDING) > 0 > judge("Did the study use dogs?",
+                                                                  FINDING)
 
 
-def test_the_verdict_probabilities_follow_what_the_passage_says(model: LlamaCppGenerator):
-    rats = model.option_logprobs(prompt("Did the study use rats?"), WORDS)
-    dogs = model.option_logprobs(prompt("Did the study use dogs?"), WORDS)
-    assert rats["Yes"] > rats["No"] and dogs["No"] > dogs["Yes"], (rats, dogs)
-    for read in (rats, dogs):
-        assert sum(math.exp(v) for v in read.values()) <= 1.0 + 1e-6
-
-
-def test_the_reason_continues_after_the_verdict_without_re_evaluating_the_prompt(
-        model: LlamaCppGenerator):
-    messages = prompt("Were only female rats studied?")
-    model.option_logprobs(messages, WORDS)
+def test_the_judges_fixed_prompt_is_evaluated_once(model: LlamaCppGenerator):
+    model.option_logprobs(judge_messages("Did the study use rats?", FINDING), ["Yes", "No"])
     before = model.prompt_tokens_evaluated()
-    reason = "".join(model.stream(messages, 24, 0.0, prefill="Yes."))
-    prefill = len(model._llama.tokenize(b"Yes.", add_bos=False))
-    assert 0 < model.prompt_tokens_evaluated() - before <= prefill + 1
-    assert reason.strip()
+    question = judge_messages("Were only female rats studied?", FINDING)
+    model.option_logprobs(question, ["Yes", "No"])
+    own = len(model._llama.tokenize(question[1]["content"].encode(), add_bos=False))
+    assert 0 < model.prompt_tokens_evaluated() - before <= own + 8
+
+
+@pytest.fixture(scope="module")
+def sample(sample_index) -> Library:
+    return Library.open(Settings.load({"index": sample_index[0]}, env={}))
+
+
+def test_a_question_about_the_sample_articles_population_gets_no_citing_the_rat_model(
+        sample: Library):
+    answer = sample.ask("Were the hUCMSCs tested in humans?", generate=False)
+    assert answer.verdict == "no", answer.answer
+    (citation,) = answer.citations
+    assert citation.article_id == "000_c385f1c34fdd9a0c" and "rat" in citation.text
+
+
+def test_tumour_and_tumor_get_the_same_answer(sample: Library):
+    answers = [sample.ask(f"Did the researchers look for {word} formation?", generate=False)
+               for word in ("tumour", "tumor")]
+    assert answers[0].refused == answers[1].refused is False
+    assert answers[0].verdict == answers[1].verdict
+    assert [c.text for c in answers[0].citations] == [c.text for c in answers[1].citations]

@@ -1,0 +1,117 @@
+"""The claim check reads what a sentence says: each kind of alteration below scores as
+"supported" by the support score alone (the check before this one), and is flagged here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Library
+from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, read
+from rag.roles import role
+from rag.text import numbers
+
+ARTICLE = (
+    "Survival at five years was 35% in the treated group and 21% in controls (p = 0.03). "
+    "The drug did not reduce blood pressure in older adults. "
+    "Fasting glucose increased after twelve weeks of the high-fat diet. "
+    "The study was carried out in 40 female rats with ovarian insufficiency. "
+    "These results suggest that the treatment may restore ovarian function. "
+    "Among the 54 skiers there were 43 men and 11 women. "
+    "Interleukin IL-6 levels fell by half after the first dose. "
+    "Hormone levels recovered in the treated rats."
+)
+
+ALTERED = [
+    ("number", "Survival at five years was 53% in the treated group and 21% in controls "
+               "(p = 0.03).", CONTRADICTED, "35%"),
+    ("number", "Survival at five years was 35% in the treated group and 21% in controls "
+               "(p = 0.3).", CONTRADICTED, "0.03"),
+    ("negation dropped", "The drug reduced blood pressure in older adults.", CONTRADICTED,
+     "not"),
+    ("negation added", "Fasting glucose did not increase after twelve weeks of the high-fat "
+                       "diet.", CONTRADICTED, "increased"),
+    ("direction", "Fasting glucose decreased after twelve weeks of the high-fat diet.",
+     CONTRADICTED, "increased"),
+    ("population", "The study was carried out in 40 female humans with ovarian "
+                   "insufficiency.", CONTRADICTED, "rats"),
+    ("population swap", "Among the 54 skiers there were 43 men and 11 men.", CONTRADICTED,
+     "women"),
+    ("hedge dropped", "These results show that the treatment restores ovarian function.",
+     OVERSTATED, "suggest"),
+    ("a rats-only finding stated generally", "Hormone levels recovered with the treatment.",
+     OVERSTATED, "rats"),
+    ("code", "Interleukin IL-8 levels fell by half after the first dose.", NOT_FOUND, "IL-8"),
+]
+
+
+@pytest.fixture
+def checked(library: Library, tmp_path: Path) -> Library:
+    (tmp_path / "study.txt").write_text(ARTICLE)
+    library.ingest([tmp_path / "study.txt"])
+    return library
+
+
+@pytest.mark.parametrize(("kind", "claim", "status", "quoted"), ALTERED,
+                         ids=[a[0] for a in ALTERED])
+def test_each_kind_of_alteration_is_flagged_with_the_sources_words(
+        checked: Library, kind: str, claim: str, status: str, quoted: str):
+    result = checked.check_statement(claim)
+    assert result.scores and result.scores[0] >= checked.settings.support_threshold, \
+        "on topic: the support score alone would have passed it"
+    assert result.status == status, (kind, result.reason)
+    assert quoted in result.reason
+
+
+@pytest.mark.parametrize("sentence", [s + "." for s in ARTICLE.split(". ") if s])
+def test_the_articles_own_sentences_are_supported(checked: Library, sentence: str):
+    sentence = sentence.replace("..", ".")
+    assert checked.check_statement(sentence).status == SUPPORTED
+
+
+@pytest.mark.parametrize(("claim", "source"), [
+    ("Survival was 35 % after five years.", "Survival at five years was 34.7%."),
+    ("A proportion of 0.35 survived five years.", "Five-year survival was 35%."),
+    ("Two groups were compared.", "2 groups were compared."),
+    ("The trial enrolled 1234 patients.", "The trial enrolled 1,234 patients."),
+    ("Blood pressure did not differ between the groups.",
+     "Blood pressure was similar in both groups."),
+    ("The drug had no effect on survival.", "The drug did not affect survival."),
+    ("Glucose rose after the diet.", "Glucose increased after the diet."),
+    ("The treatment may restore ovarian function in rats.",
+     "These results suggest that the treatment may restore ovarian function in rats."),
+])
+def test_faithful_rewordings_are_not_flagged(claim: str, source: str):
+    assert compare(read(claim), read(source)) == []
+
+
+def test_a_negation_about_something_else_is_not_a_contradiction():
+    said = read("The team monitored the rats for tumor formation.")
+    source = read("The cells did not lead to any immune rejection or tumor formation.")
+    assert [f for f in compare(said, source) if f.kind == "polarity"] == []
+
+
+def test_numbers_keep_their_units_ranges_and_words():
+    found = [(q.value, q.unit) for q in numbers(
+        "Of 1,234 patients aged 12-20 years, 35% (0.35) had two or more visits; IL-6 rose.")]
+    assert found == [(1234.0, "patient"), (12.0, "year"), (20.0, "year"), (35.0, "%"),
+                     (0.35, ""), (2.0, "")]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("To determine whether the drug improves survival.", "purpose"),
+    ("We aimed to assess pain after surgery.", "purpose"),
+    ("Patients were randomized to the drug or placebo.", "method"),
+    ("Heart failure is common in older adults.", "background"),
+    ("The drug did not improve survival compared with placebo.", "finding"),
+    ("The researchers employed a rat model of ovarian insufficiency.", "finding"),
+    ("These results suggest that the drug is safe.", "conclusion"),
+])
+def test_sentence_roles(sentence: str, expected: str):
+    assert role(sentence) == expected
+
+
+def test_a_labelled_paragraph_gives_each_of_its_sentences_its_role():
+    assert role("The drug helped.", "Conclusions: The drug helped.") == "conclusion"
+    assert role("Survival improved.", "Methods: Survival improved.") == "method"
