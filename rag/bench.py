@@ -33,7 +33,9 @@ import numpy as np
 from rag.claims import compare, read
 from rag.duplicates import PERMUTATIONS
 from rag.embedding import precision_reason, resolve_model
+from rag.generate import cpu_backend
 from rag.library import Library
+from rag.models import resolve_generator_model
 from rag.settings import Settings
 from rag.store import Store
 from rag.summarize import Summarizer
@@ -442,7 +444,58 @@ def _ms(seconds: list[float], percentile: int) -> float:
 
 def machine() -> dict[str, Any]:
     return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "date": datetime.now(UTC).date().isoformat()}
+            "date": datetime.now(UTC).date().isoformat(), "llama_cpp_cpu": cpu_backend()}
+
+
+_PROMPT_EVAL = """
+import json, statistics, sys, time
+from llama_cpp import Llama, llama_print_system_info
+llama = Llama(model_path=sys.argv[1], n_ctx=2048, n_threads=int(sys.argv[2]),
+              n_threads_batch=int(sys.argv[2]), verbose=False)
+tokens = llama.tokenize(("The study followed patients for five years. " * 60).encode())[:300]
+rates = []
+for _ in range(3):
+    llama.reset()
+    began = time.perf_counter()
+    llama.eval(tokens)
+    rates.append(len(tokens) / (time.perf_counter() - began))
+print(json.dumps({"prompt_tokens_per_s": round(statistics.median(rates), 1),
+                  "cpu": llama_print_system_info().decode()}))
+"""
+
+
+def bench_llama_builds(settings: Settings, scratch: Path, wheels: Path) -> dict[str, Any]:
+    """Prompt evaluation tokens/s (300 tokens, median of 3) of the llama.cpp build installed
+    for this CPU beside the portable AVX2 build of the same version, each in a process of its
+    own; the AVX2 wheel is built into the wheel cache if it is not there."""
+    from importlib.metadata import version
+
+    from rag.llama_build import PORTABLE
+
+    model = resolve_generator_model(settings.generator, settings.model_cache.expanduser())
+    portable = wheels / "llama-avx2"
+    llama_version = version("llama_cpp_python")
+    if not list(portable.glob(f"llama_cpp_python-{llama_version}-*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "--no-cache-dir", "-w", str(portable),
+                        f"llama-cpp-python=={llama_version}"],
+                       env={**os.environ, "CMAKE_ARGS": PORTABLE}, check=True)
+    target = scratch / "avx2"
+    wheel = next(portable.glob(f"llama_cpp_python-{llama_version}-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                    str(target), str(wheel)], check=True)
+
+    def measure(path: str | None) -> dict[str, Any]:
+        env = {**os.environ, **({"PYTHONPATH": path} if path else {})}
+        done = subprocess.run([sys.executable, "-c", _PROMPT_EVAL, str(model),
+                               str(settings.threads)], env=env, capture_output=True, text=True,
+                              check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    ours, baseline = measure(None), measure(str(target))
+    return {"installed": ours, "baseline_portable_avx2": baseline,
+            "ratio_vs_portable": ratio(ours["prompt_tokens_per_s"],
+                                       baseline["prompt_tokens_per_s"])}
 
 
 def _cpu_name() -> str:
@@ -495,6 +548,10 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
             asked = [json.loads(line)["question"] for line in
                      questions.read_text().split("\n") if line.strip()][:100]
             record("search", bench_search(big, asked))
+        if cpu_backend() is not None:
+            log("llama.cpp built for this CPU beside the portable AVX2 build")
+            record("llama_build", bench_llama_builds(
+                settings, Path(scratch), Path("~/.cache/rag/wheels").expanduser()))
         log("time to first token and tokens/s")
         record("generation", bench_generation(sample, repeats))
         log("yes/no answers read from the evidence")

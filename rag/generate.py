@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -295,6 +296,19 @@ def load_generator(model: str, runtime: str, llm_url: str, cache: Path, context:
     if runtime == "transformers":
         return TransformersGenerator(location, cache, threads)
     raise RagError(f"unknown runtime {runtime!r}; use auto, llama-cpp or transformers")
+
+
+def cpu_backend() -> str | None:
+    """The instruction sets llama.cpp's CPU kernels were built with, from its own system info
+    ("AVX2 AVX512 AVX512_VNNI …"); None where llama-cpp-python is not installed."""
+    if not _has_llama_cpp():
+        return None
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    found = re.findall(r"(\w+) = 1", info.split("CPU :", 1)[-1].split("\n")[0])
+    return " ".join(f for f in found if f.isupper() and f not in ("OPENMP", "LLAMAFILE",
+                                                                   "REPACK"))
 
 
 def _has_llama_cpp() -> bool:

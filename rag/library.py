@@ -14,7 +14,7 @@ from rag.claims import ClaimCheck, judge
 from rag.digest import DigestReport, latest, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
-from rag.generate import Generator, load_configured_generator
+from rag.generate import Generator, cpu_backend, load_configured_generator
 from rag.ingest import ingest, ingest_articles
 from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
@@ -288,6 +288,8 @@ class Library:
             "embedder": self.store.manifest.get("embedder", self.settings.embedder),
             "dimension": self.store.manifest.get("dimension"),
             "vector_store": self.store.manifest.get("vector_store", self.store.backend.kind),
+            "generator": self.settings.llm_url or self.settings.generator,
+            "generator_cpu_backend": None if self.settings.llm_url else cpu_backend(),
             "vector_index": self.store.manifest.get("vector_index"),
             "index": str(root.resolve()),
             "generation": self.store.generation,

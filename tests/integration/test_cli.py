@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import Library, Settings
+from rag.llama_build import build, cpu_flags
 from rag.text import sentence_spans
 from tests.conftest import SAMPLE
 from tests.processes import rag_json, run_rag
@@ -54,6 +55,10 @@ def test_list_and_info_report_the_index(sample_index):
     info = rag_json("info", "--index", index)
     assert info["articles"] == 41 and info["dimension"] == 384
     assert info["embedder"] == "all-MiniLM-L6-v2" and info["size_bytes"] > 0
+    # which kernels llama.cpp runs: built for this CPU's own instruction sets
+    built = set(info["generator_cpu_backend"].split())
+    assert "AVX2" in built and ("AVX512" in built) == build(cpu_flags(), False)[0].startswith(
+        "avx512")
 
 
 def test_search_filter_by_article_and_date(sample_index):

@@ -41,3 +41,36 @@ def test_a_feed_from_the_web_never_reads_a_local_file(folders):
     _, private = folders
     with pytest.raises(UnreadableInput, match="only http:// and https://"):
         fetch_entry(entry(private / "secret.txt"), FetchLimits(), saved_in=None)
+
+
+def test_a_damaged_feed_state_is_a_one_line_error_not_a_fresh_start(library, tmp_path):
+    from rag import RagError
+    from rag.web import FeedState, ingest_feed
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+                    "</channel></rss>")
+    state = FeedState(library.settings.index / "feeds", str(feed))
+    state.path.parent.mkdir(parents=True)
+    state.path.write_text('{"seen": ["an-entry"')  # cut off mid-write by hand
+    with pytest.raises(RagError, match="is damaged; delete it"):
+        ingest_feed(library, str(feed), FetchLimits())
+
+
+def test_a_page_is_shown_under_the_url_fetched_with_its_canonical_url_beside_it():
+    from rag.types import Article
+    from rag.web import Fetched, page_article
+    from ui.render import source_panel
+
+    page = (b"<html><head><title>Kelp</title><link rel='canonical' "
+            b"href='https://elsewhere.example/kelp'></head><body><article><p>Kelp forests "
+            b"recovered after divers removed urchins from twelve reefs.</p></article></body>"
+            b"</html>")
+    article = page_article(Fetched("https://news.example.org/kelp", "html", page))
+    assert article.url == "https://news.example.org/kelp"
+    assert article.extra["canonical"] == "https://elsewhere.example/kelp"
+    shown = source_panel(Article(article.id, article.text, "Kelp", url=article.url,
+                                 extra=article.extra), 0, 4)
+    assert "href='https://news.example.org/kelp'" in shown
+    assert "the page calls itself https://elsewhere.example/kelp" in shown
+    assert "href='https://elsewhere.example" not in shown
