@@ -14,7 +14,9 @@
 4. A yes/no question is answered from the evidence (``rag.verdict``): its statement read
    against the findings of the passages gives Yes, No or Not clear, and the reason shown is
    the finding it rests on, quoted and cited (never a purpose, background or method
-   sentence). Where the fitted head uses it, the local model judges that finding first.
+   sentence). Where the fitted head uses it, the local model judges that finding first. With
+   evidence weaker than ``fallback_threshold`` the model is first asked to answer, and its
+   failure to find a supported answer makes the reply a refusal, as for any question.
 5. Any other question: the generator answers from numbered passages; every sentence is
    checked (``rag.cite``: support, then what it says). If the model refuses although the
    evidence passed the gate, or none of its sentences is supported, the reader gets the
@@ -117,7 +119,11 @@ class Answerer:
             return
         yield answer
         if prepared.yes_no:
-            yield self._verdict(prepared, generate, started)
+            if generate and prepared.evidence < self.settings.fallback_threshold \
+                    and not self._model_answers(prepared):
+                yield self._refusal(answer, started)
+            else:
+                yield self._verdict(prepared, generate, started)
             return
         if not generate:
             yield self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
@@ -125,6 +131,16 @@ class Answerer:
         messages = self._messages(prepared.asked, prepared.passages)
         text = yield from self._generate(answer, messages, started)
         yield self._conclude(prepared, text, started)
+
+    def _model_answers(self, prepared: _Prepared) -> bool:
+        """Whether the model finds a supported answer in weak evidence: for a yes/no question
+        there, its failure to is the second vote to refuse that any other question gets."""
+        pieces = self.generator().stream(self._messages(prepared.asked, prepared.passages),
+                                         self.settings.max_answer_tokens,
+                                         self.settings.temperature)
+        sentences, _ = check_answer("".join(pieces), prepared.passages, self.scorer,
+                                    self.settings.support_threshold)
+        return any(s.supported and not is_refusal(s.text) for s in sentences)
 
     def verdict_reading(self, question: str, hits: list[Hit], judge: Judge | None = None
                         ) -> Reading | None:

@@ -346,3 +346,15 @@ def test_a_question_about_a_subject_the_passages_only_brush_is_refused(sample_li
 ])
 def test_yes_no_questions_are_recognised_also_after_a_topic_and_colon(question, yes_no):
     assert asks_yes_or_no(question) is yes_no
+
+
+@pytest.mark.parametrize(("reply", "refused"), [
+    (REFUSAL, True), ("The drug did not improve survival compared with placebo [1].", False)])
+def test_in_weak_evidence_a_yes_no_question_is_refused_when_the_model_finds_no_answer(
+        trial_library: Library, reply: str, refused: bool):
+    weak = trial_library.configured(fallback_threshold=1.01)  # every piece of evidence is weak
+    generator = ScriptedGenerator(reply)
+    weak.use_generator(generator)
+    answer = weak.ask("Does the drug improve survival in older patients?")
+    assert answer.refused is refused and len(generator.prompts) == 1
+    assert answer.verdict == (None if refused else "no")
