@@ -304,6 +304,33 @@ def bench_near_duplicates(sizes: list[int], scratch: Path, queries: int = 100,
     return out
 
 
+CLI_QUESTIONS = ["What did the researchers monitor for safety?",
+                 "Which hormones recovered after treatment?",
+                 "What do hUCMSCs secrete?"]
+
+
+def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
+    """Time to first token of ``rag ask`` from a fresh process, each question once with the
+    system prompt's evaluated state on disk and once without it (the same question, in
+    turn), medians."""
+    states = settings.model_cache.expanduser() / "states"
+    command = [sys.executable, "-m", "rag.cli", "ask", "--json", "--index", str(index)]
+
+    def first_token(question: str) -> float:
+        done = subprocess.run([*command, question], capture_output=True, text=True,
+                              check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        return float(json.loads(done.stdout)["timings"]["first_token_s"])
+
+    ours, baseline = [], []
+    for question in CLI_QUESTIONS:
+        shutil.rmtree(states, ignore_errors=True)
+        baseline.append(first_token(question))  # evaluates the system prompt, keeps it
+        ours.append(first_token(question))
+    return {"questions": len(ours), "first_token_s": round(statistics.median(ours), 2),
+            "baseline_without_saved_state_s": round(statistics.median(baseline), 2),
+            "ratio_vs_baseline": ratio(statistics.median(ours), statistics.median(baseline))}
+
+
 YES_NO_QUESTIONS = ["Did the researchers look for tumour formation?",
                     "Was the study done in rats?",
                     "Did the stem cells restore ovarian function?"]
@@ -554,6 +581,8 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
                 settings, Path(scratch), Path("~/.cache/rag/wheels").expanduser()))
         log("time to first token and tokens/s")
         record("generation", bench_generation(sample, repeats))
+        log("rag ask from a fresh process, with and without the saved system prompt")
+        record("cli_first_token", bench_cli_first_token(Path(scratch) / "sample", settings))
         log("yes/no answers read from the evidence")
         record("verdicts", bench_verdicts(sample, repeats))
         if CLAIMS.exists():

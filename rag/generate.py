@@ -7,6 +7,7 @@ passages and cite wrong ones, see ../shared/MODELS.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -65,14 +66,23 @@ class LlamaCppGenerator:
     rewrites, summaries) a snapshot of the state after its tokens is kept, so a question
     evaluates only its evidence and its own words even when another kind of prompt ran in
     between. The prompt is formatted with the GGUF's own chat template, as llama-cpp-python's
-    chat completion would, so the tokens are known before the call.
+    chat completion would, so the tokens are known before the call. With ``states``, each
+    snapshot is also kept on disk, keyed by the model file, the llama.cpp build, the context
+    size and the tokens themselves, so a new process (a ``rag ask`` from the command line)
+    restores it instead of evaluating the system prompt again; a file that does not match, or
+    does not read, is ignored and the prompt evaluated.
     """
 
-    def __init__(self, model_path: Path, context: int, threads: int) -> None:
+    def __init__(self, model_path: Path, context: int, threads: int,
+                 states: Path | None = None) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.name = model_path.name
+        self._states = states
+        stat = model_path.stat()
+        self._identity = f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|" \
+                         f"{context}|{cpu_backend()}|{_llama_version()}"
         self._lock = threading.Lock()  # one llama context serves one request at a time
         self._llama = Llama(
             model_path=str(model_path), n_ctx=context, n_threads=threads,
@@ -109,13 +119,60 @@ class LlamaCppGenerator:
             other = [messages[0], {"role": "user", "content": "y"}]
             a, b = self._tokens(probe)[0], self._tokens(other)[0]
             prefix = a[: Llama.longest_token_prefix(a, b)]
-            self._llama.reset()
-            self._llama.eval(prefix)
-            self._prefixes[key] = (prefix, self._llama.save_state())
+            self._prefixes[key] = (prefix, self._stored_state(prefix) or self._evaluate(prefix))
         prefix, state = self._prefixes[key]
         live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
         if tokens[: len(prefix)] == prefix and live < len(prefix):
             self._llama.load_state(state)
+
+    def _evaluate(self, prefix: list[int]) -> Any:
+        """Evaluate ``prefix`` from an empty context; its state, also kept on disk."""
+        self._llama.reset()
+        self._llama.eval(prefix)
+        state = self._llama.save_state()
+        path = self._state_path(prefix)
+        if path is not None:
+            import numpy as np
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".partial.npz")
+            np.savez(temporary, tokens=np.array(prefix, np.int32),
+                     input_ids=np.asarray(state.input_ids), n_tokens=state.n_tokens,
+                     state=np.frombuffer(state.llama_state, np.uint8), seed=state.seed)
+            os.replace(temporary, path)
+        return state
+
+    def _stored_state(self, prefix: list[int]) -> Any:
+        """The snapshot of ``prefix`` kept by an earlier process, loaded into the context; None
+        where there is none, or it is for other tokens or does not read."""
+        path = self._state_path(prefix)
+        if path is None or not path.is_file():
+            return None
+        import numpy as np
+        from llama_cpp import LlamaState
+
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if stored["tokens"].tolist() != prefix:
+                    return None
+                data = stored["state"].tobytes()
+                state = LlamaState(input_ids=stored["input_ids"].astype(np.intc),
+                                   # the prefix's logits are never read: the last prompt
+                                   # token is always evaluated again
+                                   scores=np.zeros((1, self._llama.n_vocab()), np.single),
+                                   n_tokens=int(stored["n_tokens"]), llama_state=data,
+                                   llama_state_size=len(data), seed=int(stored["seed"]))
+            self._llama.reset()
+            self._llama.load_state(state)
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None
+        return state
+
+    def _state_path(self, prefix: list[int]) -> Path | None:
+        if self._states is None:
+            return None
+        digest = hashlib.sha256(f"{self._identity}|{prefix}".encode()).hexdigest()[:24]
+        return self._states / f"prefix-{digest}.npz"
 
     def prompt_tokens_evaluated(self) -> int:
         """llama.cpp's own count of prompt tokens evaluated so far by this model."""
@@ -292,7 +349,7 @@ def load_generator(model: str, runtime: str, llm_url: str, cache: Path, context:
         if not _has_llama_cpp():
             raise RagError("llama-cpp-python is not installed; run 'make install' or set "
                            "RAG_RUNTIME=transformers")
-        return LlamaCppGenerator(Path(location), context, threads)
+        return LlamaCppGenerator(Path(location), context, threads, cache / "states")
     if runtime == "transformers":
         return TransformersGenerator(location, cache, threads)
     raise RagError(f"unknown runtime {runtime!r}; use auto, llama-cpp or transformers")
@@ -309,6 +366,12 @@ def cpu_backend() -> str | None:
     found = re.findall(r"(\w+) = 1", info.split("CPU :", 1)[-1].split("\n")[0])
     return " ".join(f for f in found if f.isupper() and f not in ("OPENMP", "LLAMAFILE",
                                                                    "REPACK"))
+
+
+def _llama_version() -> str:
+    from importlib.metadata import version
+
+    return version("llama_cpp_python")
 
 
 def _has_llama_cpp() -> bool:

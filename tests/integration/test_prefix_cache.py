@@ -4,6 +4,8 @@ evaluated prompt tokens, not timings)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rag.answer import REWRITE_PROMPT, SYSTEM_PROMPT
@@ -41,3 +43,23 @@ def test_second_question_does_not_re_evaluate_the_system_prompt():
     evaluated(generator, rewrite)  # another kind of prompt in between
     again = evaluated(generator, second)
     assert 0 < again <= whole - system, (again, whole, system)
+
+
+def test_a_new_process_restores_the_system_prompt_from_disk_and_ignores_a_bad_file(
+        tmp_path: Path):
+    from rag.models import resolve_generator_model
+
+    model = Path(resolve_generator_model("smollm2-135m", default_cache()))
+    question = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
+                             "Which angiopoietins does the study focus on?")
+    system = len(LlamaCppGenerator(model, 2048, 2)._llama.tokenize(SYSTEM_PROMPT.encode(),
+                                                                    add_bos=False))
+    first = LlamaCppGenerator(model, 2048, 2, tmp_path)
+    whole = len(first._tokens(question)[0])
+    assert evaluated(first, question) >= system  # evaluated here, and kept
+    (kept,) = tmp_path.glob("prefix-*.npz")
+    # a later process: the prefix comes from disk, only the question's own tokens are new
+    assert 0 < evaluated(LlamaCppGenerator(model, 2048, 2, tmp_path), question) <= \
+        whole - system
+    kept.write_bytes(b"not a state")  # damaged: ignored, the prompt evaluated again
+    assert evaluated(LlamaCppGenerator(model, 2048, 2, tmp_path), question) >= system
