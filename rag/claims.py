@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.roles import paragraph_of, role
 from rag.support import Evidence
-from rag.text import STOPWORDS, Quantity, numbers, stem
+from rag.text import STOPWORDS, Quantity, named_numbers, numbers, stem
 
 SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND = \
     "supported", "contradicted", "overstated", "not found"
@@ -109,9 +109,19 @@ for _category, _groups in {
     for _group, _words in _groups.items():
         for _word in _words.split():
             _POPULATION.setdefault(f"{_category}:{_word}", (_category, _group))
+_MATERIAL = {stem(w) for w in (
+    "umbilical cord cell cells tissue tissues serum plasma blood placenta placental embryonic "
+    "fibroblast fibroblasts stem mesenchymal bone marrow genome gene genes protein proteins "
+    "antibody antibodies sample samples specimen specimens milk keratinocytes hepatocytes "
+    "neurons organoid organoids xenograft xenografts line lines dna rna recombinant "
+    "insulin albumin").split()}
+"""Nouns a species word can name the source of ("human umbilical cord cells", "bovine
+serum"): the study was not therefore on that species."""
 _COMPATIBLE = {("age", "adult", "old"), ("age", "old", "adult")}
 """Groups of one category that do not exclude each other (the elderly are adults)."""
-_NON_HUMAN = "species"
+_SPECIES_ADJECTIVES = {"human", "murine", "mouse", "rat", "bovine", "porcine", "canine",
+                       "feline", "ovine", "caprine", "equine", "chicken", "monkey", "rabbit",
+                       "goat", "sheep", "pig", "horse", "hamster", "yeast", "bacterial"}
 
 
 @dataclass(frozen=True)
@@ -221,8 +231,9 @@ def read(text: str) -> Reading:
         group = _population_of(tokens, i)
         if group:
             population.setdefault(group[0], {}).setdefault(group[1], t.word)
-    return Reading(text, clauses, numbers(text), {c.lower(): c for c in _CODE.findall(text)},
-                   population)
+    codes = {c.lower(): c for c in _CODE.findall(text)}
+    codes.update((name, name) for name, _, _ in named_numbers(text))
+    return Reading(text, clauses, numbers(text), codes, population)
 
 
 def _tokens(text: str) -> list[Token]:
@@ -285,6 +296,8 @@ def _population_of(tokens: list[Token], i: int) -> tuple[str, str] | None:
         return None  # "aged 12 years" gives an age, not the elderly
     if word in ("vitro", "vivo") and before != "in":
         return None
+    if word in _SPECIES_ADJECTIVES and stem(after) in _MATERIAL:
+        return None  # human umbilical cord mesenchymal stem cells: where cells came from
     for category in ("species", "age", "sex", "health", "setting"):
         group = _POPULATION.get(f"{category}:{word}")
         if group:

@@ -119,14 +119,49 @@ _NUMBER = re.compile(
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
 _JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
+_NAMED = re.compile(r"(?<![\w-])(?P<name>[A-Za-z][A-Za-z-]{2,})\s+(?P<first>\d{1,2})"
+                    r"(?P<more>(?:\s*(?:/|,|&|and|or)\s*\d{1,2}(?!\d)(?![.,]\d))*)(?!\d)(?![.,]\d)")
+_NUMBER_AFTER = frozenset(
+    "approximately nearly almost around roughly only least most exactly over under total "
+    "mean median average just another additional further first last top respectively versus "
+    "vs equal equals reached exceeded aged age ages range ranged ranging".split())
+"""Words a count or measure follows ("nearly 30"): the number after them is a quantity."""
+
+
+_NAMING = frozenset(
+    "type phase grade stage class group arm cohort day week month visit step level category "
+    "tier chromosome trisomy exon intron domain lead".split())
+"""Words whose number names one of a series even with a noun after it ("type 2 diabetes")."""
+
+
+def named_numbers(text: str) -> list[tuple[str, int, int]]:
+    """Numbers that name, not count: "angiopoietin 1 and 2", "type 2", "phase 3", "week 12"
+    (a word, then small whole numbers with no unit after them). Each comes back as the
+    name it makes ("angiopoietin 2", lower case) with the span of its number, so a claim
+    "angiopoietin 1/2" names the same two things as an article's "angiopoietin 1 and 2"."""
+    out = []
+    for match in _NAMED.finditer(text):
+        name = match.group("name").lower()
+        listed = bool(match.group("more"))  # "angiopoietin 1/2 rebalance": names, not counts
+        if name in STOPWORDS or name in _NUMBER_WORDS or name in _NUMBER_AFTER or not (
+                listed or name in _NAMING or not _unit_after(text, match.end())[0]):
+            continue
+        for number in re.finditer(r"\d+", text[match.start("first"):match.end()]):
+            start = match.start("first") + number.start()
+            out.append((f"{name} {int(number.group())}", start, start + len(number.group())))
+    return out
 
 
 def numbers(text: str) -> list[Quantity]:
     """The quantities stated in ``text``: numerals (1,234; 0.35; .05; −2), ranges and ±
     give each of their numbers, number words (two, twenty, twice). Numbers that are part of
-    a name or code (IL-6, COVID-19, Ang1) are left out: they are words, compared as words."""
+    a name or code (IL-6, COVID-19, Ang1, angiopoietin 2, type 2) are left out: they are words,
+    compared as words."""
     out: list[Quantity] = []
+    names = {start for _, start, _ in named_numbers(text)}
     for match in _NUMBER.finditer(text):
+        if match.start() in names:
+            continue
         unit, end = _unit_after(text, match.end())
         if match.group("word"):
             value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0

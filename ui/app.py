@@ -123,7 +123,7 @@ def _chat_tab(library: Library, session: Session) -> None:
 def _check_tab(library: Library, policy: VisitorPolicy) -> gr.Dropdown:
     """A statement checked against the articles: its status, the reason, the sentences.
     Returns the article picker, which the page load fills."""
-    def check(statement: str, article_id: str | None) -> str:
+    def check_in_tab(statement: str, article_id: str | None) -> str:
         try:
             result = library.check_statement(policy.question(statement), article_id or None)
         except RagError as err:
@@ -136,9 +136,9 @@ def _check_tab(library: Library, policy: VisitorPolicy) -> gr.Dropdown:
     article = gr.Dropdown(label="Only this article (optional)", elem_id="check-article")
     button = gr.Button("Check", variant="primary", elem_id="check")
     result = gr.HTML(elem_id="check-result")
-    button.click(check, [statement, article], result, api_visibility="private",
+    button.click(check_in_tab, [statement, article], result, api_visibility="private",
                  concurrency_limit=4, concurrency_id="chat")
-    statement.submit(check, [statement, article], result, api_visibility="private",
+    statement.submit(check_in_tab, [statement, article], result, api_visibility="private",
                      concurrency_limit=4, concurrency_id="chat")
     return article
 
@@ -205,6 +205,10 @@ class _SummariesTab:
     digest: list[gr.components.Component]  # what latest_digest fills: the page, its files
 
 
+_NAMED_IN_STATUS = 5
+"""A batch's status names this many of the articles it summarized, so a reader sees which."""
+
+
 def _summaries_tab(library: Library) -> _SummariesTab:
     def summarize(article_ids: list[str] | None,
                   progress: gr.Progress = TRACK_TQDM) -> tuple[Any, ...]:
@@ -213,8 +217,10 @@ def _summaries_tab(library: Library) -> _SummariesTab:
         except RagError as err:
             return render.error_html(str(err)), gr.update()
         done = [s.article_id for s in report.summaries]
-        lines = [f"Summarized {len(done)} article(s) in {report.seconds:.0f} s; "
-                 f"{len(report.skipped)} already current."]
+        named = ", ".join(done[:_NAMED_IN_STATUS]) + (", …" if len(done) > _NAMED_IN_STATUS
+                                                       else "")
+        lines = [f"Summarized {len(done)} article(s)" + (f" ({named})" if done else "")
+                 + f" in {report.seconds:.0f} s; {len(report.skipped)} already current."]
         lines += [f"{f.path}: {f.reason}" for f in report.failed]
         html = "<br>".join(render.escape(line) for line in lines)
         return html, gr.update(choices=library.summarized(), value=done[0] if done else None)
@@ -239,7 +245,7 @@ def _summaries_tab(library: Library) -> _SummariesTab:
     with gr.Row():
         selected = gr.Button("Summarize selected", elem_id="summarize-selected")
         new = gr.Button("Summarize all new", variant="primary")
-    status = gr.HTML()
+    status = gr.HTML(elem_id="summarize-status")
     shown = gr.Dropdown(label="Show the summary of")
     view = gr.HTML(elem_id="summary")
     downloads = gr.File(label="Download (Markdown, JSON)", file_count="multiple",

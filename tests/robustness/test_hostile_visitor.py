@@ -115,6 +115,7 @@ def page(site, browser):
 
 def ingest_in_browser(page, folder: str = "", upload: list[Path] | None = None) -> str:
     """Fill the Articles tab, press Ingest, and return the report once it changes."""
+    page.get_by_role("tab", name="Articles").click()  # whichever tab an earlier test left
     report = page.locator("#ingest-report")
     before = report.inner_text()
     page.locator("#folder textarea, #folder input").first.fill(folder)
@@ -178,10 +179,12 @@ def test_hostile_article_ids_write_nothing_outside_the_summaries_folder(site, pa
     page.get_by_role("tab", name="Summaries").click()
     page.locator("#summarize-choice").wait_for(state="visible")
     page.get_by_role("button", name="Summarize all new").click()
-    # the batch is over before the test ends: no later test meets it still running
-    page.get_by_text(re.compile(r"Summarized \d+ article")).first.wait_for(timeout=180_000)
+    # the batch is over before the test ends (its status names this upload, which no earlier
+    # batch summarized): no later test meets it still running
+    status = page.locator("#summarize-status")
+    wait_until(lambda: re.search(rf"Summarized \d+ article\(s\) \([^)]*{re.escape(safe)}",
+                                 status.inner_text()) is not None, 180, "this batch's status")
     assert (summaries / f"{safe}.json").exists()  # under its safe id
-    page.get_by_role("tab", name="Articles").click()
     written = {p for p in site["root"].rglob("*")} - before
     outside = [p for p in written if not p.resolve().is_relative_to(summaries.resolve())]
     assert not target.exists() and outside == [], outside

@@ -86,6 +86,28 @@ def test_faithful_rewordings_are_not_flagged(claim: str, source: str):
     assert compare(read(claim), read(source)) == []
 
 
+def test_numbers_that_name_are_compared_as_names_across_the_article():
+    claim = read("Angiopoietin 1/2 is essential for ovarian health.")
+    source = read("Ovarian health depends on a balance the stem cells restore.")
+    named = read("The study looked at angiopoietin 1 and 2 (Ang1 and Ang2).")
+    assert claim.numbers == [] and set(claim.codes) == {"angiopoietin 1", "angiopoietin 2"}
+    assert compare(claim, source, context=[named]) == []
+    wrong = compare(read("Angiopoietin 3 is essential for ovarian health."), source,
+                    context=[named])
+    assert [(f.kind, f.status) for f in wrong] == [("code", NOT_FOUND)]
+
+
+def test_a_species_word_naming_where_cells_came_from_is_not_the_population():
+    source = read("Human umbilical cord mesenchymal stem cells restored ovarian function.")
+    assert source.population == {}
+    context = [read("The experiments were done in rats with ovarian insufficiency.")]
+    assert compare(read("The stem cells restored ovarian function in rats."), source,
+                   context=context) == []
+    in_women = compare(read("The stem cells restored ovarian function in women."), source,
+                       context=context)
+    assert ("population", CONTRADICTED) in [(f.kind, f.status) for f in in_women]
+
+
 def test_a_negation_about_something_else_is_not_a_contradiction():
     said = read("The team monitored the rats for tumor formation.")
     source = read("The cells did not lead to any immune rejection or tumor formation.")
