@@ -41,6 +41,7 @@ from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.support import SupportScorer
+from rag.text import american_text, content_words
 from rag.types import Answer, AnswerSentence, Article, Citation, Hit
 from rag.verdict import HEAD, Judge, Reading, decide, load_heads, model_judge, read_article
 
@@ -52,6 +53,9 @@ SYSTEM_PROMPT = (
     "answer and ending with the number of the passage it comes from in square brackets. "
     f"If the passages do not contain the answer, reply only: {REFUSAL}"
 )
+_REWRITE_TOPIC = 0.25
+"""The rarity-weighted share of an earlier question's words a follow-up's rewrite must bring
+in; below it the rewrite resolved nothing and the follow-up is joined to the last question."""
 UNCLEAR = "Not clear from these articles."
 QUOTED = "Quoted from the articles:"
 REWRITE_PROMPT = (
@@ -182,8 +186,11 @@ class Answerer:
         if not question or not any(ch.isalnum() for ch in question):
             raise RagError("the question is empty; type a question about your articles")
         query, rewritten = self._standalone(question, history, generate)
+        follows = query != question
+        # one spelling for the embedder, the gate and the verdict, whichever the reader uses
+        query = american_text(query)
         hits, (extractive, quotes, evidence) = self._retrieve(
-            query, _sources(history) if query != question else [], k or self.settings.top_k)
+            query, _sources(history) if follows else [], k or self.settings.top_k)
         coverage = self.scorer.coverage(query, hits[0]) if hits else 0.0
         timings: dict[str, float | None] = {
             "retrieve_s": round(time.perf_counter() - started, 3), "first_token_s": None,
@@ -198,7 +205,7 @@ class Answerer:
             passages = select_evidence(query, passages, self.scorer,
                                        self.settings.evidence_tokens)
         # the model answers the question asked; a rewrite only where it resolved a reference
-        asked = query if rewritten else question
+        asked = query if rewritten else american_text(question)
         return _Prepared(answer, refused, hits, passages, quotes, evidence, asked,
                          asks_yes_or_no(asked))
 
@@ -279,7 +286,14 @@ class Answerer:
                                                 f"Last question: {question}"}]
         rewritten = "".join(self.generator().stream(messages, 48, 0.0)).strip()
         rewritten = rewritten.splitlines()[0].strip(' "') if rewritten else ""
-        return (rewritten, True) if len(rewritten) > 3 else (joined, False)
+        # a rewrite must bring the topic in from an earlier question: a fair share of its
+        # wording, rare words weighing most ("What did the study conclude?" resolved nothing,
+        # and would search everything for a generic question)
+        brought = content_words(rewritten) - content_words(question)
+        topic = max(self.scorer.weights.recall(content_words(q), brought) for q in asked[-3:])
+        if topic < _REWRITE_TOPIC:
+            return joined, False
+        return rewritten, True
 
     @staticmethod
     def _messages(question: str, passages: list[Hit]) -> list[Message]:

@@ -50,6 +50,20 @@ def american(word: str) -> str:
     return _MORE_BRITISH.get(word) or BRITISH_ENGLISH_SPELLINGS.get(word, word)
 
 
+def american_text(text: str) -> str:
+    """``text`` with British spellings made American, case kept ("Tumour" → "Tumor"): what
+    the embedder reads of a question, so a reader's spelling does not move its vector."""
+    def swap(match: re.Match[str]) -> str:
+        word = match.group()
+        spelt = american(word.lower())
+        if spelt == word.lower():
+            return word
+        return spelt.upper() if word.isupper() else spelt.capitalize() if word[0].isupper() \
+            else spelt
+
+    return re.sub(r"[A-Za-z]+", swap, text)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A lower-case word's Snowball stem after spelling normalisation (cached: the same few

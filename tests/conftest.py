@@ -16,6 +16,12 @@ EVAL_CORPUS = SHARED / "eval" / "pubmedqa" / "corpus.jsonl"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def jsonl_lines(path: Path) -> list[str]:
+    """The records of a JSONL file, one per line. Split on newlines only: str.splitlines
+    also splits on U+2028 and other separators that a JSON string may hold as they are."""
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
 @pytest.fixture(scope="session")
 def browser():
     if CHROMIUM is None:

@@ -52,7 +52,10 @@ def test_a_default_gradio_client_gets_answers_hits_chats_and_checks(app_url):
     checked = client.predict("The researchers used a dog model of POI.", api_name="/check")
     assert checked["status"] == "contradicted" and checked["citations"], checked
     shown, _ = client.predict(QUESTION, [], 5, "local model", None, 0.0, api_name="/chat")
-    assert "angiopoietin" in shown[-1]["content"].lower()
+    content = shown[-1]["content"]  # Gradio 6 gives a message's content as a list of parts
+    text = content if isinstance(content, str) else " ".join(
+        str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content)
+    assert "angiopoietin" in text.lower(), content
 
 
 def test_question_with_nothing_relevant_is_refused_with_closest_passages(page):

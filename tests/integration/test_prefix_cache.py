@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import REWRITE_PROMPT, SYSTEM_PROMPT
-from rag.generate import LlamaCppGenerator, load_generator
+from rag.generate import LlamaCppGenerator
 from rag.models import default_cache
 
 pytestmark = pytest.mark.integration
@@ -28,8 +28,12 @@ def evaluated(generator: LlamaCppGenerator, messages: list[dict[str, str]]) -> i
 
 
 def test_second_question_does_not_re_evaluate_the_system_prompt():
-    generator = load_generator("smollm2-135m", "llama-cpp", "", default_cache(), 2048, 2)
-    assert isinstance(generator, LlamaCppGenerator)
+    from rag.models import resolve_generator_model
+
+    # no states folder: the prefix an earlier run saved on disk must not stand in for this
+    # process's own cache, which is what is tested here
+    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
+                                  2048, 2)
     first = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
                           "Which angiopoietins does the study focus on?")
     second = answer_prompt("Luo, Q. led the research team with Liu, C. and Su, Y.",

@@ -12,7 +12,7 @@ from breame.data.spelling_constants import AMERICAN_ENGLISH_SPELLINGS
 
 from rag import Library, Settings
 from rag.text import _MORE_BRITISH
-from tests.conftest import EVAL_CORPUS
+from tests.conftest import EVAL_CORPUS, jsonl_lines
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not EVAL_CORPUS.exists(),
@@ -36,10 +36,10 @@ def british(text: str) -> str:
 def respelt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, list[dict]]:
     """The dev questions a British reader would spell differently, and an index of their
     articles among 200 others."""
-    rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in jsonl_lines(QUESTIONS)]
     wanted = [r for r in rows if british(r["question"]) != r["question"]]
     needed = {a for r in wanted for a in r["evidence_article_ids"]}
-    articles = [json.loads(line) for line in EVAL_CORPUS.read_text().splitlines()]
+    articles = [json.loads(line) for line in jsonl_lines(EVAL_CORPUS)]
     kept = [a for a in articles if a["id"] in needed] + \
         [a for a in articles if a["id"] not in needed][:200]
     folder = tmp_path_factory.mktemp("respelt")

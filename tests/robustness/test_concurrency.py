@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, EVAL_CORPUS, REPO
+from tests.conftest import CORPUS, EVAL_CORPUS, REPO, jsonl_lines
 from tests.processes import RAG, rag_json, serving
 from tests.robustness.conftest import record
 
@@ -58,7 +58,7 @@ def test_eight_sessions_at_once_with_an_ingest_running(tmp_path: Path):
     index = tmp_path / "index"
     rag_json("ingest", str(folder), "--index", str(index), "--no-progress")
     extra = tmp_path / "extra.jsonl"
-    extra.write_text("\n".join(EVAL_CORPUS.read_text().splitlines()[200:260]) + "\n")
+    extra.write_text("\n".join(jsonl_lines(EVAL_CORPUS)[200:260]) + "\n")
 
     with serving(index, log=tmp_path / "serve.log") as url:
         writer = subprocess.Popen([*RAG, "ingest", str(extra), "--index", str(index),

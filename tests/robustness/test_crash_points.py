@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, EVAL_CORPUS, REPO
+from tests.conftest import CORPUS, EVAL_CORPUS, REPO, jsonl_lines
 from tests.processes import RAG, rag_json
 from tests.robustness.conftest import record
 
@@ -43,7 +43,7 @@ def articles_folder(tmp_path: Path, count: int) -> Path:
     for path in CORPUS.glob("*"):
         if path.name != "README.md":
             (folder / path.name).write_bytes(path.read_bytes())
-    rows = [json.loads(line) for line in EVAL_CORPUS.read_text().splitlines()[:count]]
+    rows = [json.loads(line) for line in jsonl_lines(EVAL_CORPUS)[:count]]
     for row in rows:
         (folder / f"{row['id']}.md").write_text(f"---\ntitle: {json.dumps(row['title'])}\n"
                                                 f"---\n{row['text']}\n")

@@ -272,6 +272,17 @@ def test_follow_up_is_rewritten_with_the_generator_before_retrieval(sample_libra
         "Question: Which journal published the hUCMSC ovarian study?")
 
 
+def test_a_rewrite_that_brings_no_topic_in_is_not_used(sample_library: Library):
+    # "the study" is what every question says: the rewrite resolved nothing, and a search of
+    # everything for "What did the study conclude?" would answer about any article
+    generator = ScriptedGenerator("What did the study conclude?",
+                                  "The Journal of Ovarian Research published it [1].")
+    sample_library.use_generator(generator)
+    history = [{"role": "user", "content": "What does the hUCMSC angiopoietin study report?"}]
+    answer = sample_library.ask("What did they conclude?", history)
+    assert answer.query == "What does the hUCMSC angiopoietin study report? What did they conclude?"
+
+
 def test_a_new_topic_in_the_same_conversation_is_not_merged_with_the_last_question(
         sample_library: Library):
     generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].")
