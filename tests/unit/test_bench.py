@@ -13,6 +13,7 @@ from rag.bench import (
     bench_near_duplicates,
     bench_retrieval,
     bench_summarize,
+    bench_verdicts,
     median_seconds,
     ratio,
 )
@@ -125,3 +126,18 @@ def test_near_duplicate_lookup_is_timed_beside_the_scan_and_finds_the_same_pairs
     assert report["lookups"] == 20 and report["same_pairs_as_scan"] is True
     assert report["pairs_found"] >= 10  # the planted copies, at least
     assert report["ms_per_lookup"] > 0 and report["baseline_scan_ms_per_lookup"] > 0
+
+
+def test_verdicts_read_without_the_model_report_no_first_token_but_their_whole_time():
+    from types import SimpleNamespace
+
+    times = iter([None, None, 0.5, None, None, None, None])
+    totals = iter([0.1, 0.2, 0.9, 0.3, 0.4, 0.5, 0.6])
+
+    class Library:
+        def ask(self, question):
+            return SimpleNamespace(timings={"first_token_s": next(times),
+                                            "total_s": next(totals)})
+
+    report = bench_verdicts(Library(), 3)  # one warm-up ask, then three timed
+    assert report == {"answers": 3, "model_judged": 1, "first_token_s": 0.5, "total_s": 0.3}
