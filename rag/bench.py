@@ -343,10 +343,10 @@ def bench_verdicts(library: Library, repeats: int) -> dict[str, Any]:
     library.ask(YES_NO_QUESTIONS[0])  # warm: the judge's fixed prompt is evaluated once
     timings = [library.ask(q).timings
                for q in (YES_NO_QUESTIONS * repeats)[:max(repeats, 3)]]
-    judged = [t["first_token_s"] for t in timings if t["first_token_s"] is not None]
-    return {"answers": len(timings), "model_judged": len(judged),
-            # with no model call, the whole answer is the reader's first word
-            "first_token_s": round(statistics.median(judged), 3) if judged else None,
+    # a refusal has no first word (the verdict's "Yes"/"No" is one): its time counts in total
+    first = [t["first_token_s"] for t in timings if t["first_token_s"] is not None]
+    return {"answers": len(timings), "with_verdict": len(first),
+            "first_token_s": round(statistics.median(first), 3) if first else None,
             "total_s": round(statistics.median(t["total_s"] for t in timings), 3)}
 
 

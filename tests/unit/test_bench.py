@@ -128,7 +128,7 @@ def test_near_duplicate_lookup_is_timed_beside_the_scan_and_finds_the_same_pairs
     assert report["ms_per_lookup"] > 0 and report["baseline_scan_ms_per_lookup"] > 0
 
 
-def test_verdicts_read_without_the_model_report_no_first_token_but_their_whole_time():
+def test_verdicts_bench_takes_first_words_from_verdicts_and_refusals_only_in_total():
     from types import SimpleNamespace
 
     times = iter([None, None, 0.5, None, None, None, None])
@@ -140,4 +140,4 @@ def test_verdicts_read_without_the_model_report_no_first_token_but_their_whole_t
                                             "total_s": next(totals)})
 
     report = bench_verdicts(Library(), 3)  # one warm-up ask, then three timed
-    assert report == {"answers": 3, "model_judged": 1, "first_token_s": 0.5, "total_s": 0.3}
+    assert report == {"answers": 3, "with_verdict": 1, "first_token_s": 0.5, "total_s": 0.3}
