@@ -144,7 +144,7 @@ class Answerer:
                                          self.settings.temperature)
         sentences, _ = check_answer("".join(pieces), prepared.passages, self.scorer,
                                     self.settings.support_threshold)
-        return any(s.supported and not is_refusal(s.text) for s in sentences)
+        return _answered(sentences)
 
     def verdict_reading(self, question: str, hits: list[Hit], judge: Judge | None = None
                         ) -> Reading | None:
@@ -235,7 +235,7 @@ class Answerer:
         answer = prepared.answer
         sentences, citations = check_answer(text, prepared.passages, self.scorer,
                                             self.settings.support_threshold)
-        if not any(s.supported and not is_refusal(s.text) for s in sentences):
+        if not _answered(sentences):
             if prepared.evidence < self.settings.fallback_threshold:  # a post-answer gate
                 return self._refusal(answer, started)
             # good evidence passed the gate: quote it rather than refuse
@@ -331,6 +331,11 @@ def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:
     answer.citations, answer.route = quotes, "extractive"
     answer.answer = f"{QUOTED} " + " ".join(f"“{q.text}” [{q.n}]" for q in quotes)
     return answer
+
+
+def _answered(sentences: list[AnswerSentence]) -> bool:
+    """Whether the model's checked text holds a supported answer (its refusal is none)."""
+    return any(s.supported and not is_refusal(s.text) for s in sentences)
 
 
 def _sources(history: History) -> list[str]:
