@@ -29,7 +29,7 @@ import numpy as np
 from rag.duplicates import near_duplicates
 from rag.errors import RagError
 from rag.files import atomic_write
-from rag.summarize import checked_sentences
+from rag.summarize import NOTHING_BORNE_OUT, checked_sentences
 from rag.support import WordWeights
 from rag.text import STOPWORDS, stem, words
 from rag.types import Article
@@ -230,6 +230,8 @@ def render_markdown(groups: list[Group], when: str, html_name: str) -> str:
                                  for n, span in enumerate(s.get("spans", []), start=1))
                 lead = "**TLDR:** " if role == "tldr" else "- "
                 lines.append(f"{lead}{_md(s.get('text', ''))} {links}".rstrip())
+            if not checked_sentences(item.summary):
+                lines.append(f"*{_md(NOTHING_BORNE_OUT)}*")
             lines.append("")
     return "\n".join(lines)
 
@@ -280,6 +282,8 @@ def render_html(groups: list[Group], when: str) -> str:
                 css = " class='tldr'" if role == "tldr" else ""
                 parts.append(f"<li{css}>{'TLDR: ' if role == 'tldr' else ''}"
                              f"{e(s.get('text', ''))} {links}</li>")
+            if not checked_sentences(item.summary):
+                parts.append(f"<li class='meta'>{e(NOTHING_BORNE_OUT)}</li>")
             parts.append(f"</ul><details><summary>Article text</summary><p>"
                          f"{_marked(item)}</p></details></article>")
         parts.append("</section>")

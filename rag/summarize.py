@@ -35,6 +35,12 @@ ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat":
 SECTIONS = {"tldr": "TLDR", "overview": "Overview", "finding": "Key findings",
             "caveat": "Caveats and open questions"}
 """Each summary role and its heading, in reading order (every renderer uses these)."""
+NOTHING_BORNE_OUT = ("Nothing the model drafted is borne out by the article, so this summary "
+                     "shows no sentences: read the article itself, or summarize it again with "
+                     "a larger model (--generator / RAG_GENERATOR).")
+"""What every renderer says of a summary whose every drafted sentence was left out (a small
+model can draft only claims the article does not bear out): an empty page would read as a
+broken file."""
 TLDR_WORDS = 30
 SUMMARY_PROMPT = (
     "You summarize one article for a busy reader, briefly, in your own words, using only the "

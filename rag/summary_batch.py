@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rag.errors import RagError
 from rag.files import atomic_write, inside
 from rag.store import Store
-from rag.summarize import SECTIONS, Summarizer
+from rag.summarize import NOTHING_BORNE_OUT, SECTIONS, Summarizer
 from rag.types import Article, Failure, Summary
 
 STATE = "state.json"
@@ -171,6 +171,8 @@ def render_markdown(summary: Summary, article: Article) -> str:
             lines.append(f"{'- ' if role in ('finding', 'caveat') else ''}{s.text} {refs}".rstrip())
         lines.append("")
     left_out = len(summary.sentences) - len(summary.shown)
+    if not summary.shown:
+        lines += [f"**{NOTHING_BORNE_OUT}**", ""]
     if left_out:
         lines += [f"*{left_out} sentence(s) of the draft left out: the article does not bear "
                   "them out (listed with the reason in the JSON, under \"dropped\").*", ""]

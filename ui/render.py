@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
 from rag.answer import VERDICT_TEXT
-from rag.summarize import SECTIONS, checked_sentences
+from rag.summarize import NOTHING_BORNE_OUT, SECTIONS, checked_sentences
 from rag.web import is_web_url
 
 SOURCE_PREFIX = "#source/"
@@ -136,6 +136,8 @@ def summary_html(summary: dict[str, Any]) -> str:
     article_id = str(summary.get("article_id", ""))
     parts = [f"<h3>{escape(summary.get('title') or article_id)}</h3>"]
     shown = checked_sentences(summary)
+    if not shown:
+        parts.append(f"<p class='empty-summary'><strong>{escape(NOTHING_BORNE_OUT)}</strong></p>")
     for role, heading in SECTIONS.items():
         sentences = [s for s in shown if s.get("role") == role]
         if not sentences:

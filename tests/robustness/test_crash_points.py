@@ -123,9 +123,13 @@ def article_ids(index: Path) -> set[str]:
 
 
 def summary_on_disk(folder: Path, article_id: str) -> bool:
-    """Both files of a summary exist and read as a summary."""
+    """Both files of a summary exist and read as a whole summary: the JSON holds the drafted
+    sentences (shown or left out: a small model's draft may be left out entirely, and the
+    files then say so) and the Markdown runs from its title to its last line."""
     try:
-        return bool(json.loads((folder / f"{article_id}.json").read_text())["sentences"]) \
-            and (folder / f"{article_id}.md").read_text().startswith("# ")
-    except (OSError, ValueError, KeyError):
+        data = json.loads((folder / f"{article_id}.json").read_text())
+        markdown = (folder / f"{article_id}.md").read_text()
+    except (OSError, ValueError):
         return False
+    drafted = data.get("sentences", []) + data.get("dropped", [])
+    return bool(drafted) and markdown.startswith("# ") and markdown.endswith("\n")

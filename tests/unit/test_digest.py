@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from rag import Library, RagError
 from rag.cli import app
 from rag.digest import latest
+from rag.summarize import NOTHING_BORNE_OUT
 
 STORIES = {
     "kelp": "Kelp forests recovered after divers removed sea urchins from reefs. Fish counts "
@@ -120,6 +121,24 @@ def test_without_a_tldr_the_overview_leads_and_unsupported_sentences_are_left_ou
     markdown = Path(report.written[0]).read_text()
     assert "**TLDR:** Kelp forests recovered after divers removed sea urchins" in markdown
     assert "Jupiter" not in markdown and "Jupiter" not in Path(report.written[1]).read_text()
+
+
+class Invented(EchoSummaries):
+    """Drafts only a claim no article bears out."""
+
+    def stream(self, messages, max_tokens, temperature=0.0):
+        yield "## Overview\nVolcanoes erupt on Jupiter daily.\n"
+
+
+def test_a_story_whose_summary_bears_out_nothing_says_so_in_the_digest(
+        news: Library, tmp_path: Path):
+    news.use_generator(Invented())
+    report = news.digest(new=True, since="", out=tmp_path / "out")
+    markdown, page = (Path(p).read_text() for p in report.written)
+    assert "Jupiter" not in markdown and "Jupiter" not in page
+    lead = NOTHING_BORNE_OUT.split(",")[0]
+    stories = markdown.count("\n### ")
+    assert markdown.count(lead) == page.count(lead) == stories == page.count("<article>") > 0
 
 
 def test_two_digests_on_one_day_keep_both_stories_and_the_latest_is_the_newest(

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from rag import Library
-from rag.summarize import key_sentences, parse_draft
+from rag.summarize import NOTHING_BORNE_OUT, key_sentences, parse_draft
 from tests.fakes import ScriptedGenerator
+from ui.render import summary_html
 
 ARTICLE = (
     "Stem cells restored ovarian function in rats with ovarian insufficiency. "
@@ -109,9 +110,23 @@ def test_batch_writes_markdown_json_and_an_index(study_library):
     markdown = (folder / "study.md").read_text()
     assert "## Key findings" in markdown and "diabetes" not in markdown
     assert "1 sentence(s) of the draft left out" in markdown
+    assert NOTHING_BORNE_OUT not in markdown and NOTHING_BORNE_OUT not in summary_html(data)
     assert "chars" in markdown and "[study.md]" not in markdown
     assert json.loads((folder / "index.json").read_text())[0]["article_id"] == "study"
     assert "(study.md)" in (folder / "index.md").read_text()
+
+
+def test_a_summary_the_article_bears_out_nowhere_says_so_instead_of_reading_empty(
+        study_library):
+    study_library.use_generator(ScriptedGenerator(
+        "OVERVIEW: The cells cured diabetes in seven dogs.\n"
+        "FINDING: Volcanoes erupt on Jupiter daily.\n"))
+    study_library.summarize()
+    folder = study_library.summaries_folder
+    data = json.loads((folder / "study.json").read_text())
+    assert data["sentences"] == [] and len(data["dropped"]) == 2
+    assert NOTHING_BORNE_OUT in (folder / "study.md").read_text()
+    assert NOTHING_BORNE_OUT in summary_html(data)
 
 
 def test_one_failing_article_does_not_stop_the_batch(study_library, tmp_path):
