@@ -92,10 +92,14 @@ eval: install
 	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
 	$(RAG) eval claims --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --data eval/claims-dev.jsonl --out eval/claims-dev-report.json > /dev/null
+	$(RAG) eval disagreements --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --with-conclusions $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --out eval/disagreements-dev.json > /dev/null
 	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 30 \
 	  --out eval/summarize-dev.json > /dev/null
 	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-dev-extractive-conclusions.json \
-	  eval/qa-quick-generated.json eval/claims-dev-report.json eval/summarize-dev.json \
+	  eval/qa-quick-generated.json eval/claims-dev-report.json eval/disagreements-dev.json \
+	  eval/summarize-dev.json \
 	  --out eval/report.json
 
 ## Re-derive the calibrated parts (about an hour): the refusal gate on all dev questions; the

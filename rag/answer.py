@@ -23,6 +23,10 @@
    quoted extractive answer (``route == 'extractive'``) when the evidence is good
    (``fallback_threshold``); only with weaker evidence does the model's failure to answer
    count as a second vote to refuse.
+6. Where two articles among the passages contradict each other on the question's point (a
+   different number for one measure, an opposite direction or polarity: ``rag.disagree``),
+   the answer begins by saying so, both sides quoted and cited, and lists them in
+   ``disagreements``; a yes/no verdict whose article another contradicts is Not clear.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.cite import check_answer, extractive_answer, is_refusal, render
+from rag.disagree import Disagreement, find_disagreements
 from rag.errors import RagError
 from rag.evidence import select_evidence
 from rag.generate import Generator, Message
@@ -130,7 +135,8 @@ class Answerer:
                 yield self._verdict(prepared, generate, started)
             return
         if not generate:
-            yield self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
+            answer = _quoted(answer, prepared.quotes, answer.extractive)
+            yield self._finish(self._disagree(prepared, answer, prepared.hits), started)
             return
         messages = self._messages(prepared.asked, prepared.passages)
         text = yield from self._generate(answer, messages, started)
@@ -176,6 +182,13 @@ class Answerer:
         answer.sentences = [AnswerSentence(f"“{citation.text}”", [citation.n], True, [0])]
         answer.citations, answer.route = [citation], "extractive"
         answer.answer = f"{VERDICT_TEXT[answer.verdict]}{QUOTED} “{citation.text}” [{citation.n}]"
+        # another article contradicting the one the verdict rests on makes it Not clear
+        found = [d for d in find_disagreements(prepared.asked, prepared.hits, self.scorer)
+                 if finding.hit.chunk.article_id in (d.a.article_id, d.b.article_id)]
+        if found:
+            answer.verdict, answer.sentences, answer.citations = "unclear", [], []
+            answer = _with_disagreements(answer, found)
+            answer.answer = f"{DISAGREE_VERDICT} {_said(found)}"
         return self._finish(answer, started)
 
     def _prepare(self, question: str, history: History, k: int | None,
@@ -239,11 +252,23 @@ class Answerer:
             if prepared.evidence < self.settings.fallback_threshold:  # a post-answer gate
                 return self._refusal(answer, started)
             # good evidence passed the gate: quote it rather than refuse
-            return self._finish(_quoted(answer, prepared.quotes, answer.extractive), started)
+            answer = _quoted(answer, prepared.quotes, answer.extractive)
+            return self._finish(self._disagree(prepared, answer, prepared.hits), started)
         answer.sentences, answer.citations = sentences, citations
         answer.answer = render(sentences)
         answer.route = "generated"
-        return self._finish(answer, started)
+        return self._finish(self._disagree(prepared, answer, prepared.passages), started)
+
+    def _disagree(self, prepared: _Prepared, answer: Answer, numbered: list[Hit]) -> Answer:
+        """The answer, led by where its articles contradict each other (``numbered``: the
+        passages as the answer's [n] count them), both sides quoted and cited."""
+        found = find_disagreements(prepared.asked, numbered, self.scorer)
+        if not found:
+            return answer
+        text = answer.answer
+        answer = _with_disagreements(answer, found)
+        answer.answer = f"{_said(found)} {text}"
+        return answer
 
     def _retrieve(self, query: str, cited: list[str],
                   k: int) -> tuple[list[Hit], tuple[str, list[Citation], float]]:
@@ -336,6 +361,34 @@ def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:
 def _answered(sentences: list[AnswerSentence]) -> bool:
     """Whether the model's checked text holds a supported answer (its refusal is none)."""
     return any(s.supported and not is_refusal(s.text) for s in sentences)
+
+
+DISAGREE_VERDICT = "Not clear — the articles disagree."
+
+
+def _said(found: list[Disagreement]) -> str:
+    """Each disagreement in a line of text: "The articles disagree: [1] reports “…”; [3]
+    reports “…”"."""
+    return " ".join(f"The articles disagree: [{d.a.n}] reports “{d.a.text}”; [{d.b.n}] "
+                    f"reports “{d.b.text}”{'' if d.b.text[-1:] in '.!?' else '.'}"
+                    for d in found)
+
+
+def _with_disagreements(answer: Answer, found: list[Disagreement]) -> Answer:
+    """``answer`` led by each disagreement: both sides quoted, each citing its sentence, and
+    listed in ``answer.disagreements``."""
+    lead = []
+    for d in found:
+        sides = []
+        for citation in (d.a, d.b):
+            answer.citations.append(citation)
+            sides.append(len(answer.citations) - 1)
+        lead += [AnswerSentence(f"The articles disagree: one reports “{d.a.text}”", [d.a.n],
+                                True, [sides[0]]),
+                 AnswerSentence(f"another reports “{d.b.text}”", [d.b.n], True, [sides[1]])]
+        answer.disagreements.append(d.to_dict())
+    answer.sentences = lead + answer.sentences
+    return answer
 
 
 def _sources(history: History) -> list[str]:

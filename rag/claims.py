@@ -199,6 +199,7 @@ class Finding:
     kind: str  # number | code | polarity | direction | population | hedge
     status: str
     reason: str
+    unit: str = ""  # of a number finding: the unit both numbers share ("" for none)
 
 
 @dataclass
@@ -248,7 +249,8 @@ def _tokens(text: str) -> list[Token]:
             word = "not"
         negation = word in _NEGATIONS and not (
             (word == "not" and after[:1] == ["only"]) or (word == "no" and after[:1] == ["."])
-            or (word == "not" and before == "or"))  # "whether or not"
+            or (word == "not" and before == "or")  # "whether or not"
+            or (word == "nor" and any(t.word == "neither" for t in out)))  # one denial
         token_stem = stem(word)
         if word in _SAME:
             negation, token_stem = True, _DIFFER
@@ -415,7 +417,7 @@ def _numbers(claim: Reading, source: Reading, others: Sequence[Reading]) -> list
         if rival is not None:
             findings.append(Finding("number", CONTRADICTED,
                                     f"the article says “{rival.text}” where this says "
-                                    f"“{quantity.text}”"))
+                                    f"“{quantity.text}”", quantity.unit))
         elif not any(quantity.matches(s) for s in elsewhere):
             findings.append(Finding("number", NOT_FOUND,
                                     f"the article does not give “{quantity.text}”"))

@@ -153,6 +153,29 @@ def claims(
                            lambda library: evaluate_claims(library, rows, True)), out)
 
 
+@eval_app.command()
+@one_line_errors
+def disagreements(
+    corpus: CorpusArg,
+    with_conclusions: Annotated[Path, typer.Option(
+        help="The same articles, those of the questions ending with their conclusion.")],
+    questions: QuestionsArg,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    limit: LimitArg = None,
+    index: IndexArg = None,
+) -> None:
+    """False alarms of the disagreement check on two reports of one study that agree (the
+    abstract and its own conclusion), and the share of reports altered one way (a number, a
+    negation, a direction) it finds disagreeing."""
+    from rag.evaluate_disagreements import evaluate_disagreements
+
+    rows = [row for path in questions for row in load_questions(path, limit)]
+    articles = [{r["id"]: r for r in load_questions(path, None, required="text")}
+                for path in (corpus, with_conclusions)]
+    _write(_run_with_index(index, corpus, {}, lambda library: evaluate_disagreements(
+        library.scorer(), rows, *articles)), out)
+
+
 @eval_app.command(name="alter")
 @one_line_errors
 def alter(

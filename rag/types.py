@@ -158,6 +158,9 @@ class Answer:
     'extractive' (quoted sentences of the passages) or 'refusal'."""
     verdict: str | None = None
     """For a yes/no question: 'yes', 'no' or 'unclear'; None for other questions."""
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    """Pairs of cited sentences of different articles that contradict each other:
+    ``{"a": citation, "b": citation, "kind": "number"|"direction"|"polarity"}``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +170,7 @@ class Answer:
             "refused": self.refused,
             "verdict": self.verdict,
             "route": self.route,
+            "disagreements": self.disagreements,
             "extractive": self.extractive,
             "sentences": [asdict(s) for s in self.sentences],
             "citations": [asdict(c) for c in self.citations],

@@ -117,3 +117,24 @@ def test_each_labelled_answerable_question_is_read_on_each_corpus_as_ask_reads_i
     assert all(len(r["x"]) == len(FEATURES) + 1 and r["x"][-1] == 1.0 for r in read)
     wheat = dict(zip(FEATURES, read[0]["x"], strict=False))
     assert wheat["contradicted"] == 1.0 and wheat["negation"] == 1.0
+
+
+def test_disagreement_report_counts_false_alarms_on_agreeing_reports_and_finds_altered_ones():
+    from rag.evaluate_disagreements import evaluate_disagreements
+    from rag.support import SupportScorer
+    from tests.fakes import HashingEmbedder
+
+    result = "Daily walking lowered systolic blood pressure by 9 mmHg in older adults."
+    article = {"id": "a", "text": f"We studied older adults. {result}"}
+    questions = [{"question": "Did daily walking lower systolic blood pressure in older adults?",
+                  "answerable": True, "evidence_article_ids": ["a"],
+                  "answers": ["yes", result]},
+                 {"question": "Left out: its article is in neither corpus", "answerable": True,
+                  "evidence_article_ids": ["missing"], "answers": ["no", "No."]}]
+    report = evaluate_disagreements(SupportScorer(HashingEmbedder()), questions,
+                                    {"a": article}, {"a": article}, progress=False)
+    assert report["agreeing_pairs"]["n"] == 1 and report["agreeing_pairs"]["false_alarms"] == 0
+    by_kind = report["altered_pairs"]["by_kind"]
+    assert by_kind["number"] == {"n": 1, "found_rate": 1.0}
+    assert by_kind["direction"] == {"n": 1, "found_rate": 1.0}
+    assert report["altered_pairs"]["n"] == sum(k["n"] for k in by_kind.values())
