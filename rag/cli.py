@@ -309,7 +309,8 @@ def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> Non
 
     def human() -> None:
         for a in articles:
-            typer.echo(f"{a.id}\t{a.date or '-'}\t{a.chunks} chunks\t{a.title}")
+            earlier = f"\t{len(a.versions)} earlier version(s)" if a.versions else ""
+            typer.echo(f"{a.id}\t{a.date or '-'}\t{a.chunks} chunks\t{a.title}{earlier}")
         typer.echo(f"{len(articles)} articles", err=True)
 
     _emit(as_json, {"articles": [vars(a) for a in articles]}, human)

@@ -276,6 +276,10 @@ class Library:
     def article(self, article_id: str) -> Article | None:
         return self.store.article(article_id)
 
+    def versions(self, article_id: str) -> list[dict[str, Any]]:
+        """The article's earlier texts, oldest first, each with what changed after it."""
+        return self.store.versions(article_id)
+
     def info(self) -> dict[str, Any]:
         self.store.refresh()
         articles, chunks = self.store.counts()

@@ -28,6 +28,22 @@ def _minhash_bands(db: sqlite3.Connection) -> None:
                         for band, key in band_keys(np.frombuffer(blob, np.uint64))])
 
 
+_VERSIONS = """
+CREATE TABLE versions (          -- earlier texts of an article, kept when it changed
+    article_id TEXT NOT NULL,    -- no foreign key: an update replaces the article's row
+    number INTEGER NOT NULL,     -- 1 for the first text ever ingested
+    title TEXT NOT NULL,
+    date TEXT NOT NULL,
+    url TEXT NOT NULL,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,   -- when this version arrived
+    replaced_at TEXT NOT NULL,   -- when the next one replaced it
+    changes TEXT NOT NULL,       -- JSON (rag.versions.changes): from this version to the next
+    PRIMARY KEY (article_id, number)
+);
+"""
+
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE articles (
@@ -54,6 +70,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     CREATE INDEX chunks_by_article ON chunks(article_id);
     """,
     _minhash_bands,
+    _VERSIONS,
 ]
 
 

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from rag.schema import migrate
 from rag.types import Article, Chunk
 from rag.vectorstores import ChunkRow, VectorBackend, VectorStore, Where
 from rag.vectorstores import kind_of as vector_store_of
+from rag.versions import changes
 
 FORMAT = 1
 CURRENT = "CURRENT"
@@ -56,6 +57,8 @@ class ArticleSummary:
     source: str
     chunks: int
     url: str = ""
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    """Earlier versions, oldest first, without their text (see ``Store.versions``)."""
 
 
 class Store:
@@ -177,7 +180,31 @@ class Store:
             "SELECT a.id, a.title, a.date, a.source, count(c.id), a.url FROM articles a "
             "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
         )
-        return [ArticleSummary(*row) for row in rows]
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for row in self._version_rows(
+                "SELECT article_id, number, content_hash, ingested_at, replaced_at, changes "
+                "FROM versions ORDER BY article_id, number", ()):
+            versions.setdefault(row[0], []).append(
+                {"number": row[1], "content_hash": row[2], "ingested_at": row[3],
+                 "replaced_at": row[4], "changes": json.loads(row[5])})
+        return [ArticleSummary(*row, versions=versions.get(row[0], [])) for row in rows]
+
+    def versions(self, article_id: str) -> list[dict[str, Any]]:
+        """The article's earlier versions, oldest first: ``{"number", "title", "date", "url",
+        "text", "content_hash", "ingested_at", "replaced_at", "changes"}``."""
+        rows = self._version_rows(
+            "SELECT number, title, date, url, text, content_hash, ingested_at, replaced_at, "
+            "changes FROM versions WHERE article_id = ? ORDER BY number", (article_id,))
+        names = ("number", "title", "date", "url", "text", "content_hash", "ingested_at",
+                 "replaced_at", "changes")
+        return [{**dict(zip(names, row, strict=True)), "changes": json.loads(row[8])}
+                for row in rows]
+
+    def _version_rows(self, query: str, args: tuple) -> list[tuple]:
+        try:
+            return self._db.execute(query, args).fetchall()
+        except sqlite3.OperationalError:  # written before versions were kept: none
+            return []
 
     def fingerprints(self) -> dict[str, tuple[str, str]]:
         """article id -> (content hash, source path), to decide what an ingest must redo."""
@@ -365,8 +392,10 @@ class Writer:
         chunks: list[Chunk],
         vectors: np.ndarray,
     ) -> None:
-        """Store an article with its chunks and vectors, replacing any earlier version."""
-        self.remove(article.id)
+        """Store an article with its chunks and vectors, replacing any earlier version; an
+        earlier text that differs is kept as a version, with what changed."""
+        self._keep_version(article)
+        self._drop(article.id)
         self.db.execute(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -388,8 +417,24 @@ class Writer:
         self.vectors.add([ChunkRow(c.id, article.id, article.date, c.text) for c in chunks],
                          unit_rows(vectors))
 
+    def _keep_version(self, article: Article) -> None:
+        row = self.db.execute("SELECT title, date, url, text, content_hash, ingested_at "
+                              "FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is None or row[3] == article.text:
+            return
+        number = self.db.execute("SELECT coalesce(max(number), 0) + 1 FROM versions "
+                                 "WHERE article_id = ?", (article.id,)).fetchone()[0]
+        self.db.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            article.id, number, *row, datetime.now(UTC).isoformat(timespec="seconds"),
+            json.dumps(changes(row[3], article.text), ensure_ascii=False)))
+
     def remove(self, article_id: str) -> bool:
-        """Delete an article and its chunks; False when it was not there."""
+        """Delete an article, its chunks and its earlier versions; False when it was not
+        there."""
+        self.db.execute("DELETE FROM versions WHERE article_id = ?", (article_id,))
+        return self._drop(article_id)
+
+    def _drop(self, article_id: str) -> bool:
         ids = [r[0] for r in self.db.execute(
             "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
         self.vectors.remove(ids)
