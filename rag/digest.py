@@ -9,7 +9,9 @@ mean of their passages' vectors) grouped by spherical k-means in FAISS, each gro
 its most characteristic words. Written: ``digest-YYYY-MM-DDTHHMMSS.md`` and a self-contained
 ``.html`` (escaped, readable offline; the cited spans are marked in the article text it
 carries, and a link to one opens the text and highlights it). Each run writes files of its
-own, so a second digest on the same day never replaces the first one's stories.
+own, so a second digest on the same day never replaces the first one's stories. With
+``new``, stories of earlier digests whose article changed since get an "Updated" section
+(``rag.digest_updates``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.digest_updates import Update, marked, updated_stories
+from rag.digest_updates import render_html as updates_html
+from rag.digest_updates import render_markdown as updates_markdown
 from rag.duplicates import near_duplicates
 from rag.errors import RagError
 from rag.files import atomic_write
@@ -60,6 +65,8 @@ class DigestReport:
     groups: list[dict[str, Any]] = field(default_factory=list)
     """``{"label", "article_ids"}`` per topic (a story's near-duplicates included)."""
     failed: list[dict[str, str]] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    """Digested before, changed since: shown in the Updated section with what changed."""
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,31 +79,36 @@ def make_digest(library: Any, new: bool, since: str, folder: Path,
     writes nothing and says so."""
     state = _read_state(folder)
     wanted = _select(library, new, since, state)
-    if not wanted:
+    updates = updated_stories(library, state) if new else []
+    if not wanted and not updates:
         return DigestReport(message="nothing new to digest" if new else
                             f"no article dated on or after {since}")
-    batch = library.summarize(wanted, progress=progress, stale_only=True)
-    report = DigestReport(failed=[vars(f) for f in batch.failed])
-    summarized = {s.article_id for s in batch.summaries} | set(batch.skipped)
-    articles = [a for a in (library.article(i) for i in wanted) if a and a.id in summarized]
-    if not articles:
+    report, articles = DigestReport(), []
+    if wanted:
+        batch = library.summarize(wanted, progress=progress, stale_only=True)
+        report.failed = [vars(f) for f in batch.failed]
+        summarized = {s.article_id for s in batch.summaries} | set(batch.skipped)
+        articles = [a for a in (library.article(i) for i in wanted) if a and a.id in summarized]
+    if not articles and not updates:
         report.message = "no article could be summarized; nothing written"
         return report
     items = _merge_duplicates(library, articles)
-    groups = _groups(library, items)
+    groups = _groups(library, items) if items else []
     now = datetime.now(UTC)
-    day, when = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d %H:%M UTC")
+    stamp, when = now.isoformat(timespec="microseconds"), now.strftime("%Y-%m-%d %H:%M UTC")
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = _new_paths(folder, now)
-    atomic_write(html_path, render_html(groups, when))
-    atomic_write(md_path, render_markdown(groups, when, html_path.name))
-    state.update({a.id: day for a in articles})
+    atomic_write(html_path, render_html(groups, when, updates))
+    atomic_write(md_path, render_markdown(groups, when, html_path.name, updates))
+    state.update({a.id: stamp for a in [*articles, *(u.article for u in updates)]})
     atomic_write(folder / STATE, json.dumps(state, indent=2))
     report.written = [str(md_path), str(html_path)]
     report.articles = [a.id for a in articles]
+    report.updated = [u.article.id for u in updates]
     report.groups = [{"label": g.name, "article_ids": [
         a.id for item in g.items for a in (item.article, *item.also)]} for g in groups]
-    report.message = f"{len(items)} stories from {len(articles)} articles in {len(groups)} topics"
+    report.message = (f"{len(items)} stories from {len(articles)} articles in {len(groups)} "
+                      f"topics, {len(updates)} updated")
     return report
 
 
@@ -212,7 +224,8 @@ def _anchor(article_id: str, span: dict[str, Any]) -> str:
     return f"s-{article_id}-{int(span['start'])}-{int(span['end'])}"
 
 
-def render_markdown(groups: list[Group], when: str, html_name: str) -> str:
+def render_markdown(groups: list[Group], when: str, html_name: str,
+                    updates: list[Update] = ()) -> str:
     """The digest in Markdown; each sentence links to its span in the HTML digest. Every
     text from an article (titles, sources, sentences) is escaped: it cannot add links,
     markup or HTML to the page."""
@@ -233,6 +246,7 @@ def render_markdown(groups: list[Group], when: str, html_name: str) -> str:
             if not checked_sentences(item.summary):
                 lines.append(f"*{_md(NOTHING_BORNE_OUT)}*")
             lines.append("")
+    lines += updates_markdown(list(updates), html_name, _md)
     return "\n".join(lines)
 
 
@@ -264,7 +278,7 @@ if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault
 if(location.hash)show(decodeURIComponent(location.hash.slice(1)));"""
 
 
-def render_html(groups: list[Group], when: str) -> str:
+def render_html(groups: list[Group], when: str, updates: list[Update] = ()) -> str:
     """The digest as one self-contained, escaped HTML page carrying each article's text."""
     e = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(when)}"
@@ -287,6 +301,7 @@ def render_html(groups: list[Group], when: str) -> str:
             parts.append(f"</ul><details><summary>Article text</summary><p>"
                          f"{_marked(item)}</p></details></article>")
         parts.append("</section>")
+    parts.append(updates_html(list(updates)))
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "".join(parts)
 
@@ -300,16 +315,8 @@ def _link(article: Article) -> str:
 
 def _marked(item: Item) -> str:
     """The article text, escaped, each cited span in a <mark> with its anchor id."""
-    text, spans = item.article.text, set()
+    spans = set()
     for _, s in _sentences(item):
         spans |= {(int(p["start"]), int(p["end"])) for p in s.get("spans", [])}
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
-            continue  # overlapping spans: the first one keeps the mark
-        out.append(html.escape(text[at:start]))
-        out.append(f"<mark id='{_anchor(item.article.id, {'start': start, 'end': end})}'>"
-                   f"{html.escape(text[start:end])}</mark>")
-        at = end
-    out.append(html.escape(text[at:]))
-    return "".join(out)
+    return marked(item.article.text, spans,
+                  lambda a, b: _anchor(item.article.id, {"start": a, "end": b}))

@@ -425,7 +425,7 @@ class Writer:
         number = self.db.execute("SELECT coalesce(max(number), 0) + 1 FROM versions "
                                  "WHERE article_id = ?", (article.id,)).fetchone()[0]
         self.db.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)", (
-            article.id, number, *row, datetime.now(UTC).isoformat(timespec="seconds"),
+            article.id, number, *row, datetime.now(UTC).isoformat(timespec="microseconds"),
             json.dumps(changes(row[3], article.text), ensure_ascii=False)))
 
     def remove(self, article_id: str) -> bool:

@@ -135,8 +135,11 @@ class FeedReport:
     feed: str
     entries: int = 0
     new: int = 0
+    changed: int = 0
+    """Entries taken before whose feed says they were updated since: taken again (the
+    article keeps its earlier text as a version)."""
     taken: list[str] = field(default_factory=list)
-    """Article ids ingested from new entries."""
+    """Article ids ingested from new and changed entries."""
     failed: list[Failure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,6 +240,8 @@ class Entry:
     link: str
     title: str
     date: str
+    updated: str = ""
+    """When the feed says the entry last changed, as it writes it ("" if it does not)."""
 
 
 def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
@@ -263,7 +268,8 @@ def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
         stamp = item.get("published_parsed") or item.get("updated_parsed")
         entries.append(Entry(key=item.get("id") or link, link=link,
                              title=" ".join((item.get("title") or "").split()),
-                             date=time.strftime("%Y-%m-%d", stamp) if stamp else ""))
+                             date=time.strftime("%Y-%m-%d", stamp) if stamp else "",
+                             updated=str(item.get("updated") or "")))
     return [e for e in entries if e.key]
 
 
@@ -286,24 +292,42 @@ def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None,
 
 
 class FeedState:
-    """The entry keys a feed has already given, kept beside the index."""
+    """The entry keys a feed has already given, and when the feed said each last changed,
+    kept beside the index."""
 
     def __init__(self, folder: Path, source: str) -> None:
         key = hashlib.sha256(source.encode()).hexdigest()[:16]
         self.path = folder / f"{key}.json"
         self.source = source
         try:
-            self.seen = set(json.loads(self.path.read_text())["seen"])
+            data = json.loads(self.path.read_text())
+            self.seen = set(data["seen"])
+            self.updated: dict[str, str] = dict(data.get("updated", {}))
         except FileNotFoundError:
-            self.seen = set()
+            self.seen, self.updated = set(), {}
         except (OSError, ValueError, KeyError, TypeError):
             # a silent reset would take every entry again
             raise RagError(f"feed state {self.path} is damaged; delete it to take every entry "
                            "of this feed again") from None
 
+    def changed(self, entry: Entry) -> bool:
+        """A taken entry the feed now says was updated since (a state written before
+        updates were kept has no stamp to compare: its entries count as unchanged)."""
+        return entry.key in self.updated and entry.updated != self.updated[entry.key]
+
+    def take(self, taken: list[Entry], listed: list[Entry]) -> None:
+        """Remember the ``taken`` entries as they are now, and the stamps of ``listed``
+        entries taken before any stamp was kept."""
+        self.seen |= {e.key for e in taken}
+        self.updated.update({e.key: e.updated for e in taken})
+        for entry in listed:
+            if entry.key in self.seen:
+                self.updated.setdefault(entry.key, entry.updated)
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, json.dumps({"feed": self.source, "seen": sorted(self.seen)}))
+        atomic_write(self.path, json.dumps({"feed": self.source, "seen": sorted(self.seen),
+                                            "updated": self.updated}))
 
 
 def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
@@ -317,20 +341,22 @@ def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
 
 def ingest_feed(library: Any, source: str, limits: FetchLimits,
                 progress: bool = False) -> tuple[FeedReport, IngestReport]:
-    """Take the feed's entries not taken before: fetch, save, ingest, remember."""
+    """Take the feed's entries not taken before, and those it says were updated since they
+    were: fetch, save, ingest, remember."""
     entries = feed_entries(source, limits)
     state = FeedState(library.settings.index / "feeds", source)
     new = [e for e in entries if e.key not in state.seen]
+    changed = [e for e in entries if state.changed(e)]
     saved_in = None if is_url(source) else Path(source).expanduser().resolve().parent
-    saved, failed = _save_pages(library, new, limits, saved_in,
+    saved, failed = _save_pages(library, new + changed, limits, saved_in,
                                 source if is_url(source) else "")
     report = _ingest_saved(library, saved, failed, progress)
     unread = {f.path for f in report.failed}
     taken = {key: path for key, path in saved.items() if str(path) not in unread}
-    state.seen |= set(taken)
+    state.take([e for e in entries if e.key in taken], entries)
     state.save()
-    feed = FeedReport(source, len(entries), len(new), sorted(p.stem for p in taken.values()),
-                      failed)
+    feed = FeedReport(source, len(entries), len(new), len(changed),
+                      sorted(p.stem for p in taken.values()), failed)
     return feed, report
 
 

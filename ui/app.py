@@ -298,7 +298,7 @@ def _source_panel(library: Library) -> None:
         article = library.article(article_id)
         if article is None:
             return render.error_html(f"article {article_id} is no longer in the index")
-        return render.source_panel(article, start, end)
+        return render.source_panel(article, start, end, library.versions(article.id))
 
     gr.Markdown("### Source\nClick a citation such as [1] to see it in its article.")
     source = gr.HTML(elem_id="source-panel")

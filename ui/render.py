@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote
 from rag import Answer, AnswerSentence, Article, IngestReport
 from rag.answer import VERDICT_TEXT
 from rag.summarize import NOTHING_BORNE_OUT, SECTIONS, checked_sentences
+from rag.versions import describe
 from rag.web import is_web_url
 
 SOURCE_PREFIX = "#source/"
@@ -105,8 +106,11 @@ def _linked(text: str, spans: dict[int, tuple[str, int, int]]) -> str:
     return "".join(out) + escape(text[last:])
 
 
-def source_panel(article: Article, start: int, end: int) -> str:
-    """The whole article with the cited span marked; app.js scrolls the mark into view."""
+def source_panel(article: Article, start: int, end: int,
+                 versions: list[dict[str, Any]] = ()) -> str:
+    """The whole article with the cited span marked; app.js scrolls the mark into view.
+    Earlier ``versions`` (``Library.versions``) follow, newest first, each with what changed
+    after it, folded."""
     start, end = max(0, min(start, len(article.text))), max(0, min(end, len(article.text)))
     meta = " · ".join(escape(v) for v in (article.id, article.date, article.doi,
                                           ", ".join(article.authors[:3])) if v)
@@ -118,9 +122,14 @@ def source_panel(article: Article, start: int, end: int) -> str:
     canonical = article.extra.get("canonical", "")
     if canonical and canonical != article.url:  # the page's own claim, shown as text
         link += f" (the page calls itself {escape(canonical)})"
+    earlier = "".join(
+        f"<details class='version'><summary>Version {int(v['number'])}, replaced "
+        f"{escape(v['replaced_at'][:16])}: {escape('; '.join(describe(v['changes'])))}"
+        f"</summary><div class='article-text'>{escape(v['text'])}</div></details>"
+        for v in reversed(list(versions)))
     return (f"<div class='source'><h3>{escape(article.title or article.id)}</h3>"
             f"<p class='meta'>{meta}{link} · characters {start}–{end}</p>"
-            f"<div class='article-text'>{text}</div></div>")
+            f"<div class='article-text'>{text}</div>{earlier}</div>")
 
 
 def digest_frame(page: str) -> str:

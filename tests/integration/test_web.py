@@ -84,13 +84,15 @@ class Site:
 
     def __init__(self) -> None:
         self.later = False
+        self.edited: dict[str, tuple] = {}
+        """Pages rewritten since first published; the feed gives each an <atom:updated>."""
         self.links: dict[str, str] = {}
         self.redirects: dict[str, str] = {}
         self.broken = True
         self.release = threading.Event()  # the slow page answers once the test is over
 
     def items(self) -> dict[str, tuple]:
-        return {**RELEASES, **(LATER if self.later else {})}
+        return {**RELEASES, **(LATER if self.later else {}), **self.edited}
 
     def feed(self, base: str) -> bytes:
         entries = [(f"{base}/news/{slug}", title, date)
@@ -98,11 +100,14 @@ class Site:
         entries += [(f"{base}/news/{slug}", f"Broken {slug}", "2026-05-01")
                     for slug in (BROKEN if self.broken else {})]
         entries += [(link, f"Linked {slug}", "2026-05-02") for slug, link in self.links.items()]
+        edited = {f"{base}/news/{slug}" for slug in self.edited}
         items = "".join(
             f"<item><title>{title}</title><link>{link}</link>"
-            f"<guid>{link}</guid><pubDate>{rfc822(date)}</pubDate></item>"
-            for link, title, date in entries)
-        return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Science Newswire"
+            f"<guid>{link}</guid><pubDate>{rfc822(date)}</pubDate>"
+            f"{'<atom:updated>2026-11-30T12:00:00Z</atom:updated>' if link in edited else ''}"
+            "</item>" for link, title, date in entries)
+        return (f"<?xml version='1.0'?><rss version='2.0' "
+                f"xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>Science Newswire"
                 f"</title><link>{base}/</link>{items}</channel></rss>").encode()
 
 
@@ -269,6 +274,41 @@ def test_digest_of_the_new_feed_articles_then_nothing_new(site: tuple[str, Site]
     third = run_rag("digest", "--new", "--index", index, "--no-progress", env=small)
     assert third.returncode == 0 and "nothing new to digest" in third.stdout
     assert sorted((tmp_path / "index" / "digests").iterdir()) == written
+
+
+def test_a_changed_page_keeps_both_versions_and_the_digest_shows_exactly_what_changed(
+        site: tuple[str, Site], tmp_path: Path):
+    base, state = site
+    state.broken = False
+    index = str(tmp_path / "index")
+    small = {**FAST, "RAG_GENERATOR": "smollm2-135m"}
+    feed = ["ingest", "--feed", f"{base}/feed.xml", "--index", index, "--no-progress"]
+    rag_json(*feed, env=small)
+    rag_json("digest", "--new", "--index", index, "--no-progress", env=small)
+    title, date, author, paragraphs = RELEASES["glacier"]
+    added = "Two research stations in Bolivia will now weigh the ice every month."
+    state.edited["glacier"] = (title, date, author, [
+        paragraphs[0].replace("between 2010 and", "between 2012 and"), *paragraphs[1:], added])
+    report = rag_json(*feed, env=small)["feeds"][0]
+    assert (report["new"], report["changed"]) == (0, 1)
+    listed = {a["url"]: a for a in rag_json("list", "--index", index)["articles"]}
+    glacier = listed.pop(f"{base}/news/glacier")
+    (version,) = glacier["versions"]
+    assert [(n["from"], n["to"]) for n in version["changes"]["numbers"]] == [("2010", "2012")]
+    assert [s["text"] for s in version["changes"]["added"]] == [added]
+    assert version["changes"]["removed"] == []
+    assert [a["versions"] for a in listed.values()] == [[], []]  # unchanged pages: none
+    again = rag_json(*feed, env=small)["feeds"][0]
+    assert again["changed"] == 0  # the feed still says the same update: taken once
+
+    digest = rag_json("digest", "--new", "--index", index, "--no-progress", env=small)
+    assert digest["updated"] == [glacier["id"]] and digest["articles"] == []
+    markdown = Path(digest["written"][0]).read_text()
+    changes = [line for line in markdown.split("## Updated", 1)[1].splitlines()
+               if line.startswith("- ")]
+    assert len(changes) == 2
+    assert re.match(r"- .*2010 → 2012 \(\[before\]\(.+\), \[now\]\(.+\)\)$", changes[0])
+    assert changes[1].startswith(f"- Added: “{added}” ([now](")
 
 
 def test_a_feed_cannot_make_rag_fetch_another_local_address(

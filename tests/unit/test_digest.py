@@ -183,3 +183,28 @@ def test_digest_command_exits_1_when_an_article_failed_to_summarize(
     result = CliRunner().invoke(app, ["digest", "--new", "--no-progress", "--json"])
     assert result.exit_code == 1, result.output
     assert '"glacier"' in result.output and "wrote no summary" in result.output
+
+
+def test_a_digested_story_that_changed_appears_under_updated_with_what_changed(
+        news: Library, tmp_path: Path):
+    out = tmp_path / "out"
+    news.digest(new=True, since="", out=out)
+    glacier = tmp_path / "news" / "glacier.md"
+    glacier.write_text(glacier.read_text().replace("twice as fast", "three times as fast")
+                       .replace("since 2010", "since 2012")
+                       + "Two ski resorts closed for good.\n")
+    news.ingest([tmp_path / "news"])
+    report = news.digest(new=True, since="", out=out)
+    assert report.updated == ["glacier"] and report.articles == []
+    markdown, page = (Path(p).read_text() for p in report.written)
+    updated = markdown.split("## Updated", 1)[1]
+    assert "2010 → 2012" in updated and "Added: “Two ski resorts closed for good.”" in updated
+    assert "### Kelp" not in markdown  # unchanged stories are not repeated
+    # each change links to its span in the version it is in, both carried by the page
+    now, before = news.article("glacier").text, news.versions("glacier")[0]["text"]
+    links = re.findall(r"href='#(u-glacier-(old|new)-(\d+)-(\d+))'", page)
+    assert {side for _, side, _, _ in links} == {"old", "new"}
+    for anchor, side, start, end in links:
+        mark = re.search(rf"<mark id='{anchor}'>([^<]+)</mark>", page)
+        assert mark and mark.group(1) == (before if side == "old" else now)[int(start):int(end)]
+    assert news.digest(new=True, since="", out=out).written == []  # reported once

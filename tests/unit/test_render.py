@@ -84,3 +84,17 @@ def test_source_panel_links_only_the_articles_web_address(url: str, linked: bool
     html = render.source_panel(article, 0, 4)
     assert (f"href='{url.replace('&', '&amp;')}'" in html) == linked
     assert "href='javascript" not in html and "href='file" not in html
+
+
+def test_source_panel_offers_each_earlier_version_with_what_changed():
+    from rag.versions import changes
+
+    old = "The death toll rose to 12. <b>Roads</b> closed."
+    article = Article("flood", "The death toll rose to 15. <b>Roads</b> closed.", "Floods")
+    version = {"number": 1, "replaced_at": "2026-11-30T10:00:00+00:00", "text": old,
+               "changes": changes(old, article.text)}
+    html = render.source_panel(article, 0, 5, [version])
+    assert "Version 1, replaced 2026-11-30T10:00: death toll rose 12 → 15" in html
+    assert "The death toll rose to 12. &lt;b&gt;Roads&lt;/b&gt; closed." in html
+    assert "<b>Roads" not in html
+    assert "<details" not in render.source_panel(article, 0, 5)
