@@ -23,6 +23,7 @@ from rag.cli_common import (
     VectorStoreOption,
     one_line_errors,
 )
+from rag.cli_compare import compare
 from rag.cli_eval import bench, eval_app
 from rag.errors import RagError
 from rag.types import IngestReport
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 app.command(help="Speed and memory, each beside a baseline from the same run.")(bench)
 app.command()(check)
+app.command()(compare)
 
 IndexOption = Annotated[
     Path | None,

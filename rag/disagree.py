@@ -21,9 +21,9 @@ import numpy as np
 
 from rag.claims import CONTRADICTED, Finding, Reading, compare, read
 from rag.roles import paragraph_of, role
-from rag.support import SupportScorer, evidence_sentences
+from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import stem
-from rag.types import Citation, Hit
+from rag.types import Chunk, Citation, Hit
 
 KINDS = ("number", "direction", "polarity")
 RELEVANCE = 0.25
@@ -99,6 +99,20 @@ def find_disagreements(question: str, hits: list[Hit],
             sides = sorted((chosen[x], chosen[y]), key=lambda i: (evidence[i].n, evidence[i].start))
             found.append(Disagreement(*(evidence[i].citation(relevance[i]) for i in sides), kind))
     return found
+
+
+def disagree_on(a: str, b: str, scorer: SupportScorer) -> str:
+    """The kind of contradiction between two sentences that say nearly the same thing ("" if
+    they do not, or agree)."""
+    pair = scorer.scores([a, b], [_loose(a), _loose(b)])
+    if min(pair[0, 1], pair[1, 0]) < SAME_POINT:
+        return ""
+    return contradiction(a, b)
+
+
+def _loose(text: str) -> Evidence:
+    """A sentence as evidence of its own (no article around it)."""
+    return Evidence(0, Hit(Chunk("", 0, len(text), text), "", 0.0), 0, len(text), text)
 
 
 def contradiction(a: str, b: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rag.answer import Answerer, History
 from rag.claims import ClaimCheck, judge
+from rag.compare import Comparison, compare_articles
 from rag.digest import DigestReport, latest, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
@@ -130,6 +131,17 @@ class Library:
         evidence = evidence_sentences(hits)
         scores = self.scorer().scores([claim], evidence)[0]
         return judge(claim, evidence, scores, self.settings.support_threshold)
+
+    def compare(self, article_ids: list[str], question: str = "") -> Comparison:
+        """The articles side by side, point by point (see ``rag.compare``)."""
+        articles = []
+        for article_id in dict.fromkeys(article_ids):
+            article = self.store.article(article_id)
+            if article is None:
+                raise RagError(f"no article {article_id!r} in the index; see 'rag list'")
+            articles.append(article)
+        return compare_articles(articles, self.scorer(), self.settings.support_threshold,
+                                " ".join(question.split()))
 
     @property
     def embedder(self) -> Embedder:

@@ -22,6 +22,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from rag import Library, RagError, VisitorPolicy
+from rag.compare import MAX_ARTICLES, MIN_ARTICLES
 from ui import render
 
 STATIC = Path(__file__).parent / "static"
@@ -141,6 +142,29 @@ def _check_tab(library: Library, policy: VisitorPolicy) -> gr.Dropdown:
     statement.submit(check_in_tab, [statement, article], result, api_visibility="private",
                      concurrency_limit=4, concurrency_id="chat")
     return article
+
+
+def _compare_tab(library: Library, policy: VisitorPolicy) -> gr.Dropdown:
+    """Articles side by side (``rag compare``). Returns the article picker, which the page
+    load fills."""
+    def compare_in_tab(article_ids: list[str] | None, question: str) -> str:
+        try:
+            table = library.compare(list(article_ids or []),
+                                    policy.question(question) if question.strip() else "")
+        except RagError as err:
+            return render.error_html(str(err))
+        return render.compare_html(table.to_dict())
+
+    picked = gr.Dropdown(label=f"Articles to compare ({MIN_ARTICLES} to {MAX_ARTICLES})",
+                         multiselect=True, max_choices=MAX_ARTICLES, elem_id="compare-articles")
+    question = gr.Textbox(label="A point to compare first (optional)", elem_id="compare-question",
+                          placeholder="How much did blood pressure fall?",
+                          max_length=policy.max_question_chars)
+    button = gr.Button("Compare", variant="primary", elem_id="compare")
+    table = gr.HTML(elem_id="compare-table")
+    button.click(compare_in_tab, [picked, question], table, api_visibility="private",
+                 concurrency_limit=4, concurrency_id="chat")
+    return picked
 
 
 @dataclass
@@ -342,7 +366,8 @@ def _dates(library: Library, article_ids: set[str]) -> dict[str, str]:
 
 
 def _listing(library: Library) -> tuple[Any, ...]:
-    """The article table, the article pickers, the summary picker and the status line."""
+    """The article table, the article pickers, the summary picker, the status line, the
+    check tab's and the compare tab's article pickers."""
     articles = library.articles()
     rows = [[a.id, a.title, a.date, a.source, a.chunks] for a in articles]
     choices = [(f"{a.title or a.id} ({a.id})", a.id) for a in articles]
@@ -351,7 +376,8 @@ def _listing(library: Library) -> tuple[Any, ...]:
               f"{info['embedder']} · local model {library.settings.generator}")
     return (rows, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]),
             gr.update(choices=library.summarized()), status,
-            gr.update(choices=[("All articles", ""), *choices], value=""))
+            gr.update(choices=[("All articles", ""), *choices], value=""),
+            gr.update(choices=choices, value=[]))
 
 
 def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
@@ -369,10 +395,12 @@ def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
                     summaries = _summaries_tab(library)
                 with gr.Tab("Check a statement"):
                     check_article = _check_tab(library, policy)
+                with gr.Tab("Compare"):
+                    compare_articles = _compare_tab(library, policy)
             with gr.Column(scale=2):
                 _source_panel(library)
         listing = [articles.table, articles.to_remove, summaries.to_summarize, summaries.shown,
-                   status_line, check_article]
+                   status_line, check_article, compare_articles]
         _wire_articles(library, policy, articles, listing)
         _api(library, policy)
         app.load(lambda: _listing(library), None, listing, api_visibility="private")

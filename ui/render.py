@@ -132,6 +132,30 @@ def source_panel(article: Article, start: int, end: int,
             f"<div class='article-text'>{text}</div>{earlier}</div>")
 
 
+def compare_html(table: dict[str, Any]) -> str:
+    """A comparison (``rag compare`` JSON) as a table: one row per point, one column per
+    article; each filled cell links to its sentence in the article; a row whose cells
+    contradict each other is marked."""
+    ids = table["articles"]
+    head = "".join(f"<th>{escape(table['titles'].get(a, a))}</th>" for a in ids)
+    rows = []
+    for row in table["rows"]:
+        cells = []
+        for article_id in ids:
+            cell = row["cells"].get(article_id)
+            if not cell:
+                cells.append("<td class='not-reported'>not reported</td>")
+                continue
+            link = source_link(article_id, int(cell["start"]), int(cell["end"]), "[open]")
+            cells.append(f"<td data-status='{escape(cell['status'])}'>{escape(cell['text'])} "
+                         f"{link}</td>")
+        mark = " <b class='disagree'>⚠ the articles disagree</b>" if row["disagree"] else ""
+        rows.append(f"<tr{' class=disagree' if row['disagree'] else ''}>"
+                    f"<th>{escape(row['point'])}{mark}</th>{''.join(cells)}</tr>")
+    return (f"<table class='compare'><thead><tr><th>point</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
 def digest_frame(page: str) -> str:
     """A digest page (``rag digest`` HTML) in a sandboxed frame: its script may open and
     highlight spans inside the frame, nothing else (no access to the app's origin)."""

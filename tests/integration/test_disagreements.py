@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Library, Settings
+from rag import Library, RagError, Settings
 from rag.answer import DISAGREE_VERDICT
 from tests.conftest import REPO
 from tests.processes import rag_json
@@ -89,3 +89,32 @@ def test_the_generated_answer_and_the_cli_json_carry_the_disagreement(every_repo
     assert [(d["kind"], {d["a"]["article_id"], d["b"]["article_id"]})
             for d in printed["disagreements"]] == [
         ("number", {"walking-trial", "walking-reanalysis"})]
+
+
+def test_rag_compare_fills_cells_with_supported_sentences_of_each_article(
+        sample_index, tmp_path: Path):
+    index = sample_index[0]
+    ids = [a["id"] for a in rag_json("list", "--index", str(index))["articles"]][:3]
+    out = tmp_path / "compare.md"
+    table = rag_json("compare", *ids, "--question", "Was the treatment safe?",
+                     "--out", str(out), "--index", str(index))
+    assert table["articles"] == ids and table["rows"][0]["point"] == "Was the treatment safe?"
+    library = Library.open(Settings.load({"index": index}, env={}))
+    filled = [(a, c) for row in table["rows"] for a, c in row["cells"].items() if c]
+    assert len(filled) >= len(ids)
+    for article_id, cell in filled:
+        assert library.article(article_id).text[cell["start"]:cell["end"]] == cell["text"]
+        assert cell["status"] == "supported"
+    markdown = out.read_text()
+    assert markdown.count("\n|") == len(table["rows"]) + 1 and "not reported" in markdown
+
+
+def test_compare_marks_the_row_where_two_reports_disagree(every_report: Library):
+    table = every_report.compare(["walking-trial", "walking-reanalysis", "walking-recap"])
+    rows = {row["point"]: row for row in table.to_dict()["rows"]}
+    outcome = rows["main outcome"]
+    assert outcome["disagree"]
+    assert "3 mmHg" in outcome["cells"]["walking-reanalysis"]["text"]
+    assert not rows["caveats"]["disagree"]
+    with pytest.raises(RagError, match="2 to 6 articles"):
+        every_report.compare(["walking-trial"])

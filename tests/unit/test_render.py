@@ -98,3 +98,13 @@ def test_source_panel_offers_each_earlier_version_with_what_changed():
     assert "The death toll rose to 12. &lt;b&gt;Roads&lt;/b&gt; closed." in html
     assert "<b>Roads" not in html
     assert "<details" not in render.source_panel(article, 0, 5)
+
+
+def test_compare_table_escapes_cells_links_each_sentence_and_marks_disagreement():
+    table = {"articles": ["a", "b"], "titles": {"a": PAYLOAD, "b": "B"},
+             "rows": [{"point": "main outcome", "disagree": True,
+                       "cells": {"a": {"text": PAYLOAD, "start": 3, "end": 9,
+                                       "status": "supported"}, "b": None}}]}
+    html = render.compare_html(table)
+    assert "<img" not in html and render.source_link("a", 3, 9, "[open]") in html
+    assert "not reported" in html and "the articles disagree" in html
