@@ -11,7 +11,8 @@ its most characteristic words. Written: ``digest-YYYY-MM-DDTHHMMSS.md`` and a se
 carries, and a link to one opens the text and highlights it). Each run writes files of its
 own, so a second digest on the same day never replaces the first one's stories. With
 ``new``, stories of earlier digests whose article changed since get an "Updated" section
-(``rag.digest_updates``).
+(``rag.digest_updates``); new articles that contradict each other, or one already in the
+library, on the same point are listed under "Disagreements" (``rag.digest_disagreements``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from rag.digest_disagreements import digest_disagreements
+from rag.digest_disagreements import render_html as disagreements_html
+from rag.digest_disagreements import render_markdown as disagreements_markdown
 from rag.digest_updates import Update, marked, updated_stories
 from rag.digest_updates import render_html as updates_html
 from rag.digest_updates import render_markdown as updates_markdown
+from rag.disagree import Disagreement
 from rag.duplicates import near_duplicates
 from rag.errors import RagError
 from rag.files import atomic_write
@@ -65,6 +70,8 @@ class DigestReport:
     groups: list[dict[str, Any]] = field(default_factory=list)
     """``{"label", "article_ids"}`` per topic (a story's near-duplicates included)."""
     failed: list[dict[str, str]] = field(default_factory=list)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    """Pairs of articles (one of them new) that contradict each other on the same point."""
     updated: list[str] = field(default_factory=list)
     """Digested before, changed since: shown in the Updated section with what changed."""
     message: str = ""
@@ -98,13 +105,15 @@ def make_digest(library: Any, new: bool, since: str, folder: Path,
     stamp, when = now.isoformat(timespec="microseconds"), now.strftime("%Y-%m-%d %H:%M UTC")
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = _new_paths(folder, now)
-    atomic_write(html_path, render_html(groups, when, updates))
-    atomic_write(md_path, render_markdown(groups, when, html_path.name, updates))
+    found = digest_disagreements(library, articles)
+    atomic_write(html_path, render_html(groups, when, updates, found))
+    atomic_write(md_path, render_markdown(groups, when, html_path.name, updates, found))
     state.update({a.id: stamp for a in [*articles, *(u.article for u in updates)]})
     atomic_write(folder / STATE, json.dumps(state, indent=2))
     report.written = [str(md_path), str(html_path)]
     report.articles = [a.id for a in articles]
     report.updated = [u.article.id for u in updates]
+    report.disagreements = [d.to_dict() for d in found]
     report.groups = [{"label": g.name, "article_ids": [
         a.id for item in g.items for a in (item.article, *item.also)]} for g in groups]
     report.message = (f"{len(items)} stories from {len(articles)} articles in {len(groups)} "
@@ -225,7 +234,7 @@ def _anchor(article_id: str, span: dict[str, Any]) -> str:
 
 
 def render_markdown(groups: list[Group], when: str, html_name: str,
-                    updates: list[Update] = ()) -> str:
+                    updates: list[Update] = (), found: list[Disagreement] = ()) -> str:
     """The digest in Markdown; each sentence links to its span in the HTML digest. Every
     text from an article (titles, sources, sentences) is escaped: it cannot add links,
     markup or HTML to the page."""
@@ -247,6 +256,7 @@ def render_markdown(groups: list[Group], when: str, html_name: str,
                 lines.append(f"*{_md(NOTHING_BORNE_OUT)}*")
             lines.append("")
     lines += updates_markdown(list(updates), html_name, _md)
+    lines += disagreements_markdown(list(found), _md)
     return "\n".join(lines)
 
 
@@ -278,7 +288,8 @@ if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault
 if(location.hash)show(decodeURIComponent(location.hash.slice(1)));"""
 
 
-def render_html(groups: list[Group], when: str, updates: list[Update] = ()) -> str:
+def render_html(groups: list[Group], when: str, updates: list[Update] = (),
+                found: list[Disagreement] = ()) -> str:
     """The digest as one self-contained, escaped HTML page carrying each article's text."""
     e = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(when)}"
@@ -302,6 +313,7 @@ def render_html(groups: list[Group], when: str, updates: list[Update] = ()) -> s
                          f"{_marked(item)}</p></details></article>")
         parts.append("</section>")
     parts.append(updates_html(list(updates)))
+    parts.append(disagreements_html(list(found)))
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "".join(parts)
 

@@ -68,6 +68,7 @@ def test_digest_groups_new_articles_links_every_sentence_and_merges_duplicates(
     page = Path(report.written[1]).read_text()
     # the duplicate is one story that names both sources
     assert markdown.count("### Kelp") == 1 and "also:" in markdown
+    assert report.disagreements == [] and "Disagreements" not in markdown  # none contradict
     # every sentence of the digest links to a marked span, and the mark holds that sentence
     links = re.findall(r"href='#(s-[\w.-]+)'", page)
     assert len(links) == 2 * len(STORIES)  # a TLDR and a finding per story
@@ -208,3 +209,20 @@ def test_a_digested_story_that_changed_appears_under_updated_with_what_changed(
         mark = re.search(rf"<mark id='{anchor}'>([^<]+)</mark>", page)
         assert mark and mark.group(1) == (before if side == "old" else now)[int(start):int(end)]
     assert news.digest(new=True, since="", out=out).written == []  # reported once
+
+
+def test_new_articles_that_contradict_each_other_are_listed_with_both_sides(
+        news: Library, tmp_path: Path):
+    for name, share in (("ice-a", 30), ("ice-b", 12)):
+        (tmp_path / f"{name}.md").write_text(
+            f"---\ntitle: {name}\n---\nAndes glaciers lost {share} percent of their ice since "
+            "2010. Rivers below them now run dry in August.\n")
+    news.ingest([tmp_path / "ice-a.md", tmp_path / "ice-b.md"])
+    report = news.digest(new=True, since="", out=tmp_path / "out")
+    (found,) = report.disagreements
+    assert found["kind"] == "number"
+    assert {found["a"]["article_id"], found["b"]["article_id"]} == {"ice-a", "ice-b"}
+    markdown, page = (Path(p).read_text() for p in report.written)
+    section = markdown.split("## Disagreements", 1)[1]
+    assert "30 percent" in section and "12 percent" in section and "`ice-a`" in section
+    assert page.count("<h2>Disagreements</h2>") == 1
