@@ -9,6 +9,7 @@ import pytest
 
 from rag.bench import (
     EARLIER_SUMMARY_PROMPT,
+    bench_across_articles,
     bench_claims,
     bench_near_duplicates,
     bench_retrieval,
@@ -141,3 +142,15 @@ def test_verdicts_bench_takes_first_words_from_verdicts_and_refusals_only_in_tot
 
     report = bench_verdicts(Library(), 3)  # one warm-up ask, then three timed
     assert report == {"answers": 3, "with_verdict": 1, "first_token_s": 0.5, "total_s": 0.3}
+
+
+def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(library, tmp_path):
+    for n in range(6):
+        (tmp_path / f"a{n}.txt").write_text(
+            f"We studied {20 + n} patients. Blood pressure fell by {n + 2} mmHg after walking.")
+    library.ingest([tmp_path])
+    report = bench_across_articles(library, repeats=1)
+    assert report["compare_articles"] == 5
+    assert report["compare_s"] > 0 and report["compare_with_question_s"] > 0
+    assert report["check_share_of_plain_answer"] == pytest.approx(
+        report["disagreement_check_s"] / report["plain_answer_no_generate_s"], rel=0.01)
