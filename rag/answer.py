@@ -381,8 +381,12 @@ def _with_disagreements(answer: Answer, found: list[Disagreement]) -> Answer:
     for d in found:
         sides = []
         for citation in (d.a, d.b):
-            answer.citations.append(citation)
-            sides.append(len(answer.citations) - 1)
+            same = [i for i, c in enumerate(answer.citations)
+                    if (c.n, c.article_id, c.start, c.end) ==
+                    (citation.n, citation.article_id, citation.start, citation.end)]
+            if not same:
+                answer.citations.append(citation)
+            sides.append(same[0] if same else len(answer.citations) - 1)
         lead += [AnswerSentence(f"The articles disagree: one reports “{d.a.text}”", [d.a.n],
                                 True, [sides[0]]),
                  AnswerSentence(f"another reports “{d.b.text}”", [d.b.n], True, [sides[1]])]

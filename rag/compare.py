@@ -23,7 +23,9 @@ from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.types import Article, Chunk, Hit
 
-_ANSWERING = ("finding", "conclusion")
+_NOT_ANSWERING = ("purpose", "method")
+"""Roles whose sentences cannot answer a question or give an outcome (a press article's
+findings often read as background to ``rag.roles``: only these are left out)."""
 
 POINTS = {
     "population": re.compile(
@@ -107,7 +109,7 @@ def compare_articles(articles: list[Article], scorer: SupportScorer, threshold: 
 
 def _asked(question: str, evidence: list[Evidence], scorer: SupportScorer) -> Evidence | None:
     """The sentence that best answers the reader's question, if it does well enough."""
-    usable = [e for e in evidence if role(e.text, paragraph_of(e)) in _ANSWERING]
+    usable = [e for e in evidence if role(e.text, paragraph_of(e)) not in _NOT_ANSWERING]
     if not usable:
         return None
     scores = scorer.scores([question], usable)[0]
@@ -117,7 +119,7 @@ def _asked(question: str, evidence: list[Evidence], scorer: SupportScorer) -> Ev
 
 def _answering(point: str, evidence: list[Evidence], scorer: SupportScorer) -> Evidence | None:
     """Among the sentences worded as answering ``point``, the one closest to it (a main
-    outcome must be a finding or conclusion, a conclusion first)."""
+    outcome is not a purpose or method, and a conclusion comes first)."""
     if point == "sample size":
         candidates = [e for e in evidence if _WHO.search(e.text)]
     else:
@@ -126,7 +128,7 @@ def _answering(point: str, evidence: list[Evidence], scorer: SupportScorer) -> E
         candidates = [e for e in candidates if _PREFERRED[point].search(e.text)] or candidates
     if point == "main outcome":
         roles = {id(e): role(e.text, paragraph_of(e)) for e in candidates}
-        candidates = [e for e in candidates if roles[id(e)] in _ANSWERING]
+        candidates = [e for e in candidates if roles[id(e)] not in _NOT_ANSWERING]
         concluding = [e for e in candidates if roles[id(e)] == "conclusion"]
         candidates = concluding or candidates
     if not candidates:

@@ -45,6 +45,7 @@ def test_an_answer_names_the_disagreement_and_cites_both_reports(every_report: L
     assert answer.answer.startswith("The articles disagree: [")
     assert "9 mmHg" in answer.answer and "3 mmHg" in answer.answer
     cited = {(c.article_id, c.start, c.end) for c in answer.citations}
+    assert len(cited) == len(answer.citations)  # a sentence already quoted is cited once
     for side in ("a", "b"):
         c = disagreement[side]
         assert (c["article_id"], c["start"], c["end"]) in cited
