@@ -17,6 +17,8 @@ from rag import Filters, Library, Settings, reindex
 from rag.cli_check import check
 from rag.cli_common import (
     GeneratorOption,
+    IndexOption,
+    JsonOption,
     LlmUrlOption,
     ProgressOption,
     RayOption,
@@ -41,14 +43,6 @@ app.command(help="Speed and memory, each beside a baseline from the same run.")(
 app.command()(check)
 app.command()(compare)
 
-IndexOption = Annotated[
-    Path | None,
-    typer.Option("--index", help="Index folder (default: index/, or $RAG_INDEX).",
-                 show_default=False),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document on stdout (logs go to stderr).")
-]
 
 
 def _settings(index: Path | None, **overrides: Any) -> Settings:

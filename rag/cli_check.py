@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.cli_common import one_line_errors
+from rag.cli_common import IndexOption, JsonOption, one_line_errors
 from rag.errors import RagError
 from rag.library import Library
 from rag.settings import Settings
@@ -30,11 +30,8 @@ def check(
         help="Check every line of this JSONL file ({\"claim\": ..., \"article_id\": ...}) in one "
              "process; prints one JSON line per statement, in order.", show_default=False)]
     = None,
-    index: Annotated[Path | None, typer.Option(
-        "--index", help="Index folder (default: index/, or $RAG_INDEX).", show_default=False)]
-    = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document on stdout (logs go to stderr).")] = False,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Say whether the articles bear out STATEMENT: supported, contradicted (a different
     number, the opposite finding, another population), overstated (the article hedges: "may",

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rag.errors import RagError
 
+IndexOption = Annotated[
+    Path | None,
+    typer.Option("--index", help="Index folder (default: index/, or $RAG_INDEX).",
+                 show_default=False),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (logs go to stderr).")
+]
 LlmUrlOption = Annotated[str | None, typer.Option(
     help="OpenAI-compatible server (vLLM, llama.cpp server, Ollama), e.g. "
          "http://127.0.0.1:8080/v1; default: the local packaged model.", show_default=False)]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rag.cli_common import one_line_errors
+from rag.cli_common import IndexOption, JsonOption, one_line_errors
 from rag.compare import MAX_ARTICLES, MIN_ARTICLES, render_markdown
 from rag.errors import RagError
 from rag.files import atomic_write
@@ -25,11 +25,8 @@ def compare(
         help="A point to compare first, e.g. \"How much did blood pressure fall?\".")] = "",
     out: Annotated[Path | None, typer.Option(
         help="Also write the table as Markdown to this file.", show_default=False)] = None,
-    index: Annotated[Path | None, typer.Option(
-        "--index", help="Index folder (default: index/, or $RAG_INDEX).", show_default=False)]
-    = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document on stdout (logs go to stderr).")] = False,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Compare articles point by point: who was studied, the design, how many, the main
     outcome, safety and caveats (and --question first), one column per article.
