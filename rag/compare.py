@@ -21,7 +21,7 @@ from rag.disagree import disagree_on
 from rag.errors import RagError
 from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer, evidence_sentences
-from rag.types import Article, Chunk, Hit
+from rag.types import Article, Hit
 
 _NOT_ANSWERING = ("purpose", "method")
 """Roles whose sentences cannot answer a question or give an outcome (a press article's
@@ -51,7 +51,7 @@ POINTS = {
         r"not yet|long-term effects|should be confirmed|warrant\w*)\b", re.I),
 }
 """Each standard point and the wording a sentence answering it has (candidates are then
-ranked by their closeness to the point's name and the article's findings)."""
+ranked by their closeness to the point's name)."""
 _ENROLLED = re.compile(
     r"\b(studied|enrolled|included|recruited|randomi[sz]ed|participated|followed|assigned|"
     r"underwent|employed|used|involved|consecutive|surveyed|examined)\b", re.I)
@@ -92,7 +92,7 @@ def compare_articles(articles: list[Article], scorer: SupportScorer, threshold: 
                        f"not {len(articles)}")
     points = ([question] if question.strip() else []) + list(POINTS)
     table = Comparison([a.id for a in articles], {a.id: a.title or a.id for a in articles})
-    sentences = {a.id: evidence_sentences([_whole(a)]) for a in articles}
+    sentences = {a.id: evidence_sentences([Hit.whole(a.id, a.text, a.title)]) for a in articles}
     for point in points:
         cells = {}
         for article in articles:
@@ -144,10 +144,6 @@ def _cell(sentence: Evidence, evidence: list[Evidence], scorer: SupportScorer,
                   threshold)
     return {"text": sentence.text, "start": sentence.start, "end": sentence.end,
             "status": check.status}
-
-
-def _whole(article: Article) -> Hit:
-    return Hit(Chunk(article.id, 0, len(article.text), article.text), article.title, 1.0)
 
 
 def render_markdown(table: Comparison) -> str:

@@ -27,7 +27,7 @@ from rag.alterations import change_number, flip_direction, flip_negation
 from rag.disagree import find_disagreements
 from rag.evaluate import _percentiles
 from rag.support import SupportScorer
-from rag.types import Chunk, Hit
+from rag.types import Hit
 
 ALTERATIONS = {"number": change_number, "polarity": flip_negation, "direction": flip_direction}
 
@@ -79,5 +79,4 @@ def evaluate_disagreements(scorer: SupportScorer, questions: list[dict[str, Any]
 
 
 def _whole(article: dict[str, Any]) -> Hit:
-    text = article["text"]
-    return Hit(Chunk(article["id"], 0, len(text), text), article.get("title", ""), 1.0)
+    return Hit.whole(article["id"], article["text"], article.get("title", ""))

@@ -27,7 +27,7 @@ from rag.generate import Generator, Message
 from rag.settings import Settings
 from rag.support import Evidence, SupportScorer
 from rag.text import sentence_spans
-from rag.types import Article, Chunk, Hit, Span, Summary, SummarySentence
+from rag.types import Article, Hit, Span, Summary, SummarySentence
 
 ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat": "caveat",
          "caveats": "caveat", "findings": "finding", "key finding": "finding",
@@ -99,7 +99,7 @@ class Summarizer:
         claims = _one_tldr(parse_draft(draft))
         if not claims:
             raise RagError("the model wrote no summary sentences")
-        whole = Hit(Chunk(article.id, 0, len(article.text), article.text), article.title, 1.0)
+        whole = Hit.whole(article.id, article.text, article.title)
         evidence = [Evidence(1, whole, a, b, article.text[a:b])
                     for a, b in sentence_spans(article.text)]
         scores = self.scorer.scores([text for _, text in claims], evidence)

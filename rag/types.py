@@ -48,6 +48,12 @@ class Hit:
     dense_score: float | None = None
     sparse_score: float | None = None
 
+    @classmethod
+    def whole(cls, article_id: str, text: str, title: str = "") -> Hit:
+        """A whole article as one passage: what a summary, a verdict or a comparison reads
+        its sentences from."""
+        return cls(Chunk(article_id, 0, len(text), text), title, 1.0)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "article_id": self.chunk.article_id,

@@ -31,7 +31,7 @@ from rag.generate import OptionReader
 from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer
 from rag.text import sentence_spans
-from rag.types import Article, Chunk, Hit
+from rag.types import Article, Hit
 
 HEAD = Path(__file__).with_name("verdict_head.json")
 LABELS = ("yes", "no", "unclear")
@@ -162,7 +162,7 @@ def read_article(question: str, article: Article, scorer: SupportScorer, n: int 
     retrieval ranked first, shown to the reader as passage ``n``): its conclusions first,
     then its results. With a ``judge``, its reading of the best findings is the last
     feature."""
-    whole = Hit(Chunk(article.id, 0, len(article.text), article.text), article.title, 1.0)
+    whole = Hit.whole(article.id, article.text, article.title)
     evidence = [Evidence(n, whole, a, b, article.text[a:b])
                 for a, b in sentence_spans(article.text)]
     scores = scorer.scores([statement_of(question)], evidence)[0] if evidence \
