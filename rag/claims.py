@@ -64,6 +64,10 @@ _HEDGES = {"may", "might", "could", "possibly", "possible", "potentially", "pote
            "hypothesize", "hypothesized", "speculate", "tentative", "tentatively",
            "plausible", "plausibly", "pilot", "unclear", "uncertain", "unknown",
            "undetermined", "inconclusive", "controversial", "debated", "unproven"}
+_MODALS = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
+           "likely", "unlikely", "perhaps", "probably", "probable", "presumably", "plausibly"}
+"""The hedges that qualify the claim itself, as against those that attribute it ("suggest",
+"hypothesize", "appear")."""
 _UP = {stem(w) for w in (
     "increase increased increases increasing rise rises rose risen rising elevated "
     "elevation higher greater larger longer improve improved improves improvement "
@@ -189,6 +193,14 @@ class Reading:
     @property
     def hedged(self) -> bool:
         return any(c.hedges for c in self.clauses)
+
+    @property
+    def modals(self) -> int:
+        """How many times the sentence says "may", "likely", "perhaps"…: a claim with fewer
+        than its source dropped one even where another hedge still stands ("suggest that X
+        may be" → "suggest that X is"), while "the results suggest that X may" → "X may"
+        keeps the claim as careful as it was."""
+        return sum(t.word in _MODALS for c in self.clauses for t in c.tokens)
 
 
 @dataclass
@@ -345,8 +357,8 @@ def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
 def _swaps(claim: Reading, source: Reading) -> list[Finding]:
     """Words the claim put in place of the source's, read off a word alignment of the two
     sentences: a direction turned round, a population exchanged for another, a negation
-    added or dropped, a hedge left out. Catches what clause-level counts cannot see in a
-    sentence that says both ("43 men and 11 women", "increased A and reduced B")."""
+    added or dropped, a modal hedge left out (though another hedge stays). Catches what
+    clause-level counts cannot see in a sentence that says both ("43 men and 11 women", "increased A and reduced B")."""
     ours = [t for c in claim.clauses for t in c.tokens]
     theirs = [t for c in source.clauses for t in c.tokens]
     # "similar" stands for a denied "differ": matched as such, not as "differ"
@@ -375,8 +387,9 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
                                     f"the article says “{quote}”" if any(
                                         t.negation for t in was) else
                                     f"the article says it without the negation: “{quote}”"))
-        if any(t.hedge for t in was) and not claim.hedged:
-            cue = next(t for t in was if t.hedge)
+        if any(t.word in _MODALS for t in was) and \
+                not any(t.word in _MODALS for t in now) and claim.modals < source.modals:
+            cue = next(t for t in was if t.word in _MODALS)
             findings.append(Finding("hedge", OVERSTATED, "the article is more careful: "
                                     f"“{_quote(source, cue.start, cue.end)}”"))
     return findings

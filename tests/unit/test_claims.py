@@ -40,6 +40,8 @@ ALTERED = [
      "women"),
     ("hedge dropped", "These results show that the treatment restores ovarian function.",
      OVERSTATED, "suggest"),
+    ("modal dropped, attribution kept", "These results suggest that the treatment restores "
+                                         "ovarian function.", OVERSTATED, "may"),
     ("a rats-only finding stated generally", "Hormone levels recovered with the treatment.",
      OVERSTATED, "rats"),
     ("code", "Interleukin IL-8 levels fell by half after the first dose.", NOT_FOUND, "IL-8"),
