@@ -358,7 +358,8 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
     """Words the claim put in place of the source's, read off a word alignment of the two
     sentences: a direction turned round, a population exchanged for another, a negation
     added or dropped, a modal hedge left out (though another hedge stays). Catches what
-    clause-level counts cannot see in a sentence that says both ("43 men and 11 women", "increased A and reduced B")."""
+    clause-level counts cannot see in a sentence that says both ("43 men and 11 women",
+    "increased A and reduced B")."""
     ours = [t for c in claim.clauses for t in c.tokens]
     theirs = [t for c in source.clauses for t in c.tokens]
     # "similar" stands for a denied "differ": matched as such, not as "differ"
