@@ -246,6 +246,7 @@ def bench_generation(library: Library, repeats: int) -> dict[str, Any]:
     ours, chunks = styles[library.settings.prompt_style], styles["passages"]
     return {"generator": generator.name, "prompt_style": library.settings.prompt_style,
             "answers": ours["answers"], "first_token_s": ours["first_token_s"],
+            "uncached_prompt_tokens_p50": ours["uncached_prompt_tokens_p50"],
             "total_s": ours["total_s"], "tokens_per_s": ours["tokens_per_s"],
             "by_prompt_style": styles,
             "first_token_ratio_vs_whole_chunk_prompt":
@@ -257,11 +258,20 @@ def bench_generation(library: Library, repeats: int) -> dict[str, Any]:
 
 
 def _answer_timings(library: Library, repeats: int) -> dict[str, Any]:
-    """Median first-token and total seconds of answers, after one warm-up question (the
-    fixed system prompt is evaluated once per process, as in a running app)."""
+    """Median first-token and total seconds of answers, and the prompt tokens each evaluated
+    (llama.cpp's count), after one warm-up question (the fixed system prompt is evaluated once
+    per process, as in a running app)."""
     library.ask("What did the study examine?")
-    timings = [library.ask(q).timings for q in (QUESTIONS * repeats)[:max(repeats, 3)]]
+    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
+    timings, uncached = [], []
+    for question in (QUESTIONS * repeats)[:max(repeats, 3)]:
+        before = counter() if counter else 0
+        timings.append(library.ask(question).timings)
+        if counter:
+            uncached.append(counter() - before)
     return {"answers": len(timings),
+            # what the first word waits for: the prompt tokens not already in the KV cache
+            "uncached_prompt_tokens_p50": statistics.median(uncached) if uncached else None,
             "first_token_s": round(statistics.median(
                 t["first_token_s"] for t in timings if t["first_token_s"]), 2),
             "total_s": round(statistics.median(t["total_s"] for t in timings), 2),
@@ -311,15 +321,20 @@ CLI_QUESTIONS = ["What did the researchers monitor for safety?",
 
 
 def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
-    """Time to first token of ``rag ask`` from a fresh process, each question once with the
+    """Time to first token of ``rag ask`` from a fresh process (from the question's start, as
+    the answer's timings say; and the whole process's wall time), each question once with the
     system prompt's evaluated state on disk and once without it (the same question, in
     turn), medians."""
     states = settings.model_cache.expanduser() / "states"
     command = [sys.executable, "-m", "rag.cli", "ask", "--json", "--index", str(index)]
 
+    walls: list[float] = []
+
     def first_token(question: str) -> float:
+        began = time.perf_counter()
         done = subprocess.run([*command, question], capture_output=True, text=True,
                               check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        walls.append(time.perf_counter() - began)
         return float(json.loads(done.stdout)["timings"]["first_token_s"])
 
     ours, baseline = [], []
@@ -328,6 +343,8 @@ def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
         baseline.append(first_token(question))  # evaluates the system prompt, keeps it
         ours.append(first_token(question))
     return {"questions": len(ours), "first_token_s": round(statistics.median(ours), 2),
+            # the whole command as a reader waits for it: start-up, models, answer, exit
+            "process_wall_s": round(statistics.median(walls[1::2]), 2),
             "baseline_without_saved_state_s": round(statistics.median(baseline), 2),
             "ratio_vs_baseline": ratio(statistics.median(ours), statistics.median(baseline))}
 

@@ -28,18 +28,28 @@ def tokens(text: str) -> int:
     return int(len(text.split()) / WORDS_PER_TOKEN) + 1
 
 
+RELEVANT_SHARE = 0.5
+"""A sentence scoring under this share of the best one's support does not bear on the question:
+it is left out even where the budget has room, since every prompt token delays the first word
+(and a small model is led astray by what is beside the point)."""
+
+
 def select_evidence(question: str, hits: list[Hit], scorer: SupportScorer,
                     budget: int) -> list[Hit]:
     """Numbered evidence items for ``question``: its best-supporting sentences, each with the
-    sentence before it where it leans back ("These results…"), within ``budget`` tokens,
-    grouped by passage (best passage first) and merged where they touch."""
+    sentence before it where it leans back ("These results…"), within ``budget`` tokens and
+    within ``RELEVANT_SHARE`` of the best, grouped by passage (best passage first) and merged
+    where they touch."""
     evidence = evidence_sentences(hits)
     if not evidence:
         return []
     scores = scorer.scores([question], evidence)[0]
     chosen: set[int] = set()
     used = 0
+    floor = RELEVANT_SHARE * float(scores.max())
     for index in np.argsort(-scores):
+        if scores[index] < floor:
+            break
         wanted = [i for i in _with_context(int(index), evidence) if i not in chosen]
         cost = sum(tokens(evidence[i].text) for i in wanted)
         if chosen and used + cost > budget:

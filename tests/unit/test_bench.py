@@ -154,3 +154,30 @@ def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(libr
     assert report["compare_s"] > 0 and report["compare_with_question_s"] > 0
     assert report["check_share_of_plain_answer"] == pytest.approx(
         report["disagreement_check_s"] / report["plain_answer_no_generate_s"], rel=0.01)
+
+
+def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
+    from types import SimpleNamespace
+
+    from rag.bench import _answer_timings
+
+    class Generator:
+        evaluated = 0
+
+        def prompt_tokens_evaluated(self):
+            return self.evaluated
+
+    generator = Generator()
+    cost = iter([900, 120, 300, 180])  # the warm-up pays for the system prompt too
+
+    class Library:
+        def __init__(self):
+            self.generator = generator
+
+        def ask(self, question):
+            generator.evaluated += next(cost)
+            return SimpleNamespace(timings={"first_token_s": 1.0, "total_s": 2.0,
+                                            "tokens_per_s": 20.0})
+
+    report = _answer_timings(Library(), 3)
+    assert report["uncached_prompt_tokens_p50"] == 180

@@ -39,6 +39,17 @@ def test_a_sentence_that_leans_back_brings_the_one_before_it():
     assert "rebalanced angiopoietin 1 and angiopoietin 2 in the ovary. These changes" in joined
 
 
-def test_a_large_budget_keeps_whole_passages_in_order():
-    items = select_evidence("angiopoietin", hits(), SCORER, budget=10_000)
-    assert [i.chunk.text for i in items] == [ARTICLE, OTHER]
+def test_room_in_the_budget_is_not_filled_with_what_is_beside_the_point():
+    items = select_evidence("Which angiopoietins did the treatment rebalance?", hits(), SCORER,
+                            budget=10_000)
+    joined = " ".join(i.chunk.text for i in items)
+    assert "rebalanced angiopoietin 1 and angiopoietin 2" in joined
+    assert "Soil bacteria" not in joined and "Funding" not in joined
+
+
+def test_sentences_as_relevant_as_the_best_are_all_kept_in_article_order():
+    question = "Hormone levels and angiopoietin in the ovary"
+    items = select_evidence(question, hits(), SCORER, budget=10_000)
+    ovary = [i for i in items if i.chunk.article_id == "ovary"]
+    assert len(ovary) == 1 and "Hormone levels were measured monthly. The treatment " \
+        "rebalanced angiopoietin 1 and angiopoietin 2 in the ovary." in ovary[0].chunk.text
