@@ -177,6 +177,8 @@ def ask(
     support an answer, says so and lists the closest passages.
     """
     library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    if generate:
+        library.warm_generator()
     history = library.sessions.history(session) if session else None
     if as_json:
         answer = library.ask(question, history, k=k, generate=generate)

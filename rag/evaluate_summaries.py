@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import numpy as np
-from rouge_score import rouge_scorer
 from tqdm import tqdm
 
 from rag.corpus import normalize
@@ -31,6 +30,8 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
     scorer = SupportScorer(library.embedder, WordWeights(texts))
     summarizer = Summarizer(lambda: library.generator, scorer, library.embedder,
                             library.settings)
+    from rouge_score import rouge_scorer  # loads nltk (~1 s): only the summary eval needs it
+
     rouge = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
     scores: dict[str, list[float]] = {m: [] for m in METRICS}
     tldr_scores: dict[str, list[float]] = {m: [] for m in METRICS}

@@ -125,6 +125,13 @@ class LlamaCppGenerator:
         if tokens[: len(prefix)] == prefix and live < len(prefix):
             self._llama.load_state(state)
 
+    def warm(self, system: str) -> None:
+        """Have ``system``'s evaluated state ready (from disk, or by evaluating it) before
+        the first prompt that starts with it."""
+        with self._lock:
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": "x"}]
+            self._restore_prefix(messages, self._tokens(messages)[0])
+
     def _evaluate(self, prefix: list[int]) -> Any:
         """Evaluate ``prefix`` from an empty context; its state, also kept on disk."""
         self._llama.reset()

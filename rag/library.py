@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answerer, History
+from rag.answer import SYSTEM_PROMPT, Answerer, History
 from rag.claims import ClaimCheck, judge
 from rag.compare import Comparison, compare_articles
 from rag.digest import DigestReport, latest, make_digest
@@ -51,6 +52,7 @@ class Library:
         self._embedder = embedder
         # loaded generators by backend, shared with every ``configured`` twin of this library
         self._generators: dict[tuple[Any, ...], Generator] = {}
+        self._loading = threading.Lock()  # one load per backend, whichever thread asks first
         if generator is not None:
             self._generators[self._backend()] = generator
         self._retriever: Retriever | None = None
@@ -71,15 +73,34 @@ class Library:
         if changes.get("llm_url", self.settings.llm_url) != self.settings.llm_url:
             changes["llm_api_key"] = ""  # the operator's key goes to the operator's URL only
         twin = Library(replace(self.settings, **changes), self.store, self.embedder)
-        twin._generators = self._generators
+        twin._generators, twin._loading = self._generators, self._loading
         return twin
 
     @property
     def generator(self) -> Generator:
         backend = self._backend()
-        if backend not in self._generators:
-            self._generators[backend] = load_configured_generator(self.settings)
-        return self._generators[backend]
+        with self._loading:
+            if backend not in self._generators:
+                self._generators[backend] = load_configured_generator(self.settings)
+            return self._generators[backend]
+
+    def warm_generator(self) -> threading.Thread:
+        """Load the generator, with the answer prompt's evaluated state, on a background
+        thread while the caller opens the index and retrieves: a command-line question then
+        waits only for its own prompt tokens (the load takes about a second). A failure here
+        is left for the first real use to report."""
+
+        def warm() -> None:
+            try:
+                generator = self.generator
+                if hasattr(generator, "warm"):
+                    generator.warm(SYSTEM_PROMPT)
+            except Exception:  # noqa: BLE001 - the first real use reports it, in one line
+                return
+
+        thread = threading.Thread(target=warm, name="warm-generator", daemon=True)
+        thread.start()
+        return thread
 
     def use_generator(self, generator: Generator) -> None:
         """Answer and summarize with this generator instead of loading the configured one

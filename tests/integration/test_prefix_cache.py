@@ -67,3 +67,18 @@ def test_a_new_process_restores_the_system_prompt_from_disk_and_ignores_a_bad_fi
         whole - system
     kept.write_bytes(b"not a state")  # damaged: ignored, the prompt evaluated again
     assert evaluated(LlamaCppGenerator(model, 2048, 2, tmp_path), question) >= system
+
+
+def test_a_warmed_generator_evaluates_the_system_prompt_before_the_first_question():
+    from rag.models import resolve_generator_model
+
+    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
+                                  2048, 2)
+    question = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
+                             "Which angiopoietins does the study focus on?")
+    system = len(generator._llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False))
+    whole = len(generator._tokens(question)[0])
+    before = generator.prompt_tokens_evaluated()
+    generator.warm(SYSTEM_PROMPT)
+    assert generator.prompt_tokens_evaluated() - before >= system  # paid while warming
+    assert 0 < evaluated(generator, question) <= whole - system  # the question: its own only

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rag import Filters, IndexCorrupt, IndexMismatch, Library, Settings, reindex
+from rag.errors import RagError
 from tests.conftest import SAMPLE
 from tests.fakes import HashingEmbedder
 
@@ -319,3 +320,49 @@ def test_the_default_path_imports_neither_milvus_nor_ray(tmp_path: Path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[2], check=True)
     assert result.stdout.strip() == "[]"
+
+
+@FAISS_ONLY
+def test_the_generator_warmed_in_the_background_is_loaded_once_and_ready_with_its_prompt(
+        library: Library, monkeypatch):
+    import threading
+
+    import rag.library
+    from rag.answer import SYSTEM_PROMPT
+
+    loads, started, asked = [], threading.Event(), threading.Event()
+
+    class Model:
+        warmed: list[str] = []
+
+        def warm(self, system: str) -> None:
+            self.warmed.append(system)
+
+    def slow_load(settings):
+        started.set()
+        loads.append(threading.current_thread().name)
+        asked.wait(5)  # still loading when the question needs the model
+        return Model()
+
+    monkeypatch.setattr(rag.library, "load_configured_generator", slow_load)
+    thread = library.warm_generator()
+    assert started.wait(5)
+    asked.set()
+    model = library.generator  # waits for the load under way instead of starting another
+    thread.join(5)
+    assert loads == ["warm-generator"]
+    assert library.generator is model and model.warmed == [SYSTEM_PROMPT]
+
+
+@FAISS_ONLY
+def test_a_generator_that_fails_to_load_in_the_background_is_reported_by_its_first_use(
+        library: Library, monkeypatch):
+    import rag.library
+
+    def broken(settings):
+        raise RagError("the generator model file is missing; run 'make install'")
+
+    monkeypatch.setattr(rag.library, "load_configured_generator", broken)
+    library.warm_generator().join(5)
+    with pytest.raises(RagError, match="model file is missing"):
+        _ = library.generator
