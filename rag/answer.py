@@ -41,13 +41,13 @@ from typing import Any
 from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.disagree import Disagreement, find_disagreements
 from rag.errors import RagError
-from rag.evidence import select_evidence
+from rag.evidence import select_evidence, tokens
 from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.support import SupportScorer
 from rag.text import american_text, content_words
-from rag.types import Answer, AnswerSentence, Article, Citation, Hit
+from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Hit
 from rag.verdict import HEAD, Judge, Reading, decide, load_heads, model_judge, read_article
 
 REFUSAL = "The articles do not say."
@@ -79,7 +79,10 @@ _REFERENCE = re.compile(
 
 History = list[dict[str, Any]]
 """Chat messages ``{"role", "content"}``; assistant turns may add ``"sources"``: the article
-ids their answer cited."""
+ids their answer cited, and ``"evidence"``: the ``[article_id, start, end]`` of each item
+their model was prompted with (see ``turn``)."""
+CARRIED_ITEMS = 40
+"""At most this many earlier evidence items are read back from a conversation's history."""
 
 
 @dataclass
@@ -138,13 +141,40 @@ class Answerer:
             answer = _quoted(answer, prepared.quotes, answer.extractive)
             yield self._finish(self._disagree(prepared, answer, prepared.hits), started)
             return
+        answer.evidence = prepared.passages
         messages = self._messages(prepared.asked, prepared.passages)
         text = yield from self._generate(answer, messages, started)
         yield self._conclude(prepared, text, started)
 
+    def _carried(self, history: History) -> list[Hit]:
+        """The evidence the last answer's prompt was given, as it was given (same items, same
+        order), so a follow-up's prompt starts as that one did and the model resumes from its
+        state (``LlamaCppGenerator``) instead of reading the evidence again; it is also the
+        context the follow-up refers to. Nothing where an item no longer matches the index, or
+        the items have grown past twice the evidence budget over the conversation."""
+        spans = next((m.get("evidence") for m in reversed(history)
+                      if m.get("role") == "assistant"), None)
+        if not isinstance(spans, list) or len(spans) > CARRIED_ITEMS:
+            return []
+        items = []
+        for span in spans:
+            try:
+                article_id, start, end = str(span[0]), int(span[1]), int(span[2])
+            except (TypeError, ValueError, IndexError, KeyError):
+                return []
+            article = self.article(article_id)
+            if article is None or not 0 <= start < end <= len(article.text):
+                return []
+            items.append(Hit(Chunk(article_id, start, end, article.text[start:end]),
+                             article.title, 0.0))
+        if sum(tokens(h.chunk.text) for h in items) > 2 * self.settings.evidence_tokens:
+            return []
+        return items
+
     def _model_answers(self, prepared: _Prepared) -> bool:
         """Whether the model finds a supported answer in weak evidence: for a yes/no question
         there, its failure to is the second vote to refuse that any other question gets."""
+        prepared.answer.evidence = prepared.passages
         pieces = self.generator().stream(self._messages(prepared.asked, prepared.passages),
                                          self.settings.max_answer_tokens,
                                          self.settings.temperature)
@@ -217,6 +247,8 @@ class Answerer:
         if self.settings.prompt_style == "evidence" and not refused:
             passages = select_evidence(query, passages, self.scorer,
                                        self.settings.evidence_tokens)
+            if follows:
+                passages = _joined(self._carried(history), passages)
         # the model answers the question asked; a rewrite only where it resolved a reference
         asked = query if rewritten else american_text(question)
         return _Prepared(answer, refused, hits, passages, quotes, evidence, asked,
@@ -333,6 +365,24 @@ class Answerer:
         # the system prompts never vary, so their evaluation is reused across questions
         return [{"role": "system", "content": SYSTEM_PROMPT},
                 {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"}]
+
+
+def turn(answer: Answer) -> History:
+    """The question and its answer as two history messages, with the articles it cited (a
+    follow-up searches them first) and the evidence its model was prompted with (a
+    follow-up's prompt starts with it)."""
+    return [{"role": "user", "content": answer.question},
+            {"role": "assistant", "content": answer.answer,
+             "sources": sorted({c.article_id for c in answer.citations}),
+             "evidence": [[h.chunk.article_id, h.chunk.start, h.chunk.end]
+                          for h in answer.evidence]}]
+
+
+def _joined(carried: list[Hit], fresh: list[Hit]) -> list[Hit]:
+    """The carried items first, then the fresh ones that do not overlap them."""
+    return carried + [h for h in fresh if not any(
+        c.chunk.article_id == h.chunk.article_id and c.chunk.start < h.chunk.end
+        and h.chunk.start < c.chunk.end for c in carried)]
 
 
 def asks_yes_or_no(question: str) -> bool:

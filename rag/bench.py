@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answer import turn
 from rag.claims import compare, read
 from rag.disagree import find_disagreements
 from rag.duplicates import PERMUTATIONS
@@ -277,6 +278,41 @@ def _answer_timings(library: Library, repeats: int) -> dict[str, Any]:
             "total_s": round(statistics.median(t["total_s"] for t in timings), 2),
             "tokens_per_s": round(statistics.median(
                 t["tokens_per_s"] for t in timings if t["tokens_per_s"]), 1)}
+
+
+FOLLOW_UPS = [("Which angiopoietins does the study focus on?",
+               "What did the treatment do to them?"),
+              ("What model animal was used to study hUCMSCs in POI?", "How were they treated?"),
+              ("Who led the study on hUCMSCs and ovarian function?", "Where did they publish it?")]
+
+
+def bench_follow_ups(library: Library) -> dict[str, Any]:
+    """Follow-ups whose prompt starts with the last answer's evidence (the model resumes from
+    that prompt's state), beside the same follow-ups with history that lacks the evidence:
+    uncached prompt tokens (the rewrite's included) and first token, medians."""
+    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
+    figures: dict[bool, dict[str, list[float]]] = {}
+    for carried in (True, False):
+        tokens, first = [], []
+        for question, follow_up in FOLLOW_UPS:
+            history = turn(library.ask(question))
+            if not carried:
+                history[-1]["evidence"] = []
+            before = counter() if counter else 0
+            timings = library.ask(follow_up, history).timings
+            if counter:
+                tokens.append(counter() - before)
+            if timings["first_token_s"] is not None:
+                first.append(timings["first_token_s"])
+        figures[carried] = {"uncached_prompt_tokens_p50":
+                            statistics.median(tokens) if tokens else None,
+                            "first_token_s": round(statistics.median(first), 2) if first
+                            else None}
+    ours, baseline = figures[True], figures[False]
+    return {"conversations": len(FOLLOW_UPS), **ours, "baseline_without_carried_evidence":
+            baseline, "ratio_first_token_vs_baseline":
+            ratio(ours["first_token_s"], baseline["first_token_s"])
+            if ours["first_token_s"] and baseline["first_token_s"] else None}
 
 
 def bench_near_duplicates(sizes: list[int], scratch: Path, queries: int = 100,
@@ -622,6 +658,8 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
                 settings, Path(scratch), Path("~/.cache/rag/wheels").expanduser()))
         log("time to first token and tokens/s")
         record("generation", bench_generation(sample, repeats))
+        log("follow-ups that resume from the last answer's evidence")
+        record("follow_ups", bench_follow_ups(sample))
         log("rag ask from a fresh process, with and without the saved system prompt")
         record("cli_first_token", bench_cli_first_token(Path(scratch) / "sample", settings))
         log("yes/no answers read from the evidence")

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -58,6 +59,11 @@ def option_logprobs(logits: Any, first_tokens: list[int], options: list[str]) ->
     return {o: float(logits[t] - log_total) for o, t in zip(options, first_tokens, strict=True)}
 
 
+RECENT_STATE_BYTES = 128 << 20
+"""RAM for the states of recent prompts (about 28 kB a token for the 1.5B model: some ten
+answers with their evidence), the oldest dropped first."""
+
+
 class LlamaCppGenerator:
     """A GGUF model through llama-cpp-python: the fastest CPU path.
 
@@ -65,12 +71,15 @@ class LlamaCppGenerator:
     prefix shared with the previous call, and for each system prompt (answers, follow-up
     rewrites, summaries) a snapshot of the state after its tokens is kept, so a question
     evaluates only its evidence and its own words even when another kind of prompt ran in
-    between. The prompt is formatted with the GGUF's own chat template, as llama-cpp-python's
-    chat completion would, so the tokens are known before the call. With ``states``, each
-    snapshot is also kept on disk, keyed by the model file, the llama.cpp build, the context
-    size and the tokens themselves, so a new process (a ``rag ask`` from the command line)
-    restores it instead of evaluating the system prompt again; a file that does not match, or
-    does not read, is ignored and the prompt evaluated.
+    between. The states of recent prompts are kept too (``RECENT_STATE_BYTES``): a follow-up
+    whose prompt starts with the last answer's evidence resumes from there although a
+    rewrite of the follow-up ran in between. The prompt is formatted with the GGUF's own chat
+    template, as llama-cpp-python's chat completion would, so the tokens are known before the
+    call. With ``states``, each system prompt's snapshot is also kept on disk, keyed by the
+    model file, the llama.cpp build, the context size and the tokens themselves, so a new
+    process (a ``rag ask`` from the command line) restores it instead of evaluating the system
+    prompt again; a file that does not match, or does not read, is ignored and the prompt
+    evaluated.
     """
 
     def __init__(self, model_path: Path, context: int, threads: int,
@@ -93,6 +102,7 @@ class LlamaCppGenerator:
             template=self._llama.metadata["tokenizer.chat_template"],
             eos_token=self._text(eos), bos_token=self._text(bos), stop_token_ids=[eos])
         self._prefixes: dict[str, tuple[list[int], Any]] = {}
+        self._recent: OrderedDict[tuple[int, ...], Any] = OrderedDict()
 
     def _text(self, token: int) -> str:
         return self._llama.detokenize([token], special=True).decode() if token != -1 else ""
@@ -125,6 +135,45 @@ class LlamaCppGenerator:
         if tokens[: len(prefix)] == prefix and live < len(prefix):
             self._llama.load_state(state)
 
+    def _resume(self, tokens: list[int]) -> None:
+        """Load the recent prompt's state that shares more of ``tokens`` than the live
+        context does, if any (a follow-up that starts with the last answer's evidence)."""
+        from llama_cpp import Llama
+
+        live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
+        shared, best = max(((Llama.longest_token_prefix(key, tokens), key)
+                            for key in self._recent), default=(0, ()))
+        if shared > live:
+            self._recent.move_to_end(best)
+            self._llama.load_state(self._recent[best])
+
+    def _remember(self) -> None:
+        """Keep the live context's state among the recent ones, within RECENT_STATE_BYTES."""
+        key = tuple(self._llama.eval_tokens)
+        self._recent.pop(key, None)
+        self._recent[key] = self._snapshot()
+        while sum(state.llama_state_size for state in self._recent.values()) > \
+                RECENT_STATE_BYTES and len(self._recent) > 1:
+            self._recent.popitem(last=False)
+
+    def _snapshot(self) -> Any:
+        """The context's state, without llama-cpp-python's copy of the logits of every
+        evaluated token (``save_state`` keeps ~600 kB a token; they are never read: the last
+        prompt token is always evaluated again)."""
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+        from llama_cpp import LlamaState
+
+        size = llama_cpp.llama_state_get_size(self._llama.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        used = int(llama_cpp.llama_state_get_data(self._llama.ctx, buffer, size))
+        return LlamaState(input_ids=self._llama.input_ids.copy(),
+                          scores=np.zeros((1, self._llama.n_vocab()), np.single),
+                          n_tokens=self._llama.n_tokens, llama_state=bytes(buffer)[:used],
+                          llama_state_size=used, seed=self._llama._seed)
+
     def warm(self, system: str) -> None:
         """Have ``system``'s evaluated state ready (from disk, or by evaluating it) before
         the first prompt that starts with it."""
@@ -136,7 +185,7 @@ class LlamaCppGenerator:
         """Evaluate ``prefix`` from an empty context; its state, also kept on disk."""
         self._llama.reset()
         self._llama.eval(prefix)
-        state = self._llama.save_state()
+        state = self._snapshot()
         path = self._state_path(prefix)
         if path is not None:
             import numpy as np
@@ -209,6 +258,7 @@ class LlamaCppGenerator:
         with self._lock:
             tokens, formatted = self._tokens(messages)
             self._restore_prefix(messages, tokens)
+            self._resume(tokens)
             stop = formatted.stop if isinstance(formatted.stop, list) else \
                 [formatted.stop] if formatted.stop else []
             for part in self._llama.create_completion(
@@ -218,6 +268,7 @@ class LlamaCppGenerator:
                 text = part["choices"][0]["text"]
                 if text:
                     yield text
+            self._remember()
 
 
 class TransformersGenerator:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.answer import History
+from rag.answer import History, turn
 from rag.corpus import ARTICLE_ID
 from rag.errors import RagError
 from rag.files import atomic_write, inside
@@ -41,10 +41,7 @@ class Sessions:
 
     def append(self, name: str, answer: Answer) -> None:
         """Add the question and its answer (with the articles it cited) to the session."""
-        turns = self.history(name) + [
-            {"role": "user", "content": answer.question},
-            {"role": "assistant", "content": answer.answer,
-             "sources": sorted({c.article_id for c in answer.citations})}]
+        turns = self.history(name) + turn(answer)
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write(self._path(name), json.dumps(turns[-2 * KEPT_TURNS:], indent=2,
                                                   ensure_ascii=False))

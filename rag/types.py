@@ -167,6 +167,9 @@ class Answer:
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     """Pairs of cited sentences of different articles that contradict each other:
     ``{"a": citation, "b": citation, "kind": "number"|"direction"|"polarity"}``."""
+    evidence: list[Hit] = field(default_factory=list)
+    """The numbered items the model was prompted with (what its [n] count); empty where no
+    model was asked."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +184,8 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "citations": [asdict(c) for c in self.citations],
             "hits": [h.to_dict() for h in self.hits],
+            "evidence": [{"n": n, "article_id": h.chunk.article_id, "start": h.chunk.start,
+                          "end": h.chunk.end} for n, h in enumerate(self.evidence, start=1)],
             "timings": self.timings,
             "stage": self.stage,
         }

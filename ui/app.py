@@ -22,6 +22,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from rag import Library, RagError, VisitorPolicy
+from rag.answer import turn
 from rag.compare import MAX_ARTICLES, MIN_ARTICLES
 from ui import render
 
@@ -81,9 +82,7 @@ def _chat_tab(library: Library, session: Session) -> None:
             yield shown, history, ""
             return
         if answer is not None:
-            history = [*history, {"role": "user", "content": message},
-                       {"role": "assistant", "content": answer.answer,
-                        "sources": sorted({c.article_id for c in answer.citations})}]
+            history = [*history, *turn(answer)]
         yield shown, history, ""
 
     conversation = gr.State([])

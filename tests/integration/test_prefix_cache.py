@@ -82,3 +82,27 @@ def test_a_warmed_generator_evaluates_the_system_prompt_before_the_first_questio
     generator.warm(SYSTEM_PROMPT)
     assert generator.prompt_tokens_evaluated() - before >= system  # paid while warming
     assert 0 < evaluated(generator, question) <= whole - system  # the question: its own only
+
+
+def test_a_follow_up_that_starts_with_the_last_evidence_resumes_after_a_rewrite_in_between():
+    from llama_cpp import Llama
+
+    from rag.models import resolve_generator_model
+
+    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
+                                  2048, 2)
+    evidence = ("The study focused on angiopoietin 1 and 2 in rats with ovarian insufficiency. "
+                "Stem cells from human umbilical cords were injected into the tail vein.")
+    first = answer_prompt(evidence, "Which angiopoietins does the study focus on?")
+    follow_up = answer_prompt(evidence + "\n\n[2] The work appeared in the Journal of Ovarian "
+                              "Research.", "Which journal published it?")
+    rewrite = [{"role": "system", "content": REWRITE_PROMPT},
+               {"role": "user", "content": "Earlier questions:\n- Which angiopoietins?\n\n"
+                                           "Last question: Which journal published it?"}]
+    tokens = generator._tokens(follow_up)[0]
+    shared = Llama.longest_token_prefix(generator._tokens(first)[0], tokens)
+    system = len(generator._llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False))
+    assert shared > system + 30  # the evidence is a good part of what the two share
+    evaluated(generator, first)
+    evaluated(generator, rewrite)  # replaces the live context
+    assert 0 < evaluated(generator, follow_up) <= len(tokens) - shared

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError
-from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no
+from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no, turn
 from rag.cite import check_answer, split_claims
 from rag.generate import option_logprobs
 from rag.support import SupportScorer
@@ -369,3 +369,55 @@ def test_in_weak_evidence_a_yes_no_question_is_refused_when_the_model_finds_no_a
     answer = weak.ask("Does the drug improve survival in older patients?")
     assert answer.refused is refused and len(generator.prompts) == 1
     assert answer.verdict == (None if refused else "no")
+
+
+def evidence_of(prompt: list[dict[str, str]]) -> str:
+    """The numbered evidence of an answer prompt, without the question."""
+    return prompt[1]["content"].split("\n\nQuestion:")[0]
+
+
+def test_a_follow_up_prompt_starts_with_the_evidence_the_last_answer_was_given(
+        sample_library: Library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].",
+                                  "Which journal published the hUCMSC ovarian study?",
+                                  "The Journal of Ovarian Research published it [2].")
+    sample_library.use_generator(generator)
+    sessions = sample_library.sessions
+    first = sample_library.ask(QUESTION)
+    sessions.append("team", first)
+    assert first.evidence and sessions.history("team")[1]["evidence"] == [
+        [h.chunk.article_id, h.chunk.start, h.chunk.end] for h in first.evidence]
+    follow_up = sample_library.ask("Which journal published it?", sessions.history("team"))
+    before, after = evidence_of(generator.prompts[0]), evidence_of(generator.prompts[2])
+    assert after.startswith(before) and len(after) > len(before)  # then the new evidence
+    assert "Journal of Ovarian Research" in after and "Journal of Ovarian" not in before
+    spans = [(h.chunk.article_id, h.chunk.start, h.chunk.end, h.chunk.text)
+             for h in (*first.evidence, *follow_up.evidence)]
+    assert spans[len(first.evidence):][: len(first.evidence)] == spans[: len(first.evidence)]
+
+
+def test_a_question_that_stands_on_its_own_is_not_given_the_last_evidence(
+        sample_library: Library):
+    generator = ScriptedGenerator("The study focused on angiopoietin 1 and 2 [1].",
+                                  "Soil bacteria fix nitrogen [1].")
+    sample_library.use_generator(generator)
+    first = sample_library.ask(QUESTION)
+    sample_library.ask("Which bacteria fix nitrogen for legumes?", turn(first))
+    assert "angiopoietin" not in evidence_of(generator.prompts[-1])
+
+
+@pytest.mark.parametrize("evidence", [
+    [["nowhere", 0, 10]],  # an article the index does not hold
+    [["study", 0, 10_000]],  # past the article's end
+    [["study", "a", 5]], "not a list", [["study", 0, 20]] * 41,
+])
+def test_earlier_evidence_that_does_not_match_the_index_is_not_carried(
+        sample_library: Library, evidence):
+    generator = ScriptedGenerator("The Journal of Ovarian Research published it [1].")
+    sample_library.use_generator(generator)
+    history = [{"role": "user", "content": QUESTION},
+               {"role": "assistant", "content": "Ang1 and Ang2 [1].", "sources": ["study"],
+                "evidence": evidence}]
+    sample_library.ask("Which journal published it?", history)
+    shown = evidence_of(generator.prompts[-1])
+    assert shown.startswith("Passages:\n[1] (") and "Stem cells restored" not in shown

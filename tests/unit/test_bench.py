@@ -181,3 +181,33 @@ def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
 
     report = _answer_timings(Library(), 3)
     assert report["uncached_prompt_tokens_p50"] == 180
+
+
+def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evidence():
+    from types import SimpleNamespace
+
+    from rag.bench import FOLLOW_UPS, bench_follow_ups
+
+    class Generator:
+        evaluated = 0
+
+        def prompt_tokens_evaluated(self):
+            return self.evaluated
+
+    class Library:
+        generator = Generator()
+
+        def ask(self, question, history=None):
+            carried = bool(history and history[-1]["evidence"])
+            self.generator.evaluated += 50 if carried else 200
+            return SimpleNamespace(question=question, answer="A [1].", citations=[],
+                                   evidence=[SimpleNamespace(chunk=SimpleNamespace(
+                                       article_id="a", start=0, end=9))],
+                                   timings={"first_token_s": 1.0 if carried else 2.0})
+
+    report = bench_follow_ups(Library())
+    assert report["conversations"] == len(FOLLOW_UPS)
+    assert report["uncached_prompt_tokens_p50"] == 50
+    assert report["baseline_without_carried_evidence"] == {
+        "uncached_prompt_tokens_p50": 200, "first_token_s": 2.0}
+    assert report["ratio_first_token_vs_baseline"] == 0.5  # ours / baseline
