@@ -292,7 +292,10 @@ def bench_follow_ups(library: Library) -> dict[str, Any]:
     uncached prompt tokens (the rewrite's included) and first token, medians."""
     counter = getattr(library.generator, "prompt_tokens_evaluated", None)
     figures: dict[bool, dict[str, list[float]]] = {}
+    forget = getattr(library.generator, "forget_recent", None)
     for carried in (True, False):
+        if forget:
+            forget()  # neither round resumes from the other's prompts
         tokens, first = [], []
         for question, follow_up in FOLLOW_UPS:
             history = turn(library.ask(question))

@@ -147,6 +147,11 @@ class LlamaCppGenerator:
             self._recent.move_to_end(best)
             self._llama.load_state(self._recent[best])
 
+    def forget_recent(self) -> None:
+        """Drop the recent prompts' states (a benchmark's rounds start alike)."""
+        with self._lock:
+            self._recent.clear()
+
     def _remember(self) -> None:
         """Keep the live context's state among the recent ones, within RECENT_STATE_BYTES."""
         key = tuple(self._llama.eval_tokens)
