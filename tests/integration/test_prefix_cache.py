@@ -10,9 +10,14 @@ import pytest
 
 from rag.answer import REWRITE_PROMPT, SYSTEM_PROMPT
 from rag.generate import LlamaCppGenerator
-from rag.models import default_cache
+from rag.models import default_cache, resolve_generator_model
 
 pytestmark = pytest.mark.integration
+
+
+def smollm() -> Path:
+    """The packaged SmolLM2: small enough to load in each test."""
+    return Path(resolve_generator_model("smollm2-135m", default_cache()))
 
 
 def answer_prompt(passage: str, question: str) -> list[dict[str, str]]:
@@ -28,12 +33,9 @@ def evaluated(generator: LlamaCppGenerator, messages: list[dict[str, str]]) -> i
 
 
 def test_second_question_does_not_re_evaluate_the_system_prompt():
-    from rag.models import resolve_generator_model
-
     # no states folder: the prefix an earlier run saved on disk must not stand in for this
     # process's own cache, which is what is tested here
-    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
-                                  2048, 2)
+    generator = LlamaCppGenerator(smollm(), 2048, 2)
     first = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
                           "Which angiopoietins does the study focus on?")
     second = answer_prompt("Luo, Q. led the research team with Liu, C. and Su, Y.",
@@ -51,9 +53,7 @@ def test_second_question_does_not_re_evaluate_the_system_prompt():
 
 def test_a_new_process_restores_the_system_prompt_from_disk_and_ignores_a_bad_file(
         tmp_path: Path):
-    from rag.models import resolve_generator_model
-
-    model = Path(resolve_generator_model("smollm2-135m", default_cache()))
+    model = smollm()
     question = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
                              "Which angiopoietins does the study focus on?")
     system = len(LlamaCppGenerator(model, 2048, 2)._llama.tokenize(SYSTEM_PROMPT.encode(),
@@ -70,10 +70,7 @@ def test_a_new_process_restores_the_system_prompt_from_disk_and_ignores_a_bad_fi
 
 
 def test_a_warmed_generator_evaluates_the_system_prompt_before_the_first_question():
-    from rag.models import resolve_generator_model
-
-    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
-                                  2048, 2)
+    generator = LlamaCppGenerator(smollm(), 2048, 2)
     question = answer_prompt("The study focused on angiopoietin 1 and 2 in rats.",
                              "Which angiopoietins does the study focus on?")
     system = len(generator._llama.tokenize(SYSTEM_PROMPT.encode(), add_bos=False))
@@ -87,10 +84,7 @@ def test_a_warmed_generator_evaluates_the_system_prompt_before_the_first_questio
 def test_a_follow_up_that_starts_with_the_last_evidence_resumes_after_a_rewrite_in_between():
     from llama_cpp import Llama
 
-    from rag.models import resolve_generator_model
-
-    generator = LlamaCppGenerator(Path(resolve_generator_model("smollm2-135m", default_cache())),
-                                  2048, 2)
+    generator = LlamaCppGenerator(smollm(), 2048, 2)
     evidence = ("The study focused on angiopoietin 1 and 2 in rats with ovarian insufficiency. "
                 "Stem cells from human umbilical cords were injected into the tail vein.")
     first = answer_prompt(evidence, "Which angiopoietins does the study focus on?")
