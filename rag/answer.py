@@ -6,11 +6,10 @@
    articles the previous answer cited, over everything only if they hold no evidence. A
    question that stands on its own is never merged with the last one, and the model always
    gets the question as asked, or its rewrite where that replaced a reference.
-2. Retrieve; score the evidence: its best sentence's support for the question, how much of
-   the question's own wording (rare words weighing most) the best passage holds, and how
-   close the best passage is to the question in meaning. Weighed together below the
-   calibrated gate (``rag.gate``) the answer is a refusal that lists the closest passages:
-   the model is never asked to answer from nothing.
+2. Retrieve; score the evidence: its best sentence's support for the question, and how much
+   of the question's own wording (rare words weighing most) the best passage holds. Below
+   either calibrated threshold the answer is a refusal that lists the closest passages: the
+   model is never asked to answer from nothing.
 3. An extractive answer (best matching sentences, cited) is yielded at once.
 4. A yes/no question is answered from the evidence (``rag.verdict``): its statement read
    against the findings of the passages gives Yes, No or Not clear, and the reason shown is
@@ -43,7 +42,6 @@ from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.disagree import Disagreement, find_disagreements
 from rag.errors import RagError
 from rag.evidence import select_evidence, tokens
-from rag.gate import Gate
 from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
@@ -115,7 +113,6 @@ class Answerer:
         self.scorer = scorer
         self.generator = generator  # called only when generation is wanted: loading is slow
         self.settings = settings
-        self.gate = Gate.of(settings)
 
     def ask(self, question: str, history: History | None = None, k: int | None = None,
             generate: bool = True) -> Answer:
@@ -237,14 +234,15 @@ class Answerer:
         query = american_text(query)
         hits, (extractive, quotes, evidence) = self._retrieve(
             query, _sources(history) if follows else [], k or self.settings.top_k)
-        coverage, closeness, answerable = self._answerable(query, hits, evidence)
+        coverage = self.scorer.coverage(query, hits[0]) if hits else 0.0
         timings: dict[str, float | None] = {
             "retrieve_s": round(time.perf_counter() - started, 3), "first_token_s": None,
             "total_s": None, "tokens_per_s": None, "evidence_score": round(evidence, 4),
-            "coverage": round(coverage, 4), "closeness": round(closeness, 4)}
+            "coverage": round(coverage, 4)}
         answer = Answer(question, query, "", refused=False, extractive=extractive, hits=hits,
                         timings=timings, stage="extractive")
-        refused = not answerable
+        refused = not hits or evidence < self.settings.refusal_threshold \
+            or coverage < self.settings.coverage_threshold
         passages = hits[: self.settings.prompt_passages]
         if self.settings.prompt_style == "evidence" and not refused:
             passages = select_evidence(query, passages, self.scorer,
@@ -311,20 +309,10 @@ class Answerer:
         if cited:
             hits = self.search(query, k, Filters(article_ids=cited))
             extracted = extractive_answer(query, hits, self.scorer)
-            if self._answerable(query, hits, extracted[2])[2]:
+            if extracted[2] >= self.settings.refusal_threshold:
                 return hits, extracted
         hits = self.search(query, k, None)
         return hits, extractive_answer(query, hits, self.scorer)
-
-    def _answerable(self, query: str, hits: list[Hit],
-                    evidence: float) -> tuple[float, float, bool]:
-        """(coverage, closeness, whether the refusal gate lets ``hits`` answer ``query``)
-        given their ``evidence`` score (``rag.gate``)."""
-        if not hits:
-            return 0.0, 0.0, False
-        coverage = self.scorer.coverage(query, hits[0])
-        closeness = hits[0].dense_score or 0.0
-        return coverage, closeness, self.gate.passes(evidence, coverage, closeness)
 
     def _refusal(self, answer: Answer, started: float) -> Answer:
         answer.refused, answer.answer, answer.route = True, REFUSAL, "refusal"

@@ -88,9 +88,8 @@ def calibrate(
         help="Share of answerable questions the refusal gate must let through.")] = 0.98,
     index: IndexArg = None,
 ) -> None:
-    """Fit the refusal gate: the weights of evidence, coverage and closeness and the threshold
-    below which answers become refusals (set them with RAG_REFUSAL_THRESHOLD,
-    RAG_COVERAGE_WEIGHT and RAG_CLOSENESS_WEIGHT)."""
+    """Find the evidence-score threshold below which answers become refusals (set it with
+    RAG_REFUSAL_THRESHOLD)."""
     rows = [row for path in questions for row in load_questions(path, limit)]
     _write(_run_with_index(index, corpus, {},
                            lambda library: calibrate_refusal(library, rows, keep, True)), out)

@@ -22,10 +22,8 @@ from tqdm import tqdm
 from rag.cite import extractive_answer
 from rag.claims import objection, read
 from rag.errors import RagError
-from rag.gate import cross_validated, fit_gate
 from rag.library import Library
 from rag.settings import Settings
-from rag.text import american_text
 from rag.types import Answer, Citation
 
 _LABELS = {"yes": "yes", "no": "no", "maybe": "unclear"}
@@ -214,38 +212,45 @@ def evaluate_claims(library: Library, rows: list[dict[str, Any]],
 
 def calibrate_refusal(library: Library, questions: list[dict[str, Any]], keep: float,
                       progress: bool) -> dict[str, Any]:
-    """The refusal gate (``rag.gate``): the weights of evidence, coverage and closeness, and
-    the threshold that lets ``keep`` of the answerable questions through. Wrongly refusing an
-    answerable question is the costlier mistake, so ``keep`` is the constraint, not a term
-    traded off. Also what gates fitted without each fold do on it (cross-validated)."""
+    """The refusal gate's two thresholds: evidence score and question coverage. Of the pairs
+    that still let ``keep`` of the answerable questions through, the one that refuses the most
+    unanswerable questions (ties: the lower thresholds). Wrongly refusing an answerable
+    question is the costlier mistake, so ``keep`` is the constraint, not a term traded off."""
     scorer = library.scorer()
-    readings, answerable = [], []
+    evidence, coverage, answerable = [], [], []
     for row in tqdm(questions, desc="scoring", unit="q", disable=not progress,
                     file=sys.stderr):
-        question = american_text(row["question"])  # as answers read it
-        hits = library.search(question, library.settings.top_k)
-        readings.append([extractive_answer(question, hits, scorer)[2],
-                         scorer.coverage(question, hits[0]) if hits else 0.0,
-                         (hits[0].dense_score or 0.0) if hits else 0.0])
+        hits = library.search(row["question"], library.settings.top_k)
+        evidence.append(extractive_answer(row["question"], hits, scorer)[2])
+        coverage.append(scorer.coverage(row["question"], hits[0]) if hits else 0.0)
         answerable.append(bool(row.get("answerable", True)))
-    x, a = np.array(readings), np.array(answerable)
+    e, c, a = np.array(evidence), np.array(coverage), np.array(answerable)
     if a.all() or not a.any():
         raise RagError("calibration needs both answerable and unanswerable questions")
-    gate = fit_gate(x, a, keep)
-    passed = np.array([gate.passes(*row) for row in x])
+
+    def outcome(te: float, tc: float) -> tuple[float, float]:
+        passed = (e >= te) & (c >= tc)
+        return float(passed[a].mean()), float((~passed[~a]).mean())
+
+    grid = [(round(float(te), 3), round(float(tc), 3)) for te in np.arange(0.20, 0.70, 0.01)
+            for tc in np.arange(0.0, 0.80, 0.01)]
+    feasible = [(outcome(*pair)[1], -pair[0] - pair[1], pair) for pair in grid
+                if outcome(*pair)[0] >= keep]
+    _, _, (te, tc) = max(feasible)
+    kept, refused = outcome(te, tc)
+    alone = max((t for t, _ in grid if outcome(t, 0.0)[0] >= keep), default=0.0)
     return {
-        "rule": "refuse when evidence + coverage_weight * coverage + closeness_weight * "
-                "closeness < refusal_threshold; weights from logistic regression, threshold "
-                f"letting {keep:.1%} of answerable questions through",
-        "refusal_threshold": gate.threshold, "coverage_weight": gate.coverage_weight,
-        "closeness_weight": gate.closeness_weight,
-        "answerable_kept": float(passed[a].mean()),
-        "unanswerable_refused": float((~passed[~a]).mean()),
-        "cross_validated": cross_validated(x, a, keep),
-        "median": {name: {"answerable": float(np.median(x[a, i])),
-                          "unanswerable": float(np.median(x[~a, i]))}
-                   for i, name in enumerate(("evidence", "coverage", "closeness"))},
-        "n": len(x),
+        "rule": f"evidence >= t_e and coverage >= t_c; of the pairs keeping >= {keep:.1%} of "
+                "answerable questions, the one refusing the most unanswerable ones",
+        "evidence_threshold": te, "coverage_threshold": tc,
+        "answerable_kept": kept, "unanswerable_refused": refused,
+        "evidence_alone": {"threshold": alone, "answerable_kept": outcome(alone, 0.0)[0],
+                           "unanswerable_refused": outcome(alone, 0.0)[1]},
+        "median": {"evidence": {"answerable": float(np.median(e[a])),
+                                "unanswerable": float(np.median(e[~a]))},
+                   "coverage": {"answerable": float(np.median(c[a])),
+                                "unanswerable": float(np.median(c[~a]))}},
+        "n": len(e),
     }
 
 
@@ -262,8 +267,7 @@ def _config(settings: Settings, k: int, generate: bool) -> dict[str, Any]:
             "generator": settings.generator if generate else None,
             "llm_url": settings.llm_url or None, "runtime": settings.runtime,
             "refusal_threshold": settings.refusal_threshold,
-            "coverage_weight": settings.coverage_weight,
-            "closeness_weight": settings.closeness_weight,
+            "coverage_threshold": settings.coverage_threshold,
             "fallback_threshold": settings.fallback_threshold,
             "prompt_style": settings.prompt_style, "evidence_tokens": settings.evidence_tokens,
             "support_threshold": settings.support_threshold,

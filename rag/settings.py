@@ -89,14 +89,13 @@ class Settings:
     """Budget of the evidence-first prompt's numbered sentences, in model tokens."""
     max_answer_tokens: int = 160
     temperature: float = 0.0
-    refusal_threshold: float = 1.8024
-    """Below this answerability score the answer is a refusal: the best sentence's support
-    for the question, plus coverage_weight × the share of the question's wording
-    (rarity-weighted) in the best passage, plus closeness_weight × the best passage's
-    embedding cosine to the question (rag/gate.py). The three are calibrated together by
-    'rag eval calibrate' on the PubMedQA dev questions; record: eval/refusal-calibration.json."""
-    coverage_weight: float = 1.2307
-    closeness_weight: float = 1.5972
+    refusal_threshold: float = 0.35
+    """Below this evidence score (the best sentence's support for the question) the answer is
+    a refusal. Calibrated with coverage_threshold by 'rag eval calibrate' on the PubMedQA dev
+    questions; record: eval/refusal-calibration.json."""
+    coverage_threshold: float = 0.34
+    """Below this share of the question's wording (rarity-weighted) in the best passage the
+    answer is a refusal: related articles that are not about the question's own subject."""
     fallback_threshold: float = 0.45
     """When the model finds no supported answer, evidence at least this good is quoted
     (extractive answer); below it the model's failure counts as a vote to refuse."""

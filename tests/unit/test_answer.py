@@ -340,8 +340,9 @@ def test_a_question_about_a_subject_the_passages_only_brush_is_refused(sample_li
     on_topic = sample_library.ask(QUESTION)
     off_subject = sample_library.ask(
         "Which angiopoietins does the zebrafish cardiomyocyte regeneration screen focus on?")
-    assert not on_topic.refused and off_subject.refused
-    assert off_subject.timings["coverage"] < on_topic.timings["coverage"]
+    least = sample_library.settings.coverage_threshold
+    assert not on_topic.refused and on_topic.timings["coverage"] >= least
+    assert off_subject.refused and off_subject.timings["coverage"] < least
     assert len(generator.prompts) == 1  # the model was never asked the off-subject one
 
 
