@@ -114,38 +114,41 @@ class LlamaCppGenerator:
         return tokens, formatted
 
     def _restore_prefix(self, messages: list[Message], tokens: list[int]) -> None:
-        """Load the snapshot of this system prompt's tokens unless the live context already
-        starts with them."""
+        """Start from the known state that shares the most of ``tokens``, where it shares
+        more than the live context: this system prompt's snapshot (made on first use) or a
+        recent prompt's (a follow-up that starts with the last answer's evidence)."""
+        from llama_cpp import Llama
+
+        known = [(key, state, True) for key, state in self._recent.items()]
+        system = self._system_state(messages)
+        if system is not None and tokens[: len(system[0])] == system[0]:
+            known.append((tuple(system[0]), system[1], False))
+        live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
+        shared, key, state, recent = max(
+            ((Llama.longest_token_prefix(k, tokens), k, s, r) for k, s, r in known),
+            key=lambda candidate: candidate[0], default=(0, (), None, False))
+        if shared > live:
+            if recent:
+                self._recent.move_to_end(key)
+            self._llama.load_state(state)
+
+    def _system_state(self, messages: list[Message]) -> tuple[list[int], Any] | None:
+        """(the tokens every prompt with this system message starts with, the state after
+        them), evaluated or read from disk on first use; None without a system message."""
         from llama_cpp import Llama
 
         if not messages or messages[0]["role"] != "system":
-            return
+            return None
         key = messages[0]["content"]
         if key not in self._prefixes:
             if len(self._prefixes) >= 4:
                 self._prefixes.pop(next(iter(self._prefixes)))
-            # the tokens every prompt with this system message starts with
             probe = [messages[0], {"role": "user", "content": "x"}]
             other = [messages[0], {"role": "user", "content": "y"}]
             a, b = self._tokens(probe)[0], self._tokens(other)[0]
             prefix = a[: Llama.longest_token_prefix(a, b)]
             self._prefixes[key] = (prefix, self._stored_state(prefix) or self._evaluate(prefix))
-        prefix, state = self._prefixes[key]
-        live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
-        if tokens[: len(prefix)] == prefix and live < len(prefix):
-            self._llama.load_state(state)
-
-    def _resume(self, tokens: list[int]) -> None:
-        """Load the recent prompt's state that shares more of ``tokens`` than the live
-        context does, if any (a follow-up that starts with the last answer's evidence)."""
-        from llama_cpp import Llama
-
-        live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
-        shared, best = max(((Llama.longest_token_prefix(key, tokens), key)
-                            for key in self._recent), default=(0, ()))
-        if shared > live:
-            self._recent.move_to_end(best)
-            self._llama.load_state(self._recent[best])
+        return self._prefixes[key]
 
     def forget_recent(self) -> None:
         """Drop the recent prompts' states (a benchmark's rounds start alike)."""
@@ -176,7 +179,8 @@ class LlamaCppGenerator:
         used = int(llama_cpp.llama_state_get_data(self._llama.ctx, buffer, size))
         return LlamaState(input_ids=self._llama.input_ids.copy(),
                           scores=np.zeros((1, self._llama.n_vocab()), np.single),
-                          n_tokens=self._llama.n_tokens, llama_state=bytes(buffer)[:used],
+                          n_tokens=self._llama.n_tokens,
+                          llama_state=ctypes.string_at(buffer, used),
                           llama_state_size=used, seed=self._llama._seed)
 
     def warm(self, system: str) -> None:
@@ -263,7 +267,6 @@ class LlamaCppGenerator:
         with self._lock:
             tokens, formatted = self._tokens(messages)
             self._restore_prefix(messages, tokens)
-            self._resume(tokens)
             stop = formatted.stop if isinstance(formatted.stop, list) else \
                 [formatted.stop] if formatted.stop else []
             for part in self._llama.create_completion(
