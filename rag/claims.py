@@ -57,17 +57,16 @@ _CLAUSE_END = {",", ";", ":", ".", "(", ")", "but", "however", "although", "thou
                "whereas", "while", "yet", "except", "nevertheless", "unlike", "instead"}
 _CLAUSE_SPLIT = {";", "but", "however", "although", "though", "whereas", "while", "yet",
                  "nevertheless", "instead"}
-_HEDGES = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
-           "likely", "unlikely", "suggest", "suggests", "suggested", "suggesting",
-           "suggestive", "appear", "appears", "appeared", "seem", "seems", "seemed",
-           "perhaps", "probably", "probable", "presumably", "preliminary", "putative",
-           "hypothesize", "hypothesized", "speculate", "tentative", "tentatively",
-           "plausible", "plausibly", "pilot", "unclear", "uncertain", "unknown",
-           "undetermined", "inconclusive", "controversial", "debated", "unproven"}
 _MODALS = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
            "likely", "unlikely", "perhaps", "probably", "probable", "presumably", "plausibly"}
 """The hedges that qualify the claim itself, as against those that attribute it ("suggest",
 "hypothesize", "appear")."""
+_HEDGES = _MODALS | {
+    "suggest", "suggests", "suggested", "suggesting", "suggestive", "appear", "appears",
+    "appeared", "seem", "seems", "seemed", "preliminary", "putative", "hypothesize",
+    "hypothesized", "speculate", "tentative", "tentatively", "plausible", "pilot", "unclear",
+    "uncertain", "unknown", "undetermined", "inconclusive", "controversial", "debated",
+    "unproven"}
 _UP = {stem(w) for w in (
     "increase increased increases increasing rise rises rose risen rising elevated "
     "elevation higher greater larger longer improve improved improves improvement "
