@@ -263,16 +263,10 @@ def _answer_timings(library: Library, repeats: int) -> dict[str, Any]:
     (llama.cpp's count), after one warm-up question (the fixed system prompt is evaluated once
     per process, as in a running app)."""
     library.ask("What did the study examine?")
-    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
-    timings, uncached = [], []
-    for question in (QUESTIONS * repeats)[:max(repeats, 3)]:
-        before = counter() if counter else 0
-        timings.append(library.ask(question).timings)
-        if counter:
-            uncached.append(counter() - before)
+    asked = [_counted_ask(library, q) for q in (QUESTIONS * repeats)[:max(repeats, 3)]]
+    timings = [answer.timings for answer, _ in asked]
     return {"answers": len(timings),
-            # what the first word waits for: the prompt tokens not already in the KV cache
-            "uncached_prompt_tokens_p50": statistics.median(uncached) if uncached else None,
+            "uncached_prompt_tokens_p50": _median_or_none([n for _, n in asked]),
             "first_token_s": round(statistics.median(
                 t["first_token_s"] for t in timings if t["first_token_s"]), 2),
             "total_s": round(statistics.median(t["total_s"] for t in timings), 2),
@@ -286,31 +280,40 @@ FOLLOW_UPS = [("Which angiopoietins does the study focus on?",
               ("Who led the study on hUCMSCs and ovarian function?", "Where did they publish it?")]
 
 
+def _counted_ask(library: Library, question: str,
+                 history: list[dict[str, Any]] | None = None) -> tuple[Any, int | None]:
+    """The answer, and the prompt tokens the generator evaluated for it — what the first word
+    waits for, the ones not already in its KV cache (None for a generator that does not
+    count them)."""
+    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
+    before = counter() if counter else 0
+    answer = library.ask(question, history)
+    return answer, counter() - before if counter else None
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
 def bench_follow_ups(library: Library) -> dict[str, Any]:
     """Follow-ups whose prompt starts with the last answer's evidence (the model resumes from
     that prompt's state), beside the same follow-ups with history that lacks the evidence:
     uncached prompt tokens (the rewrite's included) and first token, medians."""
-    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
-    figures: dict[bool, dict[str, list[float]]] = {}
+    figures: dict[bool, dict[str, float | None]] = {}
     forget = getattr(library.generator, "forget_recent", None)
     for carried in (True, False):
         if forget:
             forget()  # neither round resumes from the other's prompts
-        tokens, first = [], []
+        asked = []
         for question, follow_up in FOLLOW_UPS:
             history = turn(library.ask(question))
             if not carried:
                 history[-1]["evidence"] = []
-            before = counter() if counter else 0
-            timings = library.ask(follow_up, history).timings
-            if counter:
-                tokens.append(counter() - before)
-            if timings["first_token_s"] is not None:
-                first.append(timings["first_token_s"])
-        figures[carried] = {"uncached_prompt_tokens_p50":
-                            statistics.median(tokens) if tokens else None,
-                            "first_token_s": round(statistics.median(first), 2) if first
-                            else None}
+            asked.append(_counted_ask(library, follow_up, history))
+        first = _median_or_none([a.timings["first_token_s"] for a, _ in asked])
+        figures[carried] = {"uncached_prompt_tokens_p50": _median_or_none([n for _, n in asked]),
+                            "first_token_s": round(first, 2) if first is not None else None}
     ours, baseline = figures[True], figures[False]
     return {"conversations": len(FOLLOW_UPS), **ours, "baseline_without_carried_evidence":
             baseline, "ratio_first_token_vs_baseline":

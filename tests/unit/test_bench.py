@@ -156,25 +156,28 @@ def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(libr
         report["disagreement_check_s"] / report["plain_answer_no_generate_s"], rel=0.01)
 
 
+class CountingGenerator:
+    """Counts prompt tokens as llama.cpp's counter does: the fake library adds each ask's."""
+
+    evaluated = 0
+
+    def prompt_tokens_evaluated(self):
+        return self.evaluated
+
+
 def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
     from types import SimpleNamespace
 
     from rag.bench import _answer_timings
 
-    class Generator:
-        evaluated = 0
-
-        def prompt_tokens_evaluated(self):
-            return self.evaluated
-
-    generator = Generator()
+    generator = CountingGenerator()
     cost = iter([900, 120, 300, 180])  # the warm-up pays for the system prompt too
 
     class Library:
         def __init__(self):
             self.generator = generator
 
-        def ask(self, question):
+        def ask(self, question, history=None):
             generator.evaluated += next(cost)
             return SimpleNamespace(timings={"first_token_s": 1.0, "total_s": 2.0,
                                             "tokens_per_s": 20.0})
@@ -188,14 +191,8 @@ def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evi
 
     from rag.bench import FOLLOW_UPS, bench_follow_ups
 
-    class Generator:
-        evaluated = 0
-
-        def prompt_tokens_evaluated(self):
-            return self.evaluated
-
     class Library:
-        generator = Generator()
+        generator = CountingGenerator()
 
         def ask(self, question, history=None):
             carried = bool(history and history[-1]["evidence"])
