@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,8 @@ class Summarizer:
             sentences.append(SummarySentence(text, role, spans, check.status,
                                              round(float(row.max(initial=0.0)), 4),
                                              check.reason))
-        return Summary(article.id, article.title, sentences, content_hash, model, seconds)
+        return Summary(article.id, article.title, _with_tldr(sentences), content_hash, model,
+                       seconds)
 
     def summarize(self, article: Article, content_hash: str) -> Summary:
         started = time.perf_counter()
@@ -119,13 +121,24 @@ class Summarizer:
                           self.generator().name)
 
     def _generate(self, system: str, text: str, max_tokens: int) -> str:
-        """The reply; when it ran into ``max_tokens`` its unfinished last line is dropped
+        """The reply; when it ran into ``max_tokens`` its unfinished last sentence is dropped
         (llama.cpp and OpenAI-compatible servers stream one piece per token)."""
         messages: list[Message] = [{"role": "system", "content": system},
                                    {"role": "user", "content": text}]
         pieces = list(self.generator().stream(messages, max_tokens, self.settings.temperature))
         reply = "".join(pieces)
-        return reply.rsplit("\n", 1)[0] if len(pieces) >= max_tokens else reply
+        return finished(reply) if len(pieces) >= max_tokens else reply
+
+
+_FINISHED = re.compile(r"[.!?](?=\s)|\n")
+
+
+def finished(reply: str) -> str:
+    """``reply`` up to its last finished sentence or line: a draft cut off by the token cap
+    keeps the whole sentences of its last line (a long overview line would otherwise take
+    the TLDR's neighbours with it, or a long TLDR line leave nothing)."""
+    ends = [m.end() for m in _FINISHED.finditer(reply)]
+    return reply[: ends[-1]] if ends else ""
 
 
 def key_sentences(vectors: np.ndarray, lengths: list[int], budget: int,
@@ -163,15 +176,49 @@ def checked_sentences(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _one_tldr(claims: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """At most one TLDR sentence, and none longer than ``TLDR_WORDS`` (a long one is
-    kept as part of the overview)."""
+    """At most one TLDR sentence, and none longer than ``TLDR_WORDS``: a long one is cut to
+    its main clause where a trailing one can go (see ``main_clause``), else kept as part of
+    the overview."""
     out, seen = [], False
     for role, text in claims:
+        if role == "tldr" and not seen:
+            text = main_clause(text)
         if role == "tldr" and (seen or len(text.split()) > TLDR_WORDS):
             role = "overview"
         seen = seen or role == "tldr"
         out.append((role, text))
     return out
+
+
+_TRAILING_CLAUSE = re.compile(
+    r",\s+(?=(?:which|while|whereas|thereby|thus|including|such as|[a-z]+ing)\b)")
+"""Where a sentence's trailing clause begins: a comma, then a participle ("…, making it
+flexible", "…, demonstrating gains") or a relative or listing word ("…, which…",
+"…, including…")."""
+
+
+def main_clause(sentence: str, limit: int = TLDR_WORDS) -> str:
+    """``sentence`` within ``limit`` words: as it is when it fits, else without its trailing
+    clauses, keeping as many as fit ("X does Y, making Z, leading to W" → "X does Y, making
+    Z."). A small model overshoots a TLDR's length mostly by such tails, and the main clause
+    is its claim; a sentence with no tail that can go is returned whole (too long)."""
+    if len(sentence.split()) <= limit:
+        return sentence
+    cuts = [m.start() for m in _TRAILING_CLAUSE.finditer(sentence)
+            if len(sentence[:m.start()].split()) <= limit]
+    return sentence[:cuts[-1]].rstrip() + "." if cuts else sentence
+
+
+def _with_tldr(sentences: list[SummarySentence]) -> list[SummarySentence]:
+    """The summary's lead: where no TLDR the article bears out is left (the model's was not
+    borne out, or ran too long), the first borne-out overview sentence short enough to be
+    one stands in, so a reader still gets a one-line TLDR that was checked."""
+    if any(s.role == "tldr" and s.supported for s in sentences):
+        return sentences
+    for i, s in enumerate(sentences):
+        if s.role == "overview" and s.supported and len(s.text.split()) <= TLDR_WORDS:
+            return [*sentences[:i], replace(s, role="tldr"), *sentences[i + 1:]]
+    return sentences
 
 
 def parse_draft(draft: str) -> list[tuple[str, str]]:

@@ -132,6 +132,7 @@ _NUMBER = re.compile(
     re.I)
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
+_CAPITAL_AFTER = re.compile(r"[A-Z](?![A-Za-z])")  # 3D, 2D, 5G: names, not 3 or 2 of a thing
 _JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
 _NAMED = re.compile(r"(?<![\w-])(?P<name>[A-Za-z][A-Za-z-]{2,})\s+(?P<first>\d{1,2})"
                     r"(?P<more>(?:\s*(?:/|,|&|and|or)\s*\d{1,2}(?!\d)(?![.,]\d))*)(?!\d)(?![.,]\d)")
@@ -169,8 +170,8 @@ def named_numbers(text: str) -> list[tuple[str, int, int]]:
 def numbers(text: str) -> list[Quantity]:
     """The quantities stated in ``text``: numerals (1,234; 0.35; .05; −2), ranges and ±
     give each of their numbers, number words (two, twenty, twice). Numbers that are part of
-    a name or code (IL-6, COVID-19, Ang1, angiopoietin 2, type 2) are left out: they are words,
-    compared as words."""
+    a name or code (IL-6, COVID-19, Ang1, angiopoietin 2, type 2, 3D) are left out: they are
+    words, compared as words."""
     out: list[Quantity] = []
     names = {start for _, start, _ in named_numbers(text)}
     for match in _NUMBER.finditer(text):
@@ -179,7 +180,8 @@ def numbers(text: str) -> list[Quantity]:
         unit, end = _unit_after(text, match.end())
         if match.group("word"):
             value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0
-        elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]):
+        elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]) or \
+                _CAPITAL_AFTER.match(text, match.end()):
             continue
         else:
             raw = match.group("num").replace(",", "")

@@ -118,9 +118,10 @@ def test_a_negation_about_something_else_is_not_a_contradiction():
 
 def test_numbers_keep_their_units_ranges_and_words():
     found = [(q.value, q.unit) for q in numbers(
-        "Of 1,234 patients aged 12-20 years, 35% (0.35) had two or more visits; IL-6 rose.")]
+        "Of 1,234 patients aged 12-20 years, 35% (0.35) had two or more visits; IL-6 rose "
+        "on 3D scans of 5mg doses.")]
     assert found == [(1234.0, "patient"), (12.0, "year"), (20.0, "year"), (35.0, "%"),
-                     (0.35, ""), (2.0, "")]
+                     (0.35, ""), (2.0, ""), (5.0, "mg")]
 
 
 @pytest.mark.parametrize(("sentence", "expected"), [

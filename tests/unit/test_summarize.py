@@ -66,6 +66,29 @@ def test_a_summary_has_one_checked_tldr_of_at_most_30_words(study_library):
     assert summary.to_dict()["tldr"] == tldr.text
 
 
+def test_a_long_tldr_is_cut_to_its_main_clause_and_still_checked(study_library):
+    tail = ", making the treatment a promising option for many women who want to keep " \
+        "their fertility and avoid the side effects of hormone replacement therapy"
+    study_library.use_generator(ScriptedGenerator(
+        "## TLDR\nStem cells restored ovarian function in rats with ovarian insufficiency"
+        f"{tail}.\n\n## Overview\nThe study focused on angiopoietin 1 and 2.\n"))
+    summary = study_library.summarize(["study"]).summaries[0]
+    assert summary.to_dict()["tldr"] == (
+        "Stem cells restored ovarian function in rats with ovarian insufficiency.")
+    assert "promising" not in json.dumps(summary.to_dict())
+
+
+def test_a_tldr_the_article_does_not_bear_out_gives_way_to_a_checked_overview_sentence(
+        study_library):
+    study_library.use_generator(ScriptedGenerator(
+        "## TLDR\nStem cells cured diabetes in seven dogs.\n\n## Overview\n"
+        "The study focused on angiopoietin 1 and 2.\n"))
+    summary = study_library.summarize(["study"]).summaries[0]
+    assert summary.to_dict()["tldr"] == "The study focused on angiopoietin 1 and 2."
+    (invented,) = [s for s in summary.sentences if "dogs" in s.text]
+    assert invented.status != "supported" and invented not in summary.shown
+
+
 @pytest.fixture
 def study_library(library: Library, tmp_path: Path) -> Library:
     (tmp_path / "study.txt").write_text(ARTICLE)
@@ -103,7 +126,9 @@ def test_batch_writes_markdown_json_and_an_index(study_library):
     study_library.summarize()
     folder = study_library.summaries_folder
     data = json.loads((folder / "study.json").read_text())
-    assert data["overview"] and len(data["findings"]) == 2 and data["caveats"]
+    # the draft has no TLDR: its checked overview sentence leads as one
+    assert data["tldr"].startswith("Stem cells restored") and not data["overview"]
+    assert len(data["findings"]) == 2 and data["caveats"]
     assert [(d["text"], d["status"]) for d in data["dropped"]] == [
         ("The cells cured diabetes in seven dogs.", "not found")]
     assert all(s["status"] == "supported" for s in data["sentences"])
@@ -169,7 +194,7 @@ def test_a_long_article_is_drafted_from_its_key_sentences_and_checked_against_al
     assert finding.supported and text[finding.spans[0].start:finding.spans[0].end] == topics[4]
 
 
-def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_line(study_library):
+def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_sentence(study_library):
     reply = ("TLDR: Stem cells restored ovarian function in rats.\n"
              "FINDING: Hormone levels and follicle counts recovered after treatment.")
     study_library.use_generator(ScriptedGenerator(reply))
@@ -178,6 +203,13 @@ def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_line(study_l
     whole = study_library.configured(summary_tokens=40).summarize(["study"]).summaries[0]
     assert whole.of_role("finding") == [
         "Hormone levels and follicle counts recovered after treatment."]
+    one_line = ("TLDR: Stem cells restored ovarian function in rats. Hormone levels and "
+                "follicle counts recovered after treatment. No immune rejection or tumor")
+    study_library.use_generator(ScriptedGenerator(one_line))
+    cut = study_library.configured(summary_tokens=len(one_line.split())).summarize(
+        ["study"]).summaries[0]
+    assert [s.text for s in cut.sentences][-1] == (
+        "Hormone levels and follicle counts recovered after treatment.")
 
 
 def test_a_sentence_longer_than_the_budget_is_shown_in_part_not_left_out(library, tmp_path):
