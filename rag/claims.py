@@ -18,6 +18,7 @@ costs well under a millisecond and is cached per sentence.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
@@ -364,6 +365,12 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
     # "similar" stands for a denied "differ": matched as such, not as "differ"
     matcher = SequenceMatcher(None, [(t.stem, t.negation) for t in theirs],
                               [(t.stem, t.negation) for t in ours], autojunk=False)
+    # a negation cue only one side has: one that is in both, but elsewhere, was moved
+    # ("histologically similar lesions" ← "lesions were histologically similar")
+    added = Counter(t.stem for t in ours if t.negation) - \
+        Counter(t.stem for t in theirs if t.negation)
+    dropped = Counter(t.stem for t in theirs if t.negation) - \
+        Counter(t.stem for t in ours if t.negation)
     findings: list[Finding] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal" or a2 - a1 > 4 or b2 - b1 > 4:
@@ -380,7 +387,7 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
                     findings.append(Finding("population", CONTRADICTED,
                                             f"the article says “{old.word}” where this says "
                                             f"“{new.word}”"))
-        if sum(t.negation for t in was) % 2 != sum(t.negation for t in now) % 2:
+        if _denials(was, dropped, now) % 2 != _denials(now, added, was) % 2:
             cue = next((t for t in was if t.negation), was[0] if was else None)
             quote = _quote(source, cue.start, cue.end) if cue else source.text
             findings.append(Finding("polarity", CONTRADICTED,
@@ -393,6 +400,16 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
             findings.append(Finding("hedge", OVERSTATED, "the article is more careful: "
                                     f"“{_quote(source, cue.start, cue.end)}”"))
     return findings
+
+
+def _denials(run: list[Token], unmatched: Counter[str], other: list[Token]) -> int:
+    """The negation cues of a run of one sentence that the other sentence lacks. A word that
+    carries its own denial ("insufficiency", "unchanged", "similar") counts only where the
+    other run says its positive form: a claim that leaves out "with ovarian insufficiency"
+    does not deny it."""
+    said = {t.stem for t in other}
+    return sum(t.negation and t.stem in unmatched and (t.word in _NEGATIONS or t.stem in said)
+               for t in run)
 
 
 def _aligned(clause: Clause, source: Reading) -> Clause | None:

@@ -110,6 +110,24 @@ def test_a_species_word_naming_where_cells_came_from_is_not_the_population():
     assert ("population", CONTRADICTED) in [(f.kind, f.status) for f in in_women]
 
 
+def test_a_negation_cue_moved_within_the_sentence_is_not_a_contradiction():
+    source = read("Biopsy showed that both eyelid lesions were histologically similar to the "
+                  "primary parotid tumour.")
+    moved = read("Histologically similar eyelid lesions to the primary parotid tumour.")
+    assert compare(moved, source) == []
+    different = read("Biopsy showed that both eyelid lesions were histologically different "
+                     "from the primary parotid tumour.")
+    assert "polarity" in [f.kind for f in compare(different, source)]
+
+
+def test_leaving_out_a_word_that_carries_its_own_denial_is_not_a_contradiction():
+    source = read("Stem cells restored ovarian function in rats with ovarian insufficiency.")
+    assert compare(read("Stem cells restored ovarian function in rats."), source) == []
+    unchanged = read("Hormone levels remained unchanged after the treatment.")
+    changed = compare(read("Hormone levels remained changed after the treatment."), unchanged)
+    assert "polarity" in [f.kind for f in changed]
+
+
 def test_a_negation_about_something_else_is_not_a_contradiction():
     said = read("The team monitored the rats for tumor formation.")
     source = read("The cells did not lead to any immune rejection or tumor formation.")
