@@ -113,7 +113,7 @@ class Settings:
     origin of the URL the operator typed, are fetched."""
     summaries: Path | None = None
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
-    summary_tokens: int = 160
+    summary_tokens: int = 110
     """Most tokens the model may write for one summary."""
     summary_input_tokens: int = 400
     """Articles longer than this (embedder word pieces) are summarized from their key

@@ -37,7 +37,7 @@ def test_new_summarizes_the_sample_article_with_linked_sentences(sample_only):
     assert "hucmsc" in text
     assert "poi" in text or "primary ovarian insufficiency" in text
     assert ("ang1" in text and "ang2" in text) or "angiopoietin" in text
-    assert summary["overview"] and summary["findings"]
+    assert summary["tldr"] and summary["findings"]
     article = SAMPLE.read_text()
     threshold = Settings().support_threshold
     # what the summary shows is only what the article bears out, each sentence linked to the

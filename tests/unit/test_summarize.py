@@ -78,10 +78,11 @@ def test_a_long_tldr_is_cut_to_its_main_clause_and_still_checked(study_library):
     assert "promising" not in json.dumps(summary.to_dict())
 
 
-def test_a_tldr_the_article_does_not_bear_out_gives_way_to_a_checked_overview_sentence(
-        study_library):
+@pytest.mark.parametrize("section", ["## Overview\n", "## Key findings\n- "])
+def test_a_tldr_the_article_does_not_bear_out_gives_way_to_a_checked_sentence(
+        study_library, section: str):
     study_library.use_generator(ScriptedGenerator(
-        "## TLDR\nStem cells cured diabetes in seven dogs.\n\n## Overview\n"
+        f"## TLDR\nStem cells cured diabetes in seven dogs.\n\n{section}"
         "The study focused on angiopoietin 1 and 2.\n"))
     summary = study_library.summarize(["study"]).summaries[0]
     assert summary.to_dict()["tldr"] == "The study focused on angiopoietin 1 and 2."
