@@ -129,7 +129,10 @@ class Summarizer:
                                    {"role": "user", "content": text}]
         pieces = list(self.generator().stream(messages, max_tokens, self.settings.temperature))
         reply = "".join(pieces)
-        return finished(reply) if len(pieces) >= max_tokens else reply
+        if len(pieces) < max_tokens:
+            return reply
+        kept = finished(reply)  # a draft with no finished sentence is checked as written
+        return kept if parse_draft(kept) else reply
 
 
 _FINISHED = re.compile(r"[.!?](?=\s)|\n")

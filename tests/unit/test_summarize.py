@@ -211,6 +211,11 @@ def test_a_draft_cut_off_by_the_token_cap_loses_only_its_unfinished_sentence(stu
         ["study"]).summaries[0]
     assert [s.text for s in cut.sentences][-1] == (
         "Hormone levels and follicle counts recovered after treatment.")
+    unfinished = "TLDR: Stem cells restored ovarian function in rats with ovarian insufficiency"
+    study_library.use_generator(ScriptedGenerator(unfinished + " and more words"))
+    cut = study_library.configured(summary_tokens=len(unfinished.split())).summarize(
+        ["study"]).summaries[0]  # nothing finished: checked as written, not a failed draft
+    assert [s.text for s in cut.sentences] == [unfinished.removeprefix("TLDR: ")]
 
 
 def test_a_sentence_longer_than_the_budget_is_shown_in_part_not_left_out(library, tmp_path):
