@@ -367,10 +367,9 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
                               [(t.stem, t.negation) for t in ours], autojunk=False)
     # a negation cue only one side has: one that is in both, but elsewhere, was moved
     # ("histologically similar lesions" ← "lesions were histologically similar")
-    added = Counter(t.stem for t in ours if t.negation) - \
-        Counter(t.stem for t in theirs if t.negation)
-    dropped = Counter(t.stem for t in theirs if t.negation) - \
-        Counter(t.stem for t in ours if t.negation)
+    our_cues = Counter(t.stem for t in ours if t.negation)
+    their_cues = Counter(t.stem for t in theirs if t.negation)
+    added, dropped = our_cues - their_cues, their_cues - our_cues
     findings: list[Finding] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal" or a2 - a1 > 4 or b2 - b1 > 4:

@@ -141,7 +141,8 @@ _FINISHED = re.compile(r"[.!?](?=\s)|\n")
 def finished(reply: str) -> str:
     """``reply`` up to its last finished sentence or line: a draft cut off by the token cap
     keeps the whole sentences of its last line (a long overview line would otherwise take
-    the TLDR's neighbours with it, or a long TLDR line leave nothing)."""
+    the TLDR's neighbours with it, or a long TLDR line leave nothing). Not ``sentence_spans``:
+    its splitter joins a cut-off fragment to the sentence before it ("…B and C. Then")."""
     ends = [m.end() for m in _FINISHED.finditer(reply)]
     return reply[: ends[-1]] if ends else ""
 
