@@ -117,9 +117,11 @@ class Settings:
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
     summary_tokens: int = 110
     """Most tokens the model may write for one summary."""
-    summary_input_tokens: int = 400
+    summary_input_tokens: int = 300
     """Articles longer than this (embedder word pieces) are summarized from their key
-    sentences up to this length: on CPU the prompt's length is most of a summary's time."""
+    sentences up to this length: on CPU the prompt's length is most of a summary's time
+    (300 rather than 400: ~1 s less per long article; TLDR ROUGE-1 on 30 SciTLDR papers 40.8
+    against 41.4, overview and supported share unchanged)."""
     llm_parallel: int = 4
     """Concurrent requests to an OpenAI-compatible server when summarizing a batch."""
     library: tuple[Path, ...] = ()
