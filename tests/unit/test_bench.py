@@ -9,6 +9,7 @@ import pytest
 
 from rag.bench import (
     EARLIER_SUMMARY_PROMPT,
+    _median_rate,
     bench_across_articles,
     bench_claims,
     bench_near_duplicates,
@@ -208,3 +209,12 @@ def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evi
     assert report["baseline_without_carried_evidence"] == {
         "uncached_prompt_tokens_p50": 200, "first_token_s": 2.0}
     assert report["ratio_first_token_vs_baseline"] == 0.5  # ours / baseline
+
+
+def test_a_build_is_reported_at_its_median_round_not_its_first_or_best():
+    rounds = [{"prompt_tokens_per_s": 74.0, "cpu": "slow spell"},
+              {"prompt_tokens_per_s": 103.0, "cpu": "quiet"},
+              {"prompt_tokens_per_s": 99.0, "cpu": "typical"}]
+    median = _median_rate(rounds)
+    assert median["prompt_tokens_per_s"] == 99.0 and median["cpu"] == "typical"
+    assert median["each_prompt_tokens_per_s"] == [74.0, 103.0, 99.0]
