@@ -483,12 +483,31 @@ def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
 
 
 def _hedge(clause: Clause, match: Clause, source: Reading, claim: Reading) -> list[Finding]:
-    """A claim with no hedge at all, where the clause it rests on has one."""
-    if match.hedges and not claim.hedged:
-        cue = match.hedges[0]
+    """A claim with no hedge at all, where the clause it rests on has one that bears on what
+    the claim says."""
+    said = {t.stem for c in claim.clauses for t in c.tokens}
+    cues = [t for i, t in enumerate(match.tokens) if t.hedge and _bears_on(match, i, said)]
+    if cues and not claim.hedged:
         return [Finding("hedge", OVERSTATED, "the article is more careful: "
-                        f"“{_quote(source, cue.start, cue.end)}”")]
+                        f"“{_quote(source, cues[0].start, cues[0].end)}”")]
     return []
+
+
+_RELATIVE = {"which", "who", "whose", "that"}
+
+
+def _bears_on(clause: Clause, at: int, said: set[str]) -> bool:
+    """Whether the hedge at token ``at`` qualifies what a claim with the words ``said``
+    says. A modal that opens a relative clause ("multisets, sets which may contain copies")
+    qualifies only that clause: it bears on the claim only where the claim says what it
+    governs (its next content word: "a drug that may reduce deaths" → "reduces deaths" is
+    still overstated)."""
+    cue = clause.tokens[at]
+    if cue.word not in _MODALS or at == 0 or clause.tokens[at - 1].word not in _RELATIVE:
+        return True
+    governed = next((t.stem for t in clause.tokens[at + 1:]
+                     if t.word.isalnum() and t.word not in STOPWORDS), None)
+    return governed is None or governed in said
 
 
 def _population(claim: Reading, source: Reading,

@@ -128,6 +128,17 @@ def test_leaving_out_a_word_that_carries_its_own_denial_is_not_a_contradiction()
     assert "polarity" in [f.kind for f in changed]
 
 
+def test_a_hedge_inside_a_relative_clause_bears_only_on_that_clause():
+    source = read("We predict the size of the symmetric difference between pairs of multisets, "
+                  "sets which may contain multiple copies of the same object.")
+    leaves_it_out = read("We predict the size of the symmetric difference between pairs of "
+                         "multisets.")
+    assert compare(leaves_it_out, source) == []
+    drug = read("It is a drug that may reduce deaths after a stroke.")
+    states_it = compare(read("It is a drug that reduces deaths after a stroke."), drug)
+    assert ("hedge", OVERSTATED) in [(f.kind, f.status) for f in states_it]
+
+
 def test_a_negation_about_something_else_is_not_a_contradiction():
     said = read("The team monitored the rats for tumor formation.")
     source = read("The cells did not lead to any immune rejection or tumor formation.")
