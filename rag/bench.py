@@ -35,7 +35,7 @@ from rag.claims import compare, read
 from rag.disagree import find_disagreements
 from rag.duplicates import PERMUTATIONS
 from rag.embedding import precision_reason, resolve_model
-from rag.generate import cpu_backend
+from rag.generate import PromptCache, cpu_backend
 from rag.library import Library
 from rag.models import resolve_generator_model
 from rag.settings import Settings
@@ -285,10 +285,12 @@ def _counted_ask(library: Library, question: str,
     """The answer, and the prompt tokens the generator evaluated for it — what the first word
     waits for, the ones not already in its KV cache (None for a generator that does not
     count them)."""
-    counter = getattr(library.generator, "prompt_tokens_evaluated", None)
-    before = counter() if counter else 0
+    generator = library.generator
+    if not isinstance(generator, PromptCache):
+        return library.ask(question, history), None
+    before = generator.prompt_tokens_evaluated()
     answer = library.ask(question, history)
-    return answer, counter() - before if counter else None
+    return answer, generator.prompt_tokens_evaluated() - before
 
 
 def _median_or_none(values: list[float | None]) -> float | None:
@@ -301,10 +303,10 @@ def bench_follow_ups(library: Library) -> dict[str, Any]:
     that prompt's state), beside the same follow-ups with history that lacks the evidence:
     uncached prompt tokens (the rewrite's included) and first token, medians."""
     figures: dict[bool, dict[str, float | None]] = {}
-    forget = getattr(library.generator, "forget_recent", None)
+    generator = library.generator
     for carried in (True, False):
-        if forget:
-            forget()  # neither round resumes from the other's prompts
+        if isinstance(generator, PromptCache):
+            generator.forget_recent()  # neither round resumes from the other's prompts
         asked = []
         for question, follow_up in FOLLOW_UPS:
             history = turn(library.ask(question))
@@ -485,9 +487,9 @@ def _summaries_per_min(summarizer: Summarizer, articles: list[Article]) -> dict[
     """Summaries/minute of a batch already under way: the prompt's fixed system part is
     evaluated once per process (as the answers' is before they are timed), not per article,
     so it is paid before the clock starts."""
-    warm = getattr(summarizer.generator(), "warm", None)
-    if warm is not None:
-        warm(summarizer.prompt)
+    generator = summarizer.generator()
+    if isinstance(generator, PromptCache):
+        generator.warm(summarizer.prompt)
     began = time.perf_counter()
     summaries = [summarizer.summarize(article, "") for article in articles]
     total = time.perf_counter() - began

@@ -47,6 +47,26 @@ class OptionReader(Protocol):
         ...
 
 
+@runtime_checkable
+class PromptCache(Protocol):
+    """A local generator that keeps evaluated prompt states (llama.cpp): a caller can have a
+    system prompt's state ready before the first question, drop the recent prompts' states,
+    and count the prompt tokens it really evaluated (what a first word waits for)."""
+
+    def warm(self, system: str) -> None:
+        """Have ``system``'s evaluated state ready before the first prompt that starts with
+        it."""
+        ...
+
+    def forget_recent(self) -> None:
+        """Drop the recent prompts' states."""
+        ...
+
+    def prompt_tokens_evaluated(self) -> int:
+        """Prompt tokens evaluated so far."""
+        ...
+
+
 def option_logprobs(logits: Any, first_tokens: list[int], options: list[str]) -> dict[str, float]:
     """Log-softmax of the last position's ``logits`` at each option's first token."""
     import numpy as np

@@ -16,7 +16,7 @@ from rag.compare import Comparison, compare_articles
 from rag.digest import DigestReport, latest, make_digest
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
-from rag.generate import Generator, cpu_backend, load_configured_generator
+from rag.generate import Generator, PromptCache, cpu_backend, load_configured_generator
 from rag.ingest import ingest, ingest_articles
 from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
@@ -93,7 +93,7 @@ class Library:
         def warm() -> None:
             try:
                 generator = self.generator
-                if hasattr(generator, "warm"):
+                if isinstance(generator, PromptCache):
                     generator.warm(SYSTEM_PROMPT)
             except Exception:  # noqa: BLE001 - the first real use reports it, in one line
                 return

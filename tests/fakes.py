@@ -60,3 +60,24 @@ class ReadingGenerator(ScriptedGenerator):
     def option_logprobs(self, messages, options):
         self.prompts.append(messages)
         return {option: self.logprobs.get(option, -20.0) for option in options}
+
+
+class CachingGenerator(ScriptedGenerator):
+    """A ScriptedGenerator with llama.cpp's prompt-state calls (``rag.generate.PromptCache``):
+    it records the system prompts warmed and the times its recent states were dropped, and
+    counts prompt tokens as a test adds them to ``evaluated``."""
+
+    def __init__(self, *replies: str) -> None:
+        super().__init__(*(replies or ("",)))
+        self.warmed: list[str] = []
+        self.forgotten = 0
+        self.evaluated = 0
+
+    def warm(self, system):
+        self.warmed.append(system)
+
+    def forget_recent(self):
+        self.forgotten += 1
+
+    def prompt_tokens_evaluated(self):
+        return self.evaluated

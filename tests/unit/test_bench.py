@@ -20,7 +20,7 @@ from rag.bench import (
     ratio,
 )
 from rag.vectorstores import VectorBackend
-from tests.fakes import ScriptedGenerator
+from tests.fakes import CachingGenerator, ScriptedGenerator
 
 
 class Clock:
@@ -157,21 +157,13 @@ def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(libr
         report["disagreement_check_s"] / report["plain_answer_no_generate_s"], rel=0.01)
 
 
-class CountingGenerator:
-    """Counts prompt tokens as llama.cpp's counter does: the fake library adds each ask's."""
-
-    evaluated = 0
-
-    def prompt_tokens_evaluated(self):
-        return self.evaluated
-
 
 def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
     from types import SimpleNamespace
 
     from rag.bench import _answer_timings
 
-    generator = CountingGenerator()
+    generator = CachingGenerator()  # the fake library adds each ask's tokens
     cost = iter([900, 120, 300, 180])  # the warm-up pays for the system prompt too
 
     class Library:
@@ -193,7 +185,7 @@ def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evi
     from rag.bench import FOLLOW_UPS, bench_follow_ups
 
     class Library:
-        generator = CountingGenerator()
+        generator = CachingGenerator()  # the fake library adds each ask's tokens
 
         def ask(self, question, history=None):
             carried = bool(history and history[-1]["evidence"])

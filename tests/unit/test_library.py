@@ -13,7 +13,7 @@ import pytest
 from rag import Filters, IndexCorrupt, IndexMismatch, Library, Settings, reindex
 from rag.errors import RagError
 from tests.conftest import SAMPLE
-from tests.fakes import HashingEmbedder
+from tests.fakes import CachingGenerator, HashingEmbedder
 
 FAISS_ONLY = pytest.mark.parametrize("settings", ["faiss"], indirect=True)
 
@@ -332,17 +332,11 @@ def test_the_generator_warmed_in_the_background_is_loaded_once_and_ready_with_it
 
     loads, started, asked = [], threading.Event(), threading.Event()
 
-    class Model:
-        warmed: list[str] = []
-
-        def warm(self, system: str) -> None:
-            self.warmed.append(system)
-
     def slow_load(settings):
         started.set()
         loads.append(threading.current_thread().name)
         asked.wait(5)  # still loading when the question needs the model
-        return Model()
+        return CachingGenerator()
 
     monkeypatch.setattr(rag.library, "load_configured_generator", slow_load)
     thread = library.warm_generator()
