@@ -115,8 +115,10 @@ class Settings:
     origin of the URL the operator typed, are fetched."""
     summaries: Path | None = None
     """Where summaries and their state go; default: a 'summaries' folder inside the index."""
-    summary_tokens: int = 110
-    """Most tokens the model may write for one summary."""
+    summary_tokens: int = 100
+    """Most tokens the model may write for one summary (every bundled draft runs into the
+    cap; what it cuts is the overview, asked for last. 100 rather than 110: on 30 SciTLDR
+    papers TLDR ROUGE-1 40.8 either way, overview 37.8 against 36.6, supported 0.91 / 0.90)."""
     summary_input_tokens: int = 300
     """Articles longer than this (embedder word pieces) are summarized from their key
     sentences up to this length: on CPU the prompt's length is most of a summary's time
