@@ -553,7 +553,8 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     """The claim's status against the evidence sentences (``scores``: their support for the
     claim). Not found when no sentence clears ``threshold``; else the best sentence (with
     up to ``cited`` - 1 more above the threshold, for numbers a claim joins from two
-    sentences) must bear out every number, code, polarity, direction, population and hedge.
+    sentences) must bear out every number, code, polarity, direction, population and hedge,
+    or else a sentence almost as close must bear it all out alone (``_close_rival``).
     A sentence giving a study's purpose supports only a claim about the purpose. The rest of
     the best sentence's article is its context."""
     if role(claim) != "purpose":  # "we asked whether X" does not say that X
@@ -564,10 +565,34 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     order = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold][:cited]
     chosen = [evidence[i] for i in order]
     found = objection(claim, chosen, context_of(chosen[0], evidence))
+    if found is not None:
+        rival = _close_rival(claim, evidence, scores, order[0], threshold)
+        if rival is not None:
+            order, chosen, found = [rival], [evidence[rival]], None
     kept_scores = [round(float(scores[i]), 4) for i in order]
     if found is None:
         return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
     return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
+
+
+RIVAL_MARGIN = 0.1
+"""How much less support a sentence may have than the best one and still bear a claim out
+on its own. An article often says a thing twice in different words (a finding, then again
+within a longer, hedged sentence); the sentence a claim matches best is not always the one
+it restates. Wider margins let loosely related sentences vouch for
+altered claims (0.2 lets 1 in 100 altered directions, hedges and populations through on
+eval/claims-dev.jsonl; 0.1 none)."""
+
+
+def _close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, best: int,
+                 threshold: float, tried: int = 3) -> int | None:
+    """The first of the next ``tried`` best sentences, within ``RIVAL_MARGIN`` of the best
+    one's support, that bears ``claim`` out by itself (None: none does)."""
+    floor = max(threshold, float(scores[best]) - RIVAL_MARGIN)
+    for i in [int(i) for i in np.argsort(-scores) if i != best and scores[i] >= floor][:tried]:
+        if objection(claim, [evidence[i]], context_of(evidence[i], evidence)) is None:
+            return i
+    return None
 
 
 def context_of(sentence: Evidence, evidence: Sequence[Evidence]) -> list[Evidence]:

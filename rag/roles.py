@@ -20,8 +20,10 @@ _PURPOSE = re.compile(
     r"describe|analy[sz]e|study|establish|clarify|review|characteri[sz]e|quantify|measure|"
     r"estimate|ascertain|report|correlate|define|validate|document|understand|verify|"
     r"find out|elucidate)\b|"
-    r"\b(aims?|aimed|objectives?|purpose|goal|we (hypothesi[sz]ed|sought|asked|wanted|"
+    r"(?<!-)\b(aims?|aimed|objectives?|purpose|goal|we (hypothesi[sz]ed|sought|asked|wanted|"
     r"tested whether)|was to|were to|whether)\b|\?\s*$", re.I)
+"""A purpose word inside a compound ("general-purpose", "multi-goal") names a kind of thing,
+not the study's aim."""
 _REPORTED = re.compile(
     r"\b(researchers|team|authors|investigators|scientists|study|trial|research|experiments?)"
     r"\b.{0,80}?\b(found|observed|showed|reported|noted|employed|used|tested|studied|"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Library
-from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, read
+from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge, read
 from rag.roles import role
+from rag.support import Evidence
 from rag.text import numbers
+from rag.types import Hit
 
 ARTICLE = (
     "Survival at five years was 35% in the treated group and 21% in controls (p = 0.03). "
@@ -161,6 +164,7 @@ def test_numbers_keep_their_units_ranges_and_words():
     ("The drug did not improve survival compared with placebo.", "finding"),
     ("The researchers employed a rat model of ovarian insufficiency.", "finding"),
     ("These results suggest that the drug is safe.", "conclusion"),
+    ("Our general-purpose engine was more accurate than previous approaches.", "finding"),
 ])
 def test_sentence_roles(sentence: str, expected: str):
     assert role(sentence) == expected
@@ -169,3 +173,19 @@ def test_sentence_roles(sentence: str, expected: str):
 def test_a_labelled_paragraph_gives_each_of_its_sentences_its_role():
     assert role("The drug helped.", "Conclusions: The drug helped.") == "conclusion"
     assert role("Survival improved.", "Methods: Survival improved.") == "method"
+
+
+def _sentences(*texts: str) -> list[Evidence]:
+    article = " ".join(texts)
+    whole = Hit.whole("a", article)
+    return [Evidence(1, whole, article.index(t), article.index(t) + len(t), t) for t in texts]
+
+
+def test_a_sentence_almost_as_close_that_bears_the_claim_out_makes_it_supported():
+    evidence = _sentences("The drug may reduce deaths in adults with sepsis.",
+                          "The drug reduced deaths in adults with sepsis.")
+    claim = "The drug reduced deaths in adults with sepsis."
+    close = judge(claim, evidence, np.array([0.80, 0.75]), 0.45)
+    assert (close.status, [e.text for e in close.evidence]) == (SUPPORTED, [evidence[1].text])
+    # the best sentence's objection stands where the other one is much less alike
+    assert judge(claim, evidence, np.array([0.80, 0.55]), 0.45).status == OVERSTATED
