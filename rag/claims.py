@@ -167,8 +167,16 @@ class Clause:
     def polarity_about(self, words: set[str]) -> int:
         """+1 affirmed, -1 denied, as far as ``words`` go: the parity of the negation cues
         that deny one of them. "did not lead to tumor formation" denies leading to it, not
-        looking for it."""
-        cues = sum(1 for i, t in enumerate(self.tokens) if t.negation and self.negated(i) & words)
+        looking for it. A word the clause also says outside every denial is not denied by
+        it: "there is no baseline …, on large camera baselines", "their effectiveness (or
+        ineffectiveness)", "delete unimportant words … process important words"."""
+        denials = [(t, self.negated(i)) for i, t in enumerate(self.tokens) if t.negation]
+        said = Counter(t.stem for t in self.tokens if not t.negation)
+        for cue, denied in denials:
+            if cue.word in _NEGATIONS:  # it denies words the clause says; "unchanged" its own
+                said.subtract(denied)
+        affirmed = {w for w, n in said.items() if n > 0}
+        cues = sum(1 for _, denied in denials if (denied & words) - affirmed)
         return -1 if cues % 2 else 1
 
     @property
@@ -386,7 +394,8 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
                     findings.append(Finding("population", CONTRADICTED,
                                             f"the article says “{old.word}” where this says "
                                             f"“{new.word}”"))
-        if _denials(was, dropped, now) % 2 != _denials(now, added, was) % 2:
+        if _denials(was, dropped, now, source, claim) % 2 != \
+                _denials(now, added, was, claim, source) % 2:
             cue = next((t for t in was if t.negation), was[0] if was else None)
             quote = _quote(source, cue.start, cue.end) if cue else source.text
             findings.append(Finding("polarity", CONTRADICTED,
@@ -401,13 +410,20 @@ def _swaps(claim: Reading, source: Reading) -> list[Finding]:
     return findings
 
 
-def _denials(run: list[Token], unmatched: Counter[str], other: list[Token]) -> int:
+def _denials(run: list[Token], unmatched: Counter[str], other: list[Token],
+             sentence: Reading, against: Reading) -> int:
     """The negation cues of a run of one sentence that the other sentence lacks. A word that
     carries its own denial ("insufficiency", "unchanged", "similar") counts only where the
     other run says its positive form: a claim that leaves out "with ovarian insufficiency"
-    does not deny it."""
+    does not deny it. A negation word ("not", "without") counts only where the other
+    sentence says something it denies: "plans on unseen tasks without finetuning" does not
+    contradict a source that never speaks of finetuning."""
     said = {t.stem for t in other}
-    return sum(t.negation and t.stem in unmatched and (t.word in _NEGATIONS or t.stem in said)
+    spoken = {t.stem for c in against.clauses for t in c.tokens}
+    denied = {c.tokens[i].start: c.negated(i) for c in sentence.clauses
+              for i, t in enumerate(c.tokens) if t.negation}
+    return sum(t.negation and t.stem in unmatched and
+               (t.stem in said if t.word not in _NEGATIONS else bool(denied[t.start] & spoken))
                for t in run)
 
 
