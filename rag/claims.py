@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -164,19 +164,27 @@ class Clause:
                  if t.word.isalnum() and t.word not in STOPWORDS and not t.negation]
         return set(after[:2])
 
+    @cached_property
+    def denials(self) -> list[tuple[Token, set[str]]]:
+        """Each negation cue of the clause with what it denies."""
+        return [(t, self.negated(i)) for i, t in enumerate(self.tokens) if t.negation]
+
+    @cached_property
+    def affirmed(self) -> set[str]:
+        """The words the clause says outside every denial: "there is no baseline …, on large
+        camera baselines", "their effectiveness (or ineffectiveness)", "delete unimportant
+        words … process important words" each affirm the word as well."""
+        said = Counter(t.stem for t in self.tokens if not t.negation)
+        for cue, denied in self.denials:
+            if cue.word in _NEGATIONS:  # it denies words the clause says; "unchanged" its own
+                said.subtract(denied)
+        return {w for w, n in said.items() if n > 0}
+
     def polarity_about(self, words: set[str]) -> int:
         """+1 affirmed, -1 denied, as far as ``words`` go: the parity of the negation cues
         that deny one of them. "did not lead to tumor formation" denies leading to it, not
-        looking for it. A word the clause also says outside every denial is not denied by
-        it: "there is no baseline …, on large camera baselines", "their effectiveness (or
-        ineffectiveness)", "delete unimportant words … process important words"."""
-        denials = [(t, self.negated(i)) for i, t in enumerate(self.tokens) if t.negation]
-        said = Counter(t.stem for t in self.tokens if not t.negation)
-        for cue, denied in denials:
-            if cue.word in _NEGATIONS:  # it denies words the clause says; "unchanged" its own
-                said.subtract(denied)
-        affirmed = {w for w, n in said.items() if n > 0}
-        cues = sum(1 for _, denied in denials if (denied & words) - affirmed)
+        looking for it. A word the clause also affirms is not denied by it."""
+        cues = sum(1 for _, denied in self.denials if (denied & words) - self.affirmed)
         return -1 if cues % 2 else 1
 
     @property
@@ -209,6 +217,15 @@ class Reading:
         may be" → "suggest that X is"), while "the results suggest that X may" → "X may"
         keeps the claim as careful as it was."""
         return sum(t.word in _MODALS for c in self.clauses for t in c.tokens)
+
+    @cached_property
+    def stems(self) -> set[str]:
+        return {t.stem for c in self.clauses for t in c.tokens}
+
+    @cached_property
+    def denied(self) -> dict[int, set[str]]:
+        """What each negation cue denies, by the cue's offset in the sentence."""
+        return {t.start: denied for c in self.clauses for t, denied in c.denials}
 
 
 @dataclass
@@ -419,11 +436,9 @@ def _denials(run: list[Token], unmatched: Counter[str], other: list[Token],
     sentence says something it denies: "plans on unseen tasks without finetuning" does not
     contradict a source that never speaks of finetuning."""
     said = {t.stem for t in other}
-    spoken = {t.stem for c in against.clauses for t in c.tokens}
-    denied = {c.tokens[i].start: c.negated(i) for c in sentence.clauses
-              for i, t in enumerate(c.tokens) if t.negation}
     return sum(t.negation and t.stem in unmatched and
-               (t.stem in said if t.word not in _NEGATIONS else bool(denied[t.start] & spoken))
+               (t.stem in said if t.word not in _NEGATIONS
+                else bool(sentence.denied[t.start] & against.stems))
                for t in run)
 
 
@@ -595,9 +610,9 @@ RIVAL_MARGIN = 0.1
 """How much less support a sentence may have than the best one and still bear a claim out
 on its own. An article often says a thing twice in different words (a finding, then again
 within a longer, hedged sentence); the sentence a claim matches best is not always the one
-it restates. Wider margins let loosely related sentences vouch for
-altered claims (0.2 lets 1 in 100 altered directions, hedges and populations through on
-eval/claims-dev.jsonl; 0.1 none)."""
+it restates. Wider margins let loosely related sentences vouch for altered claims (0.2 lets
+1 in 100 altered directions, hedges and populations through on eval/claims-dev.jsonl; 0.1
+and 0.15 none)."""
 
 
 def _close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, best: int,
