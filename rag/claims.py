@@ -374,7 +374,7 @@ def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
         if match is None:
             continue
         findings += _polarity(clause, match, source) + _direction(clause, match, source)
-        findings += _hedge(clause, match, source, claim)
+        findings += _hedge(match, source, claim)
     findings += _population(claim, source, context)
     return findings
 
@@ -513,7 +513,7 @@ def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
     return []
 
 
-def _hedge(clause: Clause, match: Clause, source: Reading, claim: Reading) -> list[Finding]:
+def _hedge(match: Clause, source: Reading, claim: Reading) -> list[Finding]:
     """A claim with no hedge at all, where the clause it rests on has one that bears on what
     the claim says."""
     said = {t.stem for c in claim.clauses for t in c.tokens}
@@ -593,11 +593,12 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
                           0.0, scores)
     if not evidence or float(np.max(scores)) < threshold:
         return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
-    order = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold][:cited]
+    ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold]
+    order = ranked[:cited]
     chosen = [evidence[i] for i in order]
     found = objection(claim, chosen, context_of(chosen[0], evidence))
     if found is not None:
-        rival = _close_rival(claim, evidence, scores, order[0], threshold)
+        rival = _close_rival(claim, evidence, scores, ranked)
         if rival is not None:
             order, chosen, found = [rival], [evidence[rival]], None
     kept_scores = [round(float(scores[i]), 4) for i in order]
@@ -615,12 +616,13 @@ it restates. Wider margins let loosely related sentences vouch for altered claim
 and 0.15 none)."""
 
 
-def _close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, best: int,
-                 threshold: float, tried: int = 3) -> int | None:
-    """The first of the next ``tried`` best sentences, within ``RIVAL_MARGIN`` of the best
-    one's support, that bears ``claim`` out by itself (None: none does)."""
-    floor = max(threshold, float(scores[best]) - RIVAL_MARGIN)
-    for i in [int(i) for i in np.argsort(-scores) if i != best and scores[i] >= floor][:tried]:
+def _close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, ranked: list[int],
+                 tried: int = 3) -> int | None:
+    """The first of the next ``tried`` best sentences after the best (``ranked``: the
+    sentences above the threshold, best first), within ``RIVAL_MARGIN`` of its support, that
+    bears ``claim`` out by itself (None: none does)."""
+    floor = float(scores[ranked[0]]) - RIVAL_MARGIN
+    for i in [i for i in ranked[1:] if scores[i] >= floor][:tried]:
         if objection(claim, [evidence[i]], context_of(evidence[i], evidence)) is None:
             return i
     return None

@@ -20,8 +20,8 @@ from rag.claims import judge
 from rag.disagree import disagree_on
 from rag.errors import RagError
 from rag.roles import paragraph_of, role
-from rag.support import Evidence, SupportScorer, evidence_sentences
-from rag.types import Article, Hit
+from rag.support import Evidence, SupportScorer, article_sentences
+from rag.types import Article
 
 _NOT_ANSWERING = ("purpose", "method")
 """Roles whose sentences cannot answer a question or give an outcome (a press article's
@@ -92,7 +92,7 @@ def compare_articles(articles: list[Article], scorer: SupportScorer, threshold: 
                        f"not {len(articles)}")
     points = ([question] if question.strip() else []) + list(POINTS)
     table = Comparison([a.id for a in articles], {a.id: a.title or a.id for a in articles})
-    sentences = {a.id: evidence_sentences([Hit.whole(a.id, a.text, a.title)]) for a in articles}
+    sentences = {a.id: article_sentences(a) for a in articles}
     for point in points:
         cells = {}
         for article in articles:

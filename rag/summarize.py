@@ -26,9 +26,9 @@ from rag.claims import judge
 from rag.errors import RagError
 from rag.generate import Generator, Message
 from rag.settings import Settings
-from rag.support import Evidence, SupportScorer
+from rag.support import SupportScorer, article_sentences
 from rag.text import sentence_spans
-from rag.types import Article, Hit, Span, Summary, SummarySentence
+from rag.types import Article, Span, Summary, SummarySentence
 
 ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat": "caveat",
          "caveats": "caveat", "findings": "finding", "key finding": "finding",
@@ -102,9 +102,7 @@ class Summarizer:
         claims = _one_tldr(parse_draft(draft))
         if not claims:
             raise RagError("the model wrote no summary sentences")
-        whole = Hit.whole(article.id, article.text, article.title)
-        evidence = [Evidence(1, whole, a, b, article.text[a:b])
-                    for a, b in sentence_spans(article.text)]
+        evidence = article_sentences(article)
         scores = self.scorer.scores([text for _, text in claims], evidence)
         sentences = []
         for (role, text), row in zip(claims, scores, strict=True):

@@ -20,7 +20,7 @@ from cachetools import LRUCache
 
 from rag.embedding import Embedder
 from rag.text import content_words, sentence_spans
-from rag.types import Citation, Hit
+from rag.types import Article, Citation, Hit
 
 
 @dataclass
@@ -51,6 +51,13 @@ def evidence_sentences(hits: list[Hit], shared_once: bool = True) -> list[Eviden
                 seen.add(key)
                 out.append(Evidence(n, hit, key[1], key[2], chunk.text[a:b]))
     return out
+
+
+def article_sentences(article: Article, n: int = 1) -> list[Evidence]:
+    """Every sentence of a whole article as evidence, shown to the reader as passage ``n``:
+    what a summary is checked against, a verdict read from and a comparison filled from."""
+    whole = Hit.whole(article.id, article.text, article.title)
+    return [Evidence(n, whole, a, b, article.text[a:b]) for a, b in sentence_spans(article.text)]
 
 
 class WordWeights:

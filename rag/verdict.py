@@ -29,9 +29,8 @@ from rag.claims import compare, read
 from rag.errors import RagError
 from rag.generate import OptionReader
 from rag.roles import paragraph_of, role
-from rag.support import Evidence, SupportScorer
-from rag.text import sentence_spans
-from rag.types import Article, Hit
+from rag.support import Evidence, SupportScorer, article_sentences
+from rag.types import Article
 
 HEAD = Path(__file__).with_name("verdict_head.json")
 LABELS = ("yes", "no", "unclear")
@@ -162,9 +161,7 @@ def read_article(question: str, article: Article, scorer: SupportScorer, n: int 
     retrieval ranked first, shown to the reader as passage ``n``): its conclusions first,
     then its results. With a ``judge``, its reading of the best findings is the last
     feature."""
-    whole = Hit.whole(article.id, article.text, article.title)
-    evidence = [Evidence(n, whole, a, b, article.text[a:b])
-                for a, b in sentence_spans(article.text)]
+    evidence = article_sentences(article, n)
     scores = scorer.scores([statement_of(question)], evidence)[0] if evidence \
         else np.zeros(0, dtype=np.float32)
     order = findings(evidence, scores)
