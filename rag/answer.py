@@ -48,7 +48,7 @@ from rag.settings import Settings
 from rag.support import SupportScorer
 from rag.text import american_text, content_words
 from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Hit
-from rag.verdict import HEAD, Judge, Reading, decide, load_heads, model_judge, read_article
+from rag.verdict import HEAD, Judge, Reading, decide, judge_for, load_heads, read_article
 
 REFUSAL = "The articles do not say."
 SYSTEM_PROMPT = (
@@ -196,7 +196,7 @@ class Answerer:
         """Yes, No or Not clear from the findings of the first article retrieved, the
         finding it rests on quoted and cited as its reason (see ``rag.verdict``)."""
         heads = load_heads(self.settings.verdict_head or HEAD)
-        judge = model_judge(self.generator()) if generate and "model" in heads else None
+        judge = judge_for(heads, self.generator()) if generate and "model" in heads else None
         reading = self.verdict_reading(prepared.asked, prepared.hits, judge)
         answer = prepared.answer
         answer.timings["first_token_s"] = round(time.perf_counter() - started, 3)

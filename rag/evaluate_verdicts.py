@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from rag.errors import RagError
 from rag.library import Library
 from rag.verdict import (
     FEATURES,
@@ -53,6 +54,7 @@ def read_questions(libraries: dict[str, Library], questions: list[dict[str, Any]
             reading = answerer.verdict_reading(q["question"], library.search(q["question"]),
                                                judge)
             rows.append({"id": q.get("id"), "corpus": corpus,
+                         "judge": library.generator.name if judge else None,
                          "label": _LABELS[str(q["answers"][0]).lower()],
                          "x": reading.features.round(4).tolist() if reading
                          else [0.0] * width})
@@ -71,6 +73,10 @@ def fit_heads(rows: list[dict[str, Any]], folds: int = 5) -> dict[str, Any]:
     variants = {"lexical": full[:, : len(FEATURES)]}
     if full.shape[1] > len(FEATURES):
         variants["model"] = full
+    judges = {r.get("judge") for r in rows if r.get("judge")}
+    if len(judges) > 1:
+        raise RagError(f"the rows were judged by different models ({', '.join(sorted(judges))})"
+                       "; fit a head on one model's judgement")
     parts = {part: np.flatnonzero([part_of(x) == part for x in full]) for part in PARTS}
     report: dict[str, Any] = {"n": len(rows), "folds": folds,
                               "rows": {part: len(index) for part, index in parts.items()},
@@ -87,8 +93,9 @@ def fit_heads(rows: list[dict[str, Any]], folds: int = 5) -> dict[str, Any]:
             "cross_validated": {corpus: _figures(said, y, [r["corpus"] == corpus for r in rows])
                                 for corpus in corpora},
             # a part no row fell into gets the head of all rows
-            "heads": {part: _head(name, x[index] if len(index) else x,
-                                  y[index] if len(index) else y, cutoff).to_dict()
+            "heads": {part: _head(x[index] if len(index) else x,
+                                  y[index] if len(index) else y, cutoff,
+                                  next(iter(judges), "") if name == "model" else None).to_dict()
                       for part, index in parts.items()}}
     keep_model = "model" in report["heads"] and all(
         report["heads"]["model"]["cross_validated"][c]["accuracy"]
@@ -138,14 +145,15 @@ def _fit(x: np.ndarray, y: np.ndarray) -> Any:
     return LogisticRegression(max_iter=3000, C=0.3).fit(x, y)
 
 
-def _head(name: str, x: np.ndarray, y: np.ndarray, cutoff: float) -> VerdictHead:
+def _head(x: np.ndarray, y: np.ndarray, cutoff: float, judge: str | None) -> VerdictHead:
     """The head fitted on every row, as one weight row per label in ``LABELS`` order (a
-    label the rows never had can never win; two labels come as one row of log-odds)."""
+    label the rows never had can never win; two labels come as one row of log-odds). A model
+    head names the model whose judgement is its last feature (``judge``; None: lexical)."""
+    names = FEATURES if judge is None else (*FEATURES, MODEL_FEATURE)
     if len(set(y.tolist())) < 2:  # one label: it always wins
         weights, bias = np.zeros((len(LABELS), x.shape[1])), np.full(len(LABELS), -50.0)
         bias[LABELS.index(y[0])] = 0.0
-        names = FEATURES if name == "lexical" else (*FEATURES, MODEL_FEATURE)
-        return VerdictHead(tuple(names), weights, bias, cutoff)
+        return VerdictHead(tuple(names), weights, bias, cutoff, judge or "")
     model = _fit(x, y)
     coef, intercept = model.coef_, model.intercept_
     if len(model.classes_) == 2:
@@ -155,8 +163,7 @@ def _head(name: str, x: np.ndarray, y: np.ndarray, cutoff: float) -> VerdictHead
     bias = np.full(len(LABELS), -50.0)
     for row, label in enumerate(model.classes_):
         weights[LABELS.index(label)], bias[LABELS.index(label)] = coef[row], intercept[row]
-    names = FEATURES if name == "lexical" else (*FEATURES, MODEL_FEATURE)
-    return VerdictHead(tuple(names), weights, bias, cutoff)
+    return VerdictHead(tuple(names), weights, bias, cutoff, judge or "")
 
 
 def _decide(probabilities: np.ndarray, cutoff: float, contradicted: np.ndarray) -> np.ndarray:

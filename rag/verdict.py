@@ -212,12 +212,14 @@ def part_of(x: np.ndarray) -> str:
 @dataclass(frozen=True)
 class VerdictHead:
     """Multinomial logistic regression → yes / no / unclear; a yes or no below ``cutoff``
-    probability is reported as unclear."""
+    probability is reported as unclear. A head that reads a model's judgement names that
+    model (``judge``): another model's log-odds are on another scale."""
 
     features: tuple[str, ...]
     weights: np.ndarray  # [labels x features]
     bias: np.ndarray  # [labels]
     cutoff: float
+    judge: str = ""
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = self.weights @ x + self.bias
@@ -233,13 +235,21 @@ class VerdictHead:
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": self.weights.round(6).tolist(),
-                "bias": self.bias.round(6).tolist(), "cutoff": self.cutoff}
+                "bias": self.bias.round(6).tolist(), "cutoff": self.cutoff,
+                **({"judge": self.judge} if self.judge else {})}
 
 
 def load_heads(path: Path = HEAD) -> dict[str, dict[str, VerdictHead]]:
     """The fitted heads: by variant — "lexical" (the reading alone) and, where fitting found
     the model's judgement helps, "model" (the reading and the judge) — then by part."""
     return _load(str(path))
+
+
+def judge_for(heads: dict[str, dict[str, VerdictHead]], generator: Any) -> Judge | None:
+    """The generator as the verdict's judge, where a model head was fitted on this very
+    model's judgement (None otherwise: the lexical head decides)."""
+    fitted = {h.judge for h in heads.get("model", {}).values()}
+    return model_judge(generator) if getattr(generator, "name", None) in fitted else None
 
 
 def decide(heads: dict[str, dict[str, VerdictHead]], variant: str, x: np.ndarray) -> str:
@@ -260,7 +270,8 @@ def _load(path: str) -> dict[str, dict[str, VerdictHead]]:
     try:
         data = json.loads(Path(path).read_text())
         heads = {variant: {part: VerdictHead(tuple(h["features"]), np.array(h["weights"]),
-                                             np.array(h["bias"]), float(h["cutoff"]))
+                                             np.array(h["bias"]), float(h["cutoff"]),
+                                             str(h.get("judge", "")))
                            for part, h in parts.items()}
                  for variant, parts in data["heads"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:

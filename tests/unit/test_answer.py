@@ -120,17 +120,18 @@ TRIAL = (
 
 
 def write_head(path: Path, weights: dict[str, float], bias: float = 0.0,
-               model: float | None = None) -> Path:
+               model: float | None = None, judge: str = "scripted") -> Path:
     """A verdict head file whose No-score is ``bias`` + weights · features (Yes scores 0,
-    Not clear never wins); with ``model``, a model head adding that weight on the judge."""
+    Not clear never wins); with ``model``, a model head adding that weight on the judgement
+    of the model named ``judge``."""
     def head(names: list[str], extra: dict[str, float]) -> dict:
         no = [extra.get(n, weights.get(n, 0.0)) for n in names]
         return {"features": names, "weights": [[0.0] * len(names), no, [0.0] * len(names)],
                 "bias": [0.0, bias, -50.0], "cutoff": 0.0}
     heads = {"lexical": {part: head(list(FEATURES), {}) for part in PARTS}}
     if model is not None:
-        heads["model"] = {part: head([*FEATURES, MODEL_FEATURE], {MODEL_FEATURE: model})
-                          for part in PARTS}
+        heads["model"] = {part: {**head([*FEATURES, MODEL_FEATURE], {MODEL_FEATURE: model}),
+                                 "judge": judge} for part in PARTS}
     path.write_text(json.dumps({"labels": list(LABELS), "heads": heads}))
     return path
 
@@ -209,6 +210,23 @@ def test_where_the_head_uses_the_model_it_judges_the_findings_it_is_shown(
         assert "Side effects were significantly fewer with the drug" in judged[1]["content"]
     configured.ask(question, generate=False)
     assert len(model.prompts) == 1  # --no-generate reads with the lexical head: no model call
+
+
+def test_a_head_fitted_on_another_models_judgement_is_not_used_with_this_one(
+        library: Library, tmp_path: Path):
+    (tmp_path / "trial.txt").write_text(
+        "Patients were randomized to the drug or placebo. Side effects were significantly "
+        "fewer with the drug than with placebo.")
+    library.ingest([tmp_path / "trial.txt"])
+    head = write_head(tmp_path / "model-head.json", {}, bias=0.0, model=-1.0,
+                      judge="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    configured = library.configured(verdict_head=head)
+    model = ReadingGenerator({"Yes": -3.0, "No": -0.1}, "never asked to write")
+    configured.use_generator(model)
+    # the model leans No, but its log-odds are not what the head was fitted on: the lexical
+    # head reads the finding (nothing denies it) and the model is never asked
+    assert configured.ask("Were side effects fewer with the drug?").verdict == "yes"
+    assert model.prompts == []
 
 
 def test_the_shipped_head_says_no_to_a_plain_negative_finding(library: Library, tmp_path):

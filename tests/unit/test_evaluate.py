@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rag import Library
+from rag.errors import RagError
 from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
 from rag.evaluate_verdicts import fit_heads, head_file, read_questions
 from rag.verdict import FEATURES, VerdictHead
@@ -89,14 +91,25 @@ def test_verdict_head_is_fitted_with_folds_split_by_question_and_reported_per_co
 
 
 def test_the_model_judgement_is_kept_where_it_raises_the_accuracy_on_every_corpus():
-    rows = [{"id": str(n), "corpus": corpus, "label": label,
+    rows = [{"id": str(n), "corpus": corpus, "label": label, "judge": "qwen.gguf",
              "x": [0.0] * len(FEATURES) + [2.0 if label == "yes" else -2.0]}
             for n, label in enumerate(["yes", "no", "yes"] * 30)
             for corpus in ("stated", "removed")]
     report = fit_heads(rows)
     assert report["model_kept"] is True
-    assert set(head_file(report)["heads"]) == {"lexical", "model"}
+    heads = head_file(report)["heads"]
+    assert set(heads) == {"lexical", "model"}
     assert report["heads"]["model"]["cross_validated"]["stated"]["accuracy"] == 1.0
+    # the model head names the model whose log-odds it weighs; the lexical head none
+    assert {h["judge"] for h in heads["model"].values()} == {"qwen.gguf"}
+    assert all("judge" not in h for h in heads["lexical"].values())
+
+
+def test_rows_judged_by_different_models_make_no_head():
+    rows = [{"id": str(n), "corpus": "stated", "label": "yes", "judge": f"model-{n % 2}",
+             "x": [0.0] * (len(FEATURES) + 1)} for n in range(10)]
+    with pytest.raises(RagError, match="different models"):
+        fit_heads(rows)
 
 
 def test_each_labelled_answerable_question_is_read_on_each_corpus_as_ask_reads_it(
