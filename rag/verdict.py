@@ -8,7 +8,10 @@ contradicted by the best finding's polarity or direction, negative findings and 
 ("no significant", "poor", "little"), hedges and open questions ("may", "further studies")
 — into Yes, No or Not clear. The head's weights are fitted with cross-validation on labelled
 dev questions (``rag eval verdicts``) and ship with the package (``verdict_head.json``); a
-verdict whose probability stays under the head's cut-off is Not clear.
+verdict whose probability stays under the head's cut-off is Not clear. Where the fit found it
+helps, a second head also weighs the local model's own reading of the best findings (its
+log-odds of Yes over No); it names the model it was fitted on and is used only with that
+model.
 
 The reason shown is the finding the verdict rests on, quoted with its citation.
 """

@@ -9,7 +9,7 @@ import pytest
 from rag import Library, Settings
 from rag.generate import LlamaCppGenerator, load_generator
 from rag.models import default_cache
-from rag.verdict import judge_messages, model_judge
+from rag.verdict import judge_for, judge_messages, load_heads, model_judge
 
 pytestmark = pytest.mark.integration
 FINDING = "The researchers studied 40 female rats; no other animals were used."
@@ -56,3 +56,14 @@ def test_tumour_and_tumor_get_the_same_answer(sample: Library):
     assert answers[0].refused == answers[1].refused is False
     assert answers[0].verdict == answers[1].verdict
     assert [c.text for c in answers[0].citations] == [c.text for c in answers[1].citations]
+
+
+def test_the_packaged_model_judges_with_the_shipped_model_head(sample: Library,
+                                                               model: LlamaCppGenerator):
+    assert judge_for(load_heads(), model) is not None  # the head names this model's file
+    sample.use_generator(model)
+    before = model.prompt_tokens_evaluated()
+    answer = sample.ask("Were the hUCMSCs tested in humans?")
+    assert model.prompt_tokens_evaluated() > before  # the model read the findings
+    assert answer.verdict == "no", answer.answer
+    assert answer.route == "extractive" and "rat" in answer.citations[0].text
