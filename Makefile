@@ -74,9 +74,10 @@ test: install $(SCALE) $(BROWSER)
 test-unit: install $(SCALE)
 	$(PY) -m pytest tests/unit -q
 
-## Quality on the dev sets (about an hour and a half on 2 cores): eval/report.json.
-## Retrieval, citations, refusals and verdicts over every dev question (extractive answers),
-## on both dev corpora (conclusions removed, and stated); generated answers over the 77 quick
+## Quality on the dev sets (about two hours on 2 cores): eval/report.json.
+## Retrieval, citations, refusals and verdicts over every dev question (extractive answers,
+## and again with the model judging the verdicts' findings), on both dev corpora
+## (conclusions removed, and stated); generated answers over the 77 quick
 ## questions plus the 50 unanswerable ones; the claim check on eval/claims-dev.jsonl;
 ## summaries of 30 SciTLDR papers.
 eval: install
@@ -88,6 +89,11 @@ eval: install
 	  --index $(EVAL_INDEX)-conclusions --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
 	  --no-generate --out eval/qa-dev-extractive-conclusions.json > /dev/null
 	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
+	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --out eval/qa-dev-judged.json > /dev/null
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
+	  --index $(EVAL_INDEX)-conclusions --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
+	  --out eval/qa-dev-judged-conclusions.json > /dev/null
+	$(RAG) eval qa --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev-quick.jsonl \
 	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
 	$(RAG) eval claims --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
@@ -98,7 +104,7 @@ eval: install
 	$(RAG) eval summarize --data $(EVAL_DATA)/scitldr/summaries-dev.jsonl --limit 30 \
 	  --out eval/summarize-dev.json > /dev/null
 	$(RAG) eval combine eval/qa-dev-extractive.json eval/qa-dev-extractive-conclusions.json \
-	  eval/qa-quick-generated.json eval/claims-dev-report.json eval/disagreements-dev.json \
+	  eval/qa-dev-judged.json eval/qa-dev-judged-conclusions.json eval/qa-quick-generated.json eval/claims-dev-report.json eval/disagreements-dev.json \
 	  eval/summarize-dev.json \
 	  --out eval/report.json
 
