@@ -190,15 +190,21 @@ def test_without_any_finding_the_verdict_is_not_clear_and_the_evidence_is_quoted
     assert QUOTED in answer.answer and answer.citations
 
 
-def test_where_the_head_uses_the_model_it_judges_the_findings_it_is_shown(
-        library: Library, tmp_path: Path):
+@pytest.fixture
+def side_effects_trial(library: Library, tmp_path: Path) -> Library:
+    """A trial whose finding nothing denies: fewer side effects with the drug."""
     (tmp_path / "trial.txt").write_text(
         "Patients were randomized to the drug or placebo. Side effects were significantly "
         "fewer with the drug than with placebo.")
     library.ingest([tmp_path / "trial.txt"])
+    return library
+
+
+def test_where_the_head_uses_the_model_it_judges_the_findings_it_is_shown(
+        side_effects_trial: Library, tmp_path: Path):
     # a model head that follows the model's judgement alone
     head = write_head(tmp_path / "model-head.json", {}, bias=0.0, model=-1.0)
-    configured = library.configured(verdict_head=head)
+    configured = side_effects_trial.configured(verdict_head=head)
     question = "Were side effects fewer with the drug?"  # nothing in the trial denies it
     for leaning, verdict in (({"Yes": -3.0, "No": -0.1}, "no"),
                              ({"Yes": -0.1, "No": -3.0}, "yes")):
@@ -213,14 +219,10 @@ def test_where_the_head_uses_the_model_it_judges_the_findings_it_is_shown(
 
 
 def test_a_head_fitted_on_another_models_judgement_is_not_used_with_this_one(
-        library: Library, tmp_path: Path):
-    (tmp_path / "trial.txt").write_text(
-        "Patients were randomized to the drug or placebo. Side effects were significantly "
-        "fewer with the drug than with placebo.")
-    library.ingest([tmp_path / "trial.txt"])
+        side_effects_trial: Library, tmp_path: Path):
     head = write_head(tmp_path / "model-head.json", {}, bias=0.0, model=-1.0,
                       judge="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
-    configured = library.configured(verdict_head=head)
+    configured = side_effects_trial.configured(verdict_head=head)
     model = ReadingGenerator({"Yes": -3.0, "No": -0.1}, "never asked to write")
     configured.use_generator(model)
     # the model leans No, but its log-odds are not what the head was fitted on: the lexical
