@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ask, uploaded
+from tests.listeners import CompletionServer
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -73,42 +74,6 @@ def test_summaries_tab_summarizes_an_article_with_links_into_it(page):
     page.screenshot(path=str(ARTIFACTS / "summary.png"))
 
 
-class SlowServer:
-    """An OpenAI-compatible stand-in that takes ``delay`` seconds per summary: a batch that
-    runs long enough to upload during it."""
-
-    def __init__(self, delay: float) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.requests = self.answered = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                server.requests += 1
-                server.release.wait(delay)
-                draft = "## Overview\nStem cells restored ovarian function in rats."
-                chunk = json.dumps({"choices": [{"delta": {"content": draft}}]})
-                body = f"data: {chunk}\n\ndata: [DONE]\n\n".encode()
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                server.answered += 1
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.release = threading.Event()
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-
 def test_uploads_and_ingest_work_while_a_summary_batch_runs(browser, app_index, tmp_path):
     import shutil
 
@@ -116,7 +81,8 @@ def test_uploads_and_ingest_work_while_a_summary_batch_runs(browser, app_index, 
 
     index = tmp_path / "index"
     shutil.copytree(app_index, index, ignore=shutil.ignore_patterns("summaries", "uploads"))
-    slow = SlowServer(delay=60)
+    # a generator server that holds each summary for a minute: the batch runs all along
+    slow = CompletionServer("## Overview\nStem cells restored ovarian function in rats.", hold=60)
     article = tmp_path / "walrus-song.md"
     article.write_text("Walruses sing to each other under the winter sea ice.\n")
     try:
@@ -126,7 +92,7 @@ def test_uploads_and_ingest_work_while_a_summary_batch_runs(browser, app_index, 
             page.goto(url)
             page.get_by_role("tab", name="Summaries").click()
             page.get_by_role("button", name="Summarize all new").click()
-            wait_until(lambda: slow.requests > 0, 60, "the summary batch to start")
+            wait_until(lambda: len(slow.requests) > 0, 60, "the summary batch to start")
             page.get_by_role("tab", name="Articles").click()
             page.locator("#uploads input[type=file]").set_input_files(str(article))
             try:
@@ -141,5 +107,4 @@ def test_uploads_and_ingest_work_while_a_summary_batch_runs(browser, app_index, 
             assert slow.answered == 0  # no summary drafted yet: the batch was running all along
             page.close()
     finally:
-        slow.release.set()
-        slow.http.shutdown()
+        slow.close()

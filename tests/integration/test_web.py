@@ -9,11 +9,11 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.listeners import QuietHandler, listening
 from tests.processes import rag_json, run_rag
 
 pytestmark = pytest.mark.integration
@@ -115,7 +115,7 @@ class Site:
 def site() -> Iterator[tuple[str, Site]]:
     state = Site()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.0"  # the 50 MB page has no length: read until close
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -123,17 +123,17 @@ def site() -> Iterator[tuple[str, Site]]:
             slug = self.path.rsplit("/", 1)[-1]
             try:
                 if self.path == "/feed.xml":
-                    self._send(200, "application/rss+xml", state.feed(base))
+                    self.send(200, "application/rss+xml", state.feed(base))
                 elif self.path in state.redirects:
                     self.send_response(302)
                     self.send_header("Location", state.redirects[self.path])
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 elif slug in state.items():
-                    self._send(200, "text/html; charset=utf-8", press_release(*state.items()[slug]))
+                    self.send(200, "text/html; charset=utf-8", press_release(*state.items()[slug]))
                 elif slug == "slow":  # answers only after the client's deadline has passed
                     state.release.wait(60)
-                    self._send(200, "text/html", press_release("Slow", "2026-01-01", "X", ["y"]))
+                    self.send(200, "text/html", press_release("Slow", "2026-01-01", "X", ["y"]))
                 elif slug == "huge":
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html")
@@ -141,29 +141,17 @@ def site() -> Iterator[tuple[str, Site]]:
                     for _ in range(50):
                         self.wfile.write(b"<p>" + b"x" * 1_000_000 + b"</p>")
                 elif slug == "photo":
-                    self._send(200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
+                    self.send(200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 2000)
                 else:
-                    self._send(404, "text/html", b"<h1>Not found</h1>")
+                    self.send(404, "text/html", b"<h1>Not found</h1>")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up, as it should on the huge page
 
-        def _send(self, status: int, ctype: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", state
-    finally:
-        state.release.set()
-        server.shutdown()
+    with listening(Handler) as url:
+        try:
+            yield url, state
+        finally:
+            state.release.set()  # the slow page's thread ends before the server does
 
 
 @pytest.fixture
@@ -171,26 +159,15 @@ def internal() -> Iterator[tuple[str, list[str]]]:
     """Another local service (an admin page, a metadata endpoint): records every request."""
     requests: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             requests.append(self.path)
-            body = press_release("Internal admin", "2026-01-01", "ops",
-                                 ["INTERNAL SECRET token 7f3a, for the operators only."])
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send(200, "text/html", press_release(
+                "Internal admin", "2026-01-01", "ops",
+                ["INTERNAL SECRET token 7f3a, for the operators only."]))
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", requests
-    finally:
-        server.shutdown()
+    with listening(Handler) as url:
+        yield url, requests
 
 
 FAST = {"RAG_FETCH_TIMEOUT_S": "3"}

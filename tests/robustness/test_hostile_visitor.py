@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -24,6 +22,7 @@ from rag.corpus import safe_article_id
 from rag.ingest import UPLOAD_PREFIX
 from tests.conftest import SAMPLE
 from tests.e2e.conftest import ARTIFACTS, uploaded
+from tests.listeners import CompletionServer
 from tests.processes import rag_json, serving, wait_until
 from tests.robustness.conftest import record
 
@@ -36,37 +35,6 @@ DRAFT = ("## Overview\nThe study found that hUCMSCs restored ovarian function in
          "## Key findings\n- Angiopoietin 1 and 2 were rebalanced.")
 
 
-class Listener:
-    """A local stand-in for an OpenAI-compatible server that records each request's headers
-    and answers with a short streamed completion."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, str]] = []
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                listener.requests.append(dict(self.headers))
-                chunk = json.dumps({"choices": [{"delta": {"content": DRAFT}}]})
-                body = f"data: {chunk}\n\ndata: [DONE]\n\n".encode()
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def keys_seen(self) -> list[str]:
-        return [h.get("Authorization", h.get("authorization", "")) for h in self.requests]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("shared")
@@ -77,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (private / "secret.txt").write_text(f"Private notes. {SECRET}. Keep this file safe.\n")
     index = root / "index"
     rag_json("ingest", str(library), "--index", str(index), "--no-progress")
-    operator, visitor = Listener(), Listener()
+    operator, visitor = CompletionServer(DRAFT), CompletionServer(DRAFT)
     env = {"RAG_LLM_API_KEY": OPERATOR_KEY, "RAG_MAX_UPLOAD_MB": "1"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -87,8 +55,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             yield {"url": url, "root": root, "index": index, "private": private,
                    "operator": operator, "visitor": visitor, "outcomes": {}}
     finally:
-        operator.server.shutdown()
-        visitor.server.shutdown()
+        operator.close()
+        visitor.close()
 
 
 def client(url: str):
@@ -217,10 +185,10 @@ def test_an_upload_cannot_replace_a_library_article_or_another_upload(site, page
 
 def test_a_visitor_chosen_generator_url_gets_no_request_and_no_key(site):
     bot = client(site["url"])
-    stranger = Listener()  # a server the operator never listed
+    stranger = CompletionServer(DRAFT)  # a server the operator never listed
     shown, _ = bot.predict(QUESTION, [], 5, "OpenAI-compatible server", stranger.url, 0.0,
                            api_name="/chat")
-    stranger.server.shutdown()
+    stranger.close()
     assert "operator listed" in json.dumps(shown[-1]["content"])
     assert stranger.requests == []
     # an allowed server the visitor picks is used, but never with the operator's key
