@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from rag.claims import NOT_FOUND, context_of, objection
+from rag.claims import NOT_FOUND, close_rival, context_of, objection
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import sentence_spans
 from rag.types import AnswerSentence, Citation, Hit
@@ -45,10 +45,12 @@ def check_answer(
     """Checked sentences and the citations that support them (deduplicated by span).
 
     A sentence is checked twice: the support score finds the sentences it rests on, and the
-    claim check (``rag.claims``) reads whether they say what it says. A sentence they
+    claim check (``rag.claims``) reads whether they say what it says. Where they do not, a
+    passage sentence almost as close that bears it out alone is cited instead, as ``rag
+    check`` and summaries judge a sentence (``close_rival``); else a sentence they
     contradict or that overstates them is replaced by the source sentence itself, quoted
-    and cited, with the reason kept (``status``, ``reason``, ``said``); one with a number
-    or a name they do not give is marked as not supported."""
+    and cited, with the reason kept (``status``, ``reason``, ``said``), and one with a
+    number or a name they do not give is marked as not supported."""
     claims = split_claims(answer)
     evidence = evidence_sentences(hits)
     scores = scorer.scores([text for text, _ in claims], evidence)
@@ -73,6 +75,12 @@ def check_answer(
         strongest = sorted(best, key=lambda i: -scores[row, i])
         found = objection(text, [evidence[i] for i in strongest],
                            context_of(evidence[strongest[0]], evidence))
+        if found is not None:
+            others = [int(i) for i in np.argsort(-scores[row])
+                      if scores[row, i] >= threshold and i != strongest[0]]
+            rival = close_rival(text, evidence, scores[row], [strongest[0], *others])
+            if rival is not None:
+                best, found = [rival], None
         if found is None:
             best.sort(key=lambda i: evidence[i].n)
             sentences.append(AnswerSentence(text, [evidence[i].n for i in best], True,

@@ -585,7 +585,7 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     claim). Not found when no sentence clears ``threshold``; else the best sentence (with
     up to ``cited`` - 1 more above the threshold, for numbers a claim joins from two
     sentences) must bear out every number, code, polarity, direction, population and hedge,
-    or else a sentence almost as close must bear it all out alone (``_close_rival``).
+    or else a sentence almost as close must bear it all out alone (``close_rival``).
     A sentence giving a study's purpose supports only a claim about the purpose. The rest of
     the best sentence's article is its context."""
     if role(claim) != "purpose":  # "we asked whether X" does not say that X
@@ -598,7 +598,7 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     chosen = [evidence[i] for i in order]
     found = objection(claim, chosen, context_of(chosen[0], evidence))
     if found is not None:
-        rival = _close_rival(claim, evidence, scores, ranked)
+        rival = close_rival(claim, evidence, scores, ranked)
         if rival is not None:
             order, chosen, found = [rival], [evidence[rival]], None
     kept_scores = [round(float(scores[i]), 4) for i in order]
@@ -616,7 +616,7 @@ it restates. Wider margins let loosely related sentences vouch for altered claim
 and 0.15 none)."""
 
 
-def _close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, ranked: list[int],
+def close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, ranked: list[int],
                  tried: int = 3) -> int | None:
     """The first of the next ``tried`` best sentences after the best (``ranked``: the
     sentences above the threshold, best first), within ``RIVAL_MARGIN`` of its support, that

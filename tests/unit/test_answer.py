@@ -61,6 +61,24 @@ def test_sentence_nothing_supports_is_marked_and_cites_nothing():
     assert not sentences[0].supported and sentences[0].citations == [] and citations == []
 
 
+def test_an_answer_sentence_is_cited_to_a_passage_sentence_almost_as_close_that_bears_it_out():
+    """As `rag check` and summaries judge a sentence: the best match hedges ("may"), the
+    next one, nearly as close, says it plainly."""
+    passage = [hit("trial", "The drug may reduce deaths in adults with sepsis in intensive "
+                            "care units. The drug reduced deaths in adults with sepsis in "
+                            "intensive care.")]
+    claim = "The drug reduced deaths in adults with sepsis in intensive care units."
+    sentences, citations = check_answer(f"{claim} [1]", passage, SCORER, 0.45)
+    assert (sentences[0].status, sentences[0].text) == ("supported", claim)
+    assert [c.text for c in citations] == [
+        "The drug reduced deaths in adults with sepsis in intensive care."]
+    # a plain sentence much less alike does not vouch for it: the hedge stands
+    far = [hit("trial", "The drug may reduce deaths in adults with sepsis in intensive care "
+                        "units. The drug reduced deaths in adults with sepsis.")]
+    sentences, _ = check_answer(f"{claim} [1]", far, SCORER, 0.45)
+    assert sentences[0].status == "overstated" and sentences[0].said == claim
+
+
 STUDY = (
     "Stem cells restored ovarian function in rats with ovarian insufficiency. "
     "The study focused on angiopoietin 1 and 2 (Ang1 and Ang2) and their balance. "
