@@ -128,6 +128,10 @@ _SPECIES_ADJECTIVES = {"human", "murine", "mouse", "rat", "bovine", "porcine", "
                        "goat", "sheep", "pig", "horse", "hamster", "yeast", "bacterial"}
 
 
+QUANTITY_REACH = 3
+"""How far from a change word ("increased", "loss") the words of what changed are looked for."""
+
+
 @dataclass(frozen=True)
 class Token:
     word: str
@@ -194,6 +198,13 @@ class Clause:
     @property
     def directions(self) -> list[Token]:
         return [t for t in self.tokens if t.direction]
+
+    def near(self, at: int, reach: int = QUANTITY_REACH) -> set[str]:
+        """The content words within ``reach`` tokens of token ``at``: what a change word
+        there is a change of ("reduced the number of parameters", "serum levels rose")."""
+        return {t.stem for t in self.tokens[max(0, at - reach): at + reach + 1]
+                if t.word.isalnum() and t.word not in STOPWORDS and not t.direction
+                and not t.negation}
 
 
 @dataclass
@@ -502,14 +513,20 @@ def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
 
 
 def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
+    """A change the claim turns round: its clause says "up" where the source's says only
+    "down", of the same quantity (a word near both: "loss scaling … improving speed" is not
+    "reduce the speed")."""
     said = {t.stem: t.direction for t in match.directions}
-    for token in clause.directions:
-        if said.get(token.stem) == token.direction or not said:
+    for at, token in enumerate(clause.tokens):
+        if not token.direction or said.get(token.stem) == token.direction or not said:
             continue
         if all(d == -token.direction for d in said.values()):
-            rival = next(t for t in match.directions)
-            return [Finding("direction", CONTRADICTED,
-                            f"the article says “{_quote(source, rival.start, rival.end)}”")]
+            near = clause.near(at)
+            rival = next((t for i, t in enumerate(match.tokens)
+                          if t.direction and match.near(i) & near), None)
+            if rival is not None:
+                return [Finding("direction", CONTRADICTED,
+                                f"the article says “{_quote(source, rival.start, rival.end)}”")]
     return []
 
 

@@ -210,3 +210,13 @@ def test_a_negation_of_something_the_source_never_mentions_is_not_a_contradictio
     assert [f for f in adds if f.kind == "polarity"] == []
     denies = compare(read("The new method does not plan on unseen tasks."), source)
     assert ("polarity", CONTRADICTED) in [(f.kind, f.status) for f in denies]
+
+
+def test_a_change_of_another_quantity_is_not_a_direction_turned_round():
+    source = read("Mixed precision training improves the speed of training.")
+    # "loss" is a decrease word, but of nothing the source says changes
+    assert compare(read("Adaptive loss scaling improves the speed of training."), source) == []
+    # the same quantity said to move the other way, in other words, still contradicts
+    turned = compare(read("Serum levels were lower after treatment."),
+                     read("After treatment, serum levels rose sharply."))
+    assert [(f.kind, f.status) for f in turned] == [("direction", CONTRADICTED)]
