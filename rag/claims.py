@@ -634,7 +634,7 @@ and 0.15 none)."""
 
 
 def close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, ranked: list[int],
-                 tried: int = 3) -> int | None:
+                tried: int = 3) -> int | None:
     """The first of the next ``tried`` best sentences after the best (``ranked``: the
     sentences above the threshold, best first), within ``RIVAL_MARGIN`` of its support, that
     bears ``claim`` out by itself (None: none does)."""
