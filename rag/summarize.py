@@ -229,7 +229,8 @@ def _with_tldr(sentences: list[SummarySentence]) -> list[SummarySentence]:
 
 def parse_draft(draft: str) -> list[tuple[str, str]]:
     """(role, sentence) pairs from labelled lines; unlabelled lines continue the last role
-    (overview before any label)."""
+    (overview before any label). Bold markers go: the reader sees plain sentences ("**Fast
+    training**: …" would show its closing "**")."""
     out: list[tuple[str, str]] = []
     role = "overview"
     for line in draft.splitlines():
@@ -240,7 +241,7 @@ def parse_draft(draft: str) -> list[tuple[str, str]]:
         match = _LABEL.match(line)
         if match and match.group(1).strip().lower() in ROLES:
             role, line = ROLES[match.group(1).strip().lower()], match.group(2)
-        line = _LIST_MARK.sub("", line).strip(" *\t")
+        line = _LIST_MARK.sub("", line).replace("**", "").strip(" *\t")
         for a, b in sentence_spans(line):
             sentence = line[a:b].strip()
             if len(sentence.split()) >= 3:

@@ -53,6 +53,12 @@ def test_markdown_sections_with_numbered_bullets_keep_roles_and_drop_list_marks(
     ]
 
 
+def test_a_bold_lead_in_leaves_no_markdown_in_the_sentence():
+    draft = "## Key findings\n- **Hormone levels**: They recovered after **stem cell** treatment."
+    assert parse_draft(draft) == [
+        ("finding", "Hormone levels: They recovered after stem cell treatment.")]
+
+
 def test_a_summary_has_one_checked_tldr_of_at_most_30_words(study_library):
     long = "Stem cells " + "and more " * 20 + "restored ovarian function."
     study_library.use_generator(ScriptedGenerator(
