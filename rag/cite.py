@@ -76,9 +76,7 @@ def check_answer(
         found = objection(text, [evidence[i] for i in strongest],
                            context_of(evidence[strongest[0]], evidence))
         if found is not None:
-            others = [int(i) for i in np.argsort(-scores[row])
-                      if scores[row, i] >= threshold and i != strongest[0]]
-            rival = close_rival(text, evidence, scores[row], [strongest[0], *others])
+            rival = close_rival(text, evidence, scores[row], strongest[0], threshold)
             if rival is not None:
                 best, found = [rival], None
         if found is None:

@@ -615,7 +615,7 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     chosen = [evidence[i] for i in order]
     found = objection(claim, chosen, context_of(chosen[0], evidence))
     if found is not None:
-        rival = close_rival(claim, evidence, scores, ranked)
+        rival = close_rival(claim, evidence, scores, ranked[0], threshold)
         if rival is not None:
             order, chosen, found = [rival], [evidence[rival]], None
     kept_scores = [round(float(scores[i]), 4) for i in order]
@@ -633,13 +633,13 @@ it restates. Wider margins let loosely related sentences vouch for altered claim
 and 0.15 none)."""
 
 
-def close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, ranked: list[int],
-                tried: int = 3) -> int | None:
-    """The first of the next ``tried`` best sentences after the best (``ranked``: the
-    sentences above the threshold, best first), within ``RIVAL_MARGIN`` of its support, that
-    bears ``claim`` out by itself (None: none does)."""
-    floor = float(scores[ranked[0]]) - RIVAL_MARGIN
-    for i in [i for i in ranked[1:] if scores[i] >= floor][:tried]:
+def close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, best: int,
+                threshold: float, tried: int = 3) -> int | None:
+    """The first of the next ``tried`` best sentences after ``best`` (those above
+    ``threshold`` and within ``RIVAL_MARGIN`` of its support) that bears ``claim`` out by
+    itself (None: none does)."""
+    floor = max(threshold, float(scores[best]) - RIVAL_MARGIN)
+    for i in [int(i) for i in np.argsort(-scores) if i != best and scores[i] >= floor][:tried]:
         if objection(claim, [evidence[i]], context_of(evidence[i], evidence)) is None:
             return i
     return None
