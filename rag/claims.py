@@ -517,8 +517,10 @@ def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
     "down", of the same quantity (a word near both: "loss scaling … improving speed" is not
     "reduce the speed")."""
     said = {t.stem: t.direction for t in match.directions}
+    if not said:
+        return []
     for at, token in enumerate(clause.tokens):
-        if not token.direction or said.get(token.stem) == token.direction or not said:
+        if not token.direction or said.get(token.stem) == token.direction:
             continue
         if all(d == -token.direction for d in said.values()):
             near = clause.near(at)
