@@ -3,7 +3,8 @@ source sentences a claim is about; this module reads both for what the score can
 
 - numbers (with units; 34.7 → 35 and 0.35 ↔ 35 % allowed), and codes such as IL-6;
 - polarity: negations and negative findings (not, no, without, failed to, no significant,
-  unchanged, similar ↔ did not differ), compared clause by clause;
+  unchanged, similar ↔ did not differ, excluded ↔ not included, hormone-free ↔ without
+  hormone), compared clause by clause;
 - direction: increased/decreased, higher/lower, improved/worsened… for the same clause;
 - population and setting: species, age group, sex, patients vs healthy, in vitro vs in vivo;
 - hedges: a claim that drops the source's "may", "suggests", "preliminary" or "in rats".
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
 from typing import Any
@@ -51,13 +52,22 @@ _NEGATED_BY_PREFIX = {stem(w) for w in (
     "tolerated associated responsive reversible important relevant equal agree "
     "beneficial improved expected").split()}
 _PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
-_SAME = {"similar", "comparable", "equivalent", "identical", "indistinguishable"}
-"""Said of two things, these deny a difference: "similar" reads as "did not differ"."""
-_DIFFER = stem("differ")
-_CLAUSE_END = {",", ";", ":", ".", "(", ")", "but", "however", "although", "though",
-               "whereas", "while", "yet", "except", "nevertheless", "unlike", "instead"}
+_DENYING = {**dict.fromkeys(("similar", "comparable", "equivalent", "identical",
+                             "indistinguishable"), stem("differ")),
+            **dict.fromkeys(("exclude", "excluded", "excludes", "excluding", "omit",
+                             "omitted", "omits"), stem("include"))}
+"""Words that deny another: said of two things, "similar" reads as "did not differ"; a
+study that "excluded" a group "did not include" it."""
+_SCOPE_ENDS = {",", ";", ":"}
+"""A negation does not reach past these: "NmUR1, but not NmUR2, was expressed" denies
+NmUR2, not its expression."""
+_PASSED_OVER = {stem(w) for w in (
+    "reach reached reaches show showed shown shows demonstrate demonstrated achieve "
+    "achieved attain attained statistical statistically").split()}
+"""Words a negation passes over to what it denies: "did not reach statistical
+significance" denies significance."""
 _CLAUSE_SPLIT = {";", "but", "however", "although", "though", "whereas", "while", "yet",
-                 "nevertheless", "instead"}
+                 "nevertheless", "instead", "except"}
 _MODALS = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
            "likely", "unlikely", "perhaps", "probably", "probable", "presumably", "plausibly"}
 """The hedges that qualify the claim itself, as against those that attribute it ("suggest",
@@ -151,8 +161,11 @@ class Clause:
 
     @property
     def content(self) -> set[str]:
+        """The clause's content words; a word that carries its own denial counts as the
+        word it denies ("unchanged" as change), so "remained unchanged" and "did not
+        change" are about the same thing."""
         return {t.stem for t in self.tokens
-                if t.word not in STOPWORDS and t.word.isalnum() and not t.negation}
+                if t.word not in STOPWORDS and t.word.isalnum() and t.word not in _NEGATIONS}
 
     @property
     def negations(self) -> list[Token]:
@@ -160,12 +173,18 @@ class Clause:
 
     def negated(self, at: int) -> set[str]:
         """What the negation cue at token ``at`` denies: its own word where it carries one
-        ("unchanged", "insignificant", "similar"), else the next two content words."""
+        ("unchanged", "insignificant", "similar"), else the next two content words (a word
+        that carries its own denial among them: "not excluded" denies the exclusion)."""
         cue = self.tokens[at]
         if cue.word not in _NEGATIONS:
             return {cue.stem}
-        after = [t.stem for t in self.tokens[at + 1:]
-                 if t.word.isalnum() and t.word not in STOPWORDS and not t.negation]
+        after = []
+        for t in self.tokens[at + 1:]:
+            if t.word in _SCOPE_ENDS:
+                break
+            if t.word.isalnum() and t.word not in STOPWORDS and t.word not in _NEGATIONS \
+                    and t.stem not in _PASSED_OVER:
+                after.append(t.stem)
         return set(after[:2])
 
     @cached_property
@@ -183,6 +202,13 @@ class Clause:
             if cue.word in _NEGATIONS:  # it denies words the clause says; "unchanged" its own
                 said.subtract(denied)
         return {w for w, n in said.items() if n > 0}
+
+    def says_both_ways(self, words: set[str]) -> bool:
+        """Whether the clause denies one of ``words`` and affirms it too ("adoption of one
+        group was poorly associated with …, indicating that adoption … is not associated",
+        "delete unimportant words … process important words"): a claim that says either
+        has not turned it round."""
+        return any(denied & words & self.affirmed for _, denied in self.denials)
 
     def polarity_about(self, words: set[str]) -> int:
         """+1 affirmed, -1 denied, as far as ``words`` go: the parity of the negation cues
@@ -300,8 +326,10 @@ def _tokens(text: str) -> list[Token]:
             or (word == "not" and before == "or")  # "whether or not"
             or (word == "nor" and any(t.word == "neither" for t in out)))  # one denial
         token_stem = stem(word)
-        if word in _SAME:
-            negation, token_stem = True, _DIFFER
+        if word in _DENYING:
+            negation, token_stem = True, _DENYING[word]
+        elif word == "free" and before == "-" and len(out) > 1 and out[-2].word.isalpha():
+            out[-2] = replace(out[-2], negation=True)  # hormone-free: without hormone
         elif not negation and word.startswith(_PREFIXES):
             for prefix in _PREFIXES:
                 rest = word[len(prefix):]
@@ -480,6 +508,8 @@ def _numbers(claim: Reading, source: Reading, others: Sequence[Reading]) -> list
     claimed = sorted((q for q in claim.numbers if q.text.lower() != "one"),
                      key=lambda q: not any(q.matches(s) and q.unit == s.unit for s in left))
     for quantity in claimed:
+        if _named_by(claim, quantity, [source, *others]):
+            continue
         same = [s for s in left if quantity.matches(s)]
         if same:
             left.remove(min(same, key=lambda s: s.unit != quantity.unit))
@@ -495,6 +525,16 @@ def _numbers(claim: Reading, source: Reading, others: Sequence[Reading]) -> list
     return findings
 
 
+def _named_by(claim: Reading, quantity: Quantity, sources: list[Reading]) -> bool:
+    """Whether a source uses the claim's number as a name with the word before it: the
+    claim's "station 9 lymph nodes" is the source's "station 9", not nine lymph nodes."""
+    before = claim.text[:quantity.start].split()[-1:]
+    if not before or quantity.value != int(quantity.value):
+        return False
+    name = f"{before[0].lower()} {int(quantity.value)}"
+    return any(name in r.codes for r in sources)
+
+
 def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
     known = set().union(*(r.codes.keys() for r in sources)) if sources else set()
     return [Finding("code", NOT_FOUND, f"the article does not mention “{code}”")
@@ -502,7 +542,8 @@ def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
 
 
 def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
-    if clause.polarity_about(match.content) == match.polarity_about(clause.content):
+    if clause.polarity_about(match.content) == match.polarity_about(clause.content) or \
+            match.says_both_ways(clause.content):
         return []
     if match.negations:
         cue = match.negations[0]

@@ -135,7 +135,8 @@ _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
 _CAPITAL_AFTER = re.compile(r"[A-Z](?![A-Za-z])")  # 3D, 2D, 5G: names, not 3 or 2 of a thing
 _JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
 _NAMED = re.compile(r"(?<![\w-])(?P<name>[A-Za-z][A-Za-z-]{2,})\s+(?P<first>\d{1,2})"
-                    r"(?P<more>(?:\s*(?:/|,|&|and|or)\s*\d{1,2}(?!\d)(?![.,]\d))*)(?!\d)(?![.,]\d)")
+                    r"(?P<more>(?:\s*(?:/|,|&|and|or)\s*\d{1,2}(?!\d)(?![.,]\d))*)"
+                    r"(?!\d)(?![.,]\d)(?![A-Za-z])")
 _NUMBER_AFTER = frozenset(
     "approximately nearly almost around roughly only least most exactly over under total "
     "mean median average just another additional further first last top respectively versus "
