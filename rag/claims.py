@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.roles import paragraph_of, role
+from rag.roles import paragraph_of, reports_aim, role
 from rag.support import Evidence
 from rag.text import STOPWORDS, Quantity, named_numbers, numbers, stem
 
@@ -646,9 +646,10 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     up to ``cited`` - 1 more above the threshold, for numbers a claim joins from two
     sentences) must bear out every number, code, polarity, direction, population and hedge,
     or else a sentence almost as close must bear it all out alone (``close_rival``).
-    A sentence giving a study's purpose supports only a claim about the purpose. The rest of
+    A sentence giving a study's purpose supports only a claim about the purpose (``_about_aim``:
+    "the study investigated X" is one). The rest of
     the best sentence's article is its context."""
-    if role(claim) != "purpose":  # "we asked whether X" does not say that X
+    if not _about_aim(claim):  # "we asked whether X" does not say that X
         scores = np.where([role(e.text, paragraph_of(e)) == "purpose" for e in evidence],
                           0.0, scores)
     if not evidence or float(np.max(scores)) < threshold:
@@ -665,6 +666,14 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     if found is None:
         return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
     return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
+
+
+def _about_aim(claim: str) -> bool:
+    """Whether ``claim`` is about what a study set out to do: a purpose, or a report of it
+    (``reports_aim``) with no change or denial of its own ("we compared A with B, and A
+    lost less" says a result)."""
+    return role(claim) == "purpose" or reports_aim(claim) and not any(
+        t.direction or t.word in _NEGATIONS for c in read(claim).clauses for t in c.tokens)
 
 
 RIVAL_MARGIN = 0.1

@@ -55,6 +55,26 @@ _SECTIONS = {"conclusion": "conclusion", "conclusions": "conclusion",
              "introduction": "background", "context": "background"}
 
 
+_STUDY_DID = re.compile(
+    r"\b(study|studies|trial|researchers|authors|investigators|we|paper|work|analysis|"
+    r"review|survey)\b(?:\s+\w+){0,3}?\s+(investigat|evaluat|assess|examin|compar|explor|"
+    r"analy[sz]|determin|measur|characteri[sz]|describ|aim|sought|set out)\w*", re.I)
+"""A report of what a study set out to do: "The study investigated X", "The study was
+planned to evaluate X"."""
+_FOUND = re.compile(r"\b(found|finds?|finding|show(s|ed|n)?|demonstrat\w*|reveal\w*|"
+                    r"conclud\w*|suggest\w*|indicat\w*|confirm\w*|significant\w*|"
+                    r"associated|effective)\b", re.I)
+"""Words of a result: a sentence with one says what a study found, not only what it did."""
+
+
+def reports_aim(sentence: str) -> bool:
+    """Whether a sentence reports what a study set out to do ("The study analyzed the
+    results of X"), as a summary's overview does: such a claim is borne out by the
+    article's own purpose sentence ("To analyse the results of X"); one that also says what
+    the study found ("…, finding high sensitivity") is not."""
+    return bool(_STUDY_DID.search(sentence) and not _FOUND.search(sentence))
+
+
 def role(sentence: str, paragraph: str = "") -> str:
     """What a sentence of an abstract or a report does: conclusion, finding, purpose,
     method or background. Only conclusions and findings can answer a question. A labelled

@@ -274,3 +274,20 @@ def test_sentences_the_model_drafted_faithfully_from_press_articles_are_not_flag
 def test_the_same_readings_still_catch_a_negation_dropped_or_added(claim: str, source: str):
     assert ("polarity", CONTRADICTED) in [(f.kind, f.status)
                                           for f in compare(read(claim), read(source))]
+
+
+def test_a_report_of_what_the_study_set_out_to_do_is_borne_out_by_its_purpose_sentence():
+    evidence = _sentences("To analyse the results of infragenual revascularisation in "
+                          "patients with critical limb ischaemia and insufficient veins.",
+                          "Limb salvage was achieved in most patients.")
+    scores = np.array([0.90, 0.30])
+    aim = judge("The study analyzed the results of infragenual revascularisation in patients "
+                "with critical limb ischaemia and insufficient veins.", evidence, scores, 0.45)
+    assert (aim.status, [e.text for e in aim.evidence]) == (SUPPORTED, [evidence[0].text])
+    # what it found is not: the purpose sentence says nothing of a result
+    found = judge("Infragenual revascularisation improved the results in patients with "
+                  "critical limb ischaemia.", evidence, scores, 0.45)
+    assert found.status == NOT_FOUND
+    reported = judge("The study analyzed the results of infragenual revascularisation, "
+                     "finding that they improved.", evidence, scores, 0.45)
+    assert reported.status == NOT_FOUND
