@@ -132,6 +132,9 @@ _NUMBER = re.compile(
     re.I)
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
+_CODE_LIST_BEFORE = re.compile(r"[A-Za-z]-?\d+(?:/\d+)*/$")
+"""A name listed before a slash: the 2 of "Ang1/2" names Ang2 (a list names each thing
+once: the second 1 of "BRCA1/1" is no name)."""
 _CAPITAL_AFTER = re.compile(r"[A-Z](?![A-Za-z])")  # 3D, 2D, 5G: names, not 3 or 2 of a thing
 _JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
 _NAMED = re.compile(r"(?<![\w-])(?P<name>[A-Za-z][A-Za-z-]{2,})\s+(?P<first>\d{1,2})"
@@ -182,7 +185,7 @@ def numbers(text: str) -> list[Quantity]:
         if match.group("word"):
             value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0
         elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]) or \
-                _CAPITAL_AFTER.match(text, match.end()):
+                _listed_name(text, match) or _CAPITAL_AFTER.match(text, match.end()):
             continue
         else:
             raw = match.group("num").replace(",", "")
@@ -194,6 +197,11 @@ def numbers(text: str) -> list[Quantity]:
             out[-1] = replace(out[-1], unit=unit)  # 12-20 years, 5.2 ± 1.3 mg: one unit
         out.append(quantity)
     return out
+
+
+def _listed_name(text: str, match: re.Match[str]) -> bool:
+    listed = _CODE_LIST_BEFORE.search(text[max(0, match.start() - 16):match.start()])
+    return bool(listed) and match.group() not in re.findall(r"\d+", listed.group())
 
 
 def _unit_after(text: str, at: int) -> tuple[str, int]:

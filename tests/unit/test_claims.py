@@ -291,3 +291,16 @@ def test_a_report_of_what_the_study_set_out_to_do_is_borne_out_by_its_purpose_se
     reported = judge("The study analyzed the results of infragenual revascularisation, "
                      "finding that they improved.", evidence, scores, 0.45)
     assert reported.status == NOT_FOUND
+
+
+def test_names_listed_with_a_slash_are_each_a_name():
+    source = read("Ang1 promotes angiogenesis, while Ang2 modulates it in ovarian failure.")
+    claim = read("Dysregulation of Ang1/2 is common in ovarian failure.")
+    assert claim.numbers == [] and set(claim.codes) == {"ang1", "ang2"}
+    assert compare(claim, source) == []
+    wrong = compare(read("Dysregulation of Ang1/3 is common in ovarian failure."), source)
+    assert [(f.kind, f.status) for f in wrong] == [("code", NOT_FOUND)]
+    # a list names each thing once: the second 1 of "BRCA1/1" is a number the source lacks
+    repeated = compare(read("Carriers of BRCA1/1 mutations were studied."),
+                       read("Carriers of BRCA1/2 mutations were studied."))
+    assert [(f.kind, f.status) for f in repeated] == [("number", NOT_FOUND)]
