@@ -278,14 +278,16 @@ _STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem 
 mark:target,mark.target{background:#ffe066;outline:2px solid #e0a800}
 details{margin:.5rem 0 1.5rem}"""
 # Links are handled here rather than by navigation, so they work the same in a file, in a
-# sandboxed frame (where "#id" would resolve against the host page) and after a reload.
+# sandboxed frame (where "#id" would resolve against the host page) and after a reload. The
+# script sits in the head, so a link clicked while the page is still being read works too.
 _SCRIPT = """function show(id){var t=id&&document.getElementById(id);if(!t)return false;
 document.querySelectorAll('mark.target').forEach(function(m){m.classList.remove('target')});
 t.classList.add('target');var d=t.closest('details');if(d)d.open=true;
 t.scrollIntoView({block:'center'});return true;}
 document.addEventListener('click',function(e){var a=e.target.closest('a[href^="#"]');
 if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault();});
-if(location.hash)show(decodeURIComponent(location.hash.slice(1)));"""
+document.addEventListener('DOMContentLoaded',function(){
+if(location.hash)show(decodeURIComponent(location.hash.slice(1)));});"""
 
 
 def render_html(groups: list[Group], when: str, updates: list[Update] = (),
@@ -293,7 +295,8 @@ def render_html(groups: list[Group], when: str, updates: list[Update] = (),
     """The digest as one self-contained, escaped HTML page carrying each article's text."""
     e = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(when)}"
-             f"</title><style>{_STYLE}</style></head><body><h1>Digest {e(when)}</h1>"]
+             f"</title><style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
+             f"<h1>Digest {e(when)}</h1>"]
     for group in groups:
         parts.append(f"<section><h2>{e(group.name)}</h2>")
         for item in group.items:
@@ -314,7 +317,7 @@ def render_html(groups: list[Group], when: str, updates: list[Update] = (),
         parts.append("</section>")
     parts.append(updates_html(list(updates)))
     parts.append(disagreements_html(list(found)))
-    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    parts.append("</body></html>")
     return "".join(parts)
 
 
