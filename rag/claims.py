@@ -30,7 +30,7 @@ import numpy as np
 
 from rag.roles import paragraph_of, reports_aim, role
 from rag.support import Evidence
-from rag.text import STOPWORDS, Quantity, named_numbers, numbers, stem
+from rag.text import STOPWORDS, Quantity, listed_names, named_numbers, numbers, stem
 
 SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND = \
     "supported", "contradicted", "overstated", "not found"
@@ -40,9 +40,6 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NOT_CONTRACTED = re.compile(r"n['’]t\b", re.I)
 _CODE = re.compile(r"\b[A-Za-z]+-?\d+[A-Za-z0-9]*(?:-\d+)?\b")
 """Names with digits: IL-6, Ang1, COVID-19, CD4, H1N1 (not 5mg: that is a number)."""
-_CODE_LIST = re.compile(r"\b([A-Za-z]+-?)(\d+(?:/\d+)+)\b")
-"""Names listed with a slash: "Ang1/2" names Ang1 and Ang2 (each once: the second 1 of
-"BRCA1/1" is a number, ``rag.text.numbers``)."""
 
 _NEGATIONS = {"no", "not", "never", "none", "neither", "nor", "without", "cannot", "lack",
               "lacks", "lacked", "lacking", "absence", "absent", "unable", "fail", "fails",
@@ -310,9 +307,8 @@ def read(text: str) -> Reading:
         if group:
             population.setdefault(group[0], {}).setdefault(group[1], t.word)
     codes = {c.lower(): c for c in _CODE.findall(text)}
-    for listed in _CODE_LIST.finditer(text):
-        for n in dict.fromkeys(listed.group(2).split("/")):
-            codes.setdefault((listed.group(1) + n).lower(), listed.group(1) + n)
+    for name, _, _ in listed_names(text):
+        codes.setdefault(name.lower(), name)
     codes.update((name, name) for name, _, _ in named_numbers(text))
     return Reading(text, clauses, numbers(text), codes, population)
 

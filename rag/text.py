@@ -132,9 +132,7 @@ _NUMBER = re.compile(
     re.I)
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
-_CODE_LIST_BEFORE = re.compile(r"[A-Za-z]-?\d+(?:/\d+)*/$")
-"""A name listed before a slash: the 2 of "Ang1/2" names Ang2 (a list names each thing
-once: the second 1 of "BRCA1/1" is no name)."""
+_CODE_LIST = re.compile(r"\b([A-Za-z]+-?)(\d+(?:/\d+)+)\b")  # Ang1/2, IL-6/8
 _CAPITAL_AFTER = re.compile(r"[A-Z](?![A-Za-z])")  # 3D, 2D, 5G: names, not 3 or 2 of a thing
 _JOINS = re.compile(r"\s*(?:[-–—±]|\+/-|to|and|or)\s*", re.I)
 _NAMED = re.compile(r"(?<![\w-])(?P<name>[A-Za-z][A-Za-z-]{2,})\s+(?P<first>\d{1,2})"
@@ -171,13 +169,28 @@ def named_numbers(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def listed_names(text: str) -> list[tuple[str, int, int]]:
+    """Names listed with a slash: "Ang1/2" names Ang1 and Ang2, each with the span of its
+    number. A list names each thing once, so the second 1 of "BRCA1/1" is no name: it
+    stays a number, and a claim that changes a listed number still differs."""
+    out = []
+    for match in _CODE_LIST.finditer(text):
+        prefix, seen = match.group(1), set()
+        for number in re.finditer(r"\d+", match.group(2)):
+            if number.group() not in seen:
+                seen.add(number.group())
+                start = match.start(2) + number.start()
+                out.append((prefix + number.group(), start, start + len(number.group())))
+    return out
+
+
 def numbers(text: str) -> list[Quantity]:
     """The quantities stated in ``text``: numerals (1,234; 0.35; .05; −2), ranges and ±
     give each of their numbers, number words (two, twenty, twice). Numbers that are part of
     a name or code (IL-6, COVID-19, Ang1, angiopoietin 2, type 2, 3D) are left out: they are
     words, compared as words."""
     out: list[Quantity] = []
-    names = {start for _, start, _ in named_numbers(text)}
+    names = {start for _, start, _ in named_numbers(text) + listed_names(text)}
     for match in _NUMBER.finditer(text):
         if match.start() in names:
             continue
@@ -185,7 +198,7 @@ def numbers(text: str) -> list[Quantity]:
         if match.group("word"):
             value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0
         elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]) or \
-                _listed_name(text, match) or _CAPITAL_AFTER.match(text, match.end()):
+                _CAPITAL_AFTER.match(text, match.end()):
             continue
         else:
             raw = match.group("num").replace(",", "")
@@ -197,11 +210,6 @@ def numbers(text: str) -> list[Quantity]:
             out[-1] = replace(out[-1], unit=unit)  # 12-20 years, 5.2 ± 1.3 mg: one unit
         out.append(quantity)
     return out
-
-
-def _listed_name(text: str, match: re.Match[str]) -> bool:
-    listed = _CODE_LIST_BEFORE.search(text[max(0, match.start() - 16):match.start()])
-    return bool(listed) and match.group() not in re.findall(r"\d+", listed.group())
 
 
 def _unit_after(text: str, at: int) -> tuple[str, int]:
