@@ -178,14 +178,36 @@ class Clause:
         cue = self.tokens[at]
         if cue.word not in _NEGATIONS:
             return {cue.stem}
+        return {t.stem for t in self.scope(at)}
+
+    def scope(self, at: int, reach: int = 2) -> list[Token]:
+        """The content words a negation word at token ``at`` reaches: the next two, up to a
+        comma, past "reach", "show", "statistical"…"""
         after = []
         for t in self.tokens[at + 1:]:
             if t.word in _SCOPE_ENDS:
                 break
             if t.word.isalnum() and t.word not in STOPWORDS and t.word not in _NEGATIONS \
                     and t.stem not in _PASSED_OVER:
-                after.append(t.stem)
-        return set(after[:2])
+                after.append(t)
+        return after[:reach]
+
+    def objects(self, at: int) -> list[Token]:
+        """What the negation word at token ``at`` speaks of, for telling whether another
+        sentence says it or its opposite at all. A denial of what the sentence asserts is
+        about its first word, not what follows it ("is not necessary in most cases"): past
+        an adverb or a hedge ("not fully realized", "does not appear to improve"), through
+        relational words ("no effect on survival", "did not find evidence of
+        acceleration"). "Without X" and "lack of X" reach their whole scope."""
+        if self.tokens[at].word not in _ASSERTED_DENIALS:
+            return self.scope(at)
+        out = []
+        for t in self.scope(at, reach=len(self.tokens)):
+            if t.stem in _RELATIONAL:
+                out.append(t)
+            elif not t.word.endswith("ly") and not t.hedge:
+                return [*out, t]
+        return out
 
     @cached_property
     def denials(self) -> list[tuple[Token, set[str]]]:
@@ -260,9 +282,25 @@ class Reading:
         return {t.stem for c in self.clauses for t in c.tokens}
 
     @cached_property
-    def denied(self) -> dict[int, set[str]]:
-        """What each negation cue denies, by the cue's offset in the sentence."""
-        return {t.start: denied for c in self.clauses for t, denied in c.denials}
+    def changes(self) -> bool:
+        return any(t.direction for c in self.clauses for t in c.tokens)
+
+    @cached_property
+    def relates(self) -> bool:
+        return bool(self.stems & _RELATIONAL)
+
+    def speaks_of(self, words: list[Token]) -> bool:
+        """Whether the sentence says any of ``words`` or its opposite. Any change word
+        answers a change ("did not increase" / "was higher"), any relational word a
+        relation ("does not affect the risk" / "was not associated with")."""
+        return any(t.stem in self.stems or t.direction and self.changes
+                   or t.stem in _RELATIONAL and self.relates for t in words)
+
+    @cached_property
+    def objects(self) -> dict[int, list[Token]]:
+        """What each negation word speaks of (``Clause.objects``), by its offset."""
+        return {t.start: c.objects(i) for c in self.clauses for i, t in enumerate(c.tokens)
+                if t.negation and t.word in _NEGATIONS}
 
 
 @dataclass
@@ -410,11 +448,15 @@ def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
     of the source's article (who or what the study was on)."""
     findings = _numbers(claim, source, others) + _codes(claim, [source, *others, *context])
     findings += _swaps(claim, source)
+    cited = [source, *others]
     for clause in claim.clauses:
+        unsaid = _unsaid_denial(clause, claim, cited)
+        findings += [unsaid] if unsaid else []
         match = _aligned(clause, source)
         if match is None:
             continue
-        findings += _polarity(clause, match, source) + _direction(clause, match, source)
+        findings += [] if unsaid else _polarity(clause, match, source)
+        findings += _direction(clause, match, source)
         findings += _hedge(match, source, claim)
     findings += _population(claim, source, context)
     return findings
@@ -475,11 +517,12 @@ def _denials(run: list[Token], unmatched: Counter[str], other: list[Token],
     other run says its positive form: a claim that leaves out "with ovarian insufficiency"
     does not deny it. A negation word ("not", "without") counts only where the other
     sentence says something it denies: "plans on unseen tasks without finetuning" does not
-    contradict a source that never speaks of finetuning."""
+    contradict a source that never speaks of finetuning, nor "is not necessary in most
+    cases" one that speaks of cases but not of what is necessary."""
     said = {t.stem for t in other}
     return sum(t.negation and t.stem in unmatched and
                (t.stem in said if t.word not in _NEGATIONS
-                else bool(sentence.denied[t.start] & against.stems))
+                else bool({o.stem for o in sentence.objects[t.start][:2]} & against.stems))
                for t in run)
 
 
@@ -541,6 +584,35 @@ def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
     known = set().union(*(r.codes.keys() for r in sources)) if sources else set()
     return [Finding("code", NOT_FOUND, f"the article does not mention “{code}”")
             for code in sorted(claim.codes.values()) if code.lower() not in known]
+
+
+_RELATIONAL = {stem(w) for w in (
+    "effect effects affect affects affected impact impacted influence influenced difference "
+    "differences differ differed association associated relationship relation correlation "
+    "correlated change changes changed benefit role evidence advantage link linked "
+    "significant significantly find found").split()}
+"""Words a denial passes on to what follows them: "no effect on survival" and "did not
+affect survival" speak of survival, as "improved survival" does."""
+
+
+_ASSERTED_DENIALS = {"not", "never", "cannot", "no"}
+"""Negations that deny what a sentence asserts ("is not necessary", "had no effect"), as
+against "without"/"lack of", which add a detail ("plans on unseen tasks without
+finetuning") a source may leave unsaid."""
+
+
+def _unsaid_denial(clause: Clause, claim: Reading, cited: list[Reading]) -> Finding | None:
+    """A denial the claim asserts whose object (``Clause.objects``) none of the cited
+    sentences speaks of: "X is not necessary in most cases" read against "Y occurs in 1 to
+    6% of cases" is neither borne out nor contradicted there, but not found."""
+    for at, cue in enumerate(clause.tokens):
+        if not cue.negation or cue.word not in _ASSERTED_DENIALS:
+            continue
+        objects = clause.objects(at)
+        if objects and not any(r.speaks_of(objects) for r in cited):
+            return Finding("polarity", NOT_FOUND, "the article does not say "
+                           f"“{claim.text[cue.start:objects[-1].end]}” or the opposite")
+    return None
 
 
 def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.claims import compare, read
+from rag.claims import NOT_FOUND, compare, read
 from rag.errors import RagError
 from rag.generate import OptionReader
 from rag.roles import paragraph_of, role
@@ -181,7 +181,8 @@ def features(question: str, evidence: list[Evidence], scores: np.ndarray,
     inputs (names in ``FEATURES``): for the best one, and counted over the best three."""
     statement = read(statement_of(question))
     texts = [evidence[i].text for i in order[:3]]
-    kinds = [{f.kind for f in compare(statement, read(t))} for t in texts]
+    kinds = [{f.kind for f in compare(statement, read(t)) if f.status != NOT_FOUND}
+             for t in texts]  # what a finding says against the statement, not what it lacks
     best = texts[0] if texts else ""
     contradicting = {"polarity", "population"}
     return np.array([

@@ -212,6 +212,33 @@ def test_a_negation_of_something_the_source_never_mentions_is_not_a_contradictio
     assert ("polarity", CONTRADICTED) in [(f.kind, f.status) for f in denies]
 
 
+def test_a_denial_read_against_a_sentence_silent_on_what_it_denies_is_not_found():
+    # the model's conclusion checked against a background sentence sharing "cases"
+    silent = compare(read("Routine chest radiography after bronchoscopy is not necessary in "
+                          "most cases."),
+                     read("Pneumothorax following bronchoscopy occurs in 1 to 6% of cases."))
+    assert [(f.kind, f.status) for f in silent] == [("polarity", NOT_FOUND)]
+    assert "“not necessary”" in silent[0].reason
+
+
+@pytest.mark.parametrize(("claim", "source"), [
+    ("The drug had no effect on survival.", "The drug improved survival."),
+    ("The drug did not increase the risk of stroke.",
+     "The risk of stroke was higher with the drug."),
+    ("Routine radiography is not necessary after bronchoscopy.",
+     "Routine radiography is necessary after bronchoscopy."),
+])
+def test_a_denial_still_contradicts_a_sentence_that_speaks_of_what_it_denies(
+        claim: str, source: str):
+    assert {(f.kind, f.status) for f in compare(read(claim), read(source))} == {
+        ("polarity", CONTRADICTED)}
+
+
+def test_a_denied_effect_is_compared_with_a_reported_association():
+    assert compare(read("Fetal gender does not affect asthma visits."),
+                   read("Asthma visits were not associated with fetal gender.")) == []
+
+
 def test_a_change_of_another_quantity_is_not_a_direction_turned_round():
     source = read("Mixed precision training improves the speed of training.")
     # "loss" is a decrease word, but of nothing the source says changes
