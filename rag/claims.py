@@ -66,6 +66,17 @@ _PASSED_OVER = {stem(w) for w in (
     "achieved attain attained statistical statistically").split()}
 """Words a negation passes over to what it denies: "did not reach statistical
 significance" denies significance."""
+_RELATIONAL = {stem(w) for w in (
+    "effect effects affect affects affected impact impacted influence influenced difference "
+    "differences differ differed association associated relationship relation correlation "
+    "correlated change changes changed benefit role evidence advantage link linked "
+    "significant significantly find found").split()}
+"""Words a denial passes on to what follows them: "no effect on survival" and "did not
+affect survival" speak of survival, as "improved survival" does."""
+_ASSERTED_DENIALS = {"not", "never", "cannot", "no"}
+"""Negations that deny what a sentence asserts ("is not necessary", "had no effect"), as
+against "without"/"lack of", which add a detail ("plans on unseen tasks without
+finetuning") a source may leave unsaid."""
 _CLAUSE_SPLIT = {";", "but", "however", "although", "though", "whereas", "while", "yet",
                  "nevertheless", "instead", "except"}
 _MODALS = {"may", "might", "could", "possibly", "possible", "potentially", "potential",
@@ -451,11 +462,13 @@ def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
     cited = [source, *others]
     for clause in claim.clauses:
         unsaid = _unsaid_denial(clause, claim, cited)
-        findings += [unsaid] if unsaid else []
+        if unsaid:
+            findings.append(unsaid)
         match = _aligned(clause, source)
         if match is None:
             continue
-        findings += [] if unsaid else _polarity(clause, match, source)
+        if not unsaid:
+            findings += _polarity(clause, match, source)
         findings += _direction(clause, match, source)
         findings += _hedge(match, source, claim)
     findings += _population(claim, source, context)
@@ -584,21 +597,6 @@ def _codes(claim: Reading, sources: list[Reading]) -> list[Finding]:
     known = set().union(*(r.codes.keys() for r in sources)) if sources else set()
     return [Finding("code", NOT_FOUND, f"the article does not mention “{code}”")
             for code in sorted(claim.codes.values()) if code.lower() not in known]
-
-
-_RELATIONAL = {stem(w) for w in (
-    "effect effects affect affects affected impact impacted influence influenced difference "
-    "differences differ differed association associated relationship relation correlation "
-    "correlated change changes changed benefit role evidence advantage link linked "
-    "significant significantly find found").split()}
-"""Words a denial passes on to what follows them: "no effect on survival" and "did not
-affect survival" speak of survival, as "improved survival" does."""
-
-
-_ASSERTED_DENIALS = {"not", "never", "cannot", "no"}
-"""Negations that deny what a sentence asserts ("is not necessary", "had no effect"), as
-against "without"/"lack of", which add a detail ("plans on unseen tasks without
-finetuning") a source may leave unsaid."""
 
 
 def _unsaid_denial(clause: Clause, claim: Reading, cited: list[Reading]) -> Finding | None:
