@@ -603,10 +603,10 @@ def _unsaid_denial(clause: Clause, claim: Reading, cited: list[Reading]) -> Find
     """A denial the claim asserts whose object (``Clause.objects``) none of the cited
     sentences speaks of: "X is not necessary in most cases" read against "Y occurs in 1 to
     6% of cases" is neither borne out nor contradicted there, but not found."""
-    for at, cue in enumerate(clause.tokens):
+    for cue in clause.tokens:
         if not cue.negation or cue.word not in _ASSERTED_DENIALS:
             continue
-        objects = clause.objects(at)
+        objects = claim.objects[cue.start]
         if objects and not any(r.speaks_of(objects) for r in cited):
             return Finding("polarity", NOT_FOUND, "the article does not say "
                            f"“{claim.text[cue.start:objects[-1].end]}” or the opposite")
