@@ -503,7 +503,8 @@ def _summaries_per_min(summarizer: Summarizer, articles: list[Article]) -> dict[
             "median_seconds": round(statistics.median(s.seconds for s in summaries), 2),
             "mean_words": round(sum(len(s.text.split()) for s in sentences)
                                 / len(summaries), 1),
-            "supported_share": round(sum(s.supported for s in sentences) / len(sentences), 3)}
+            "supported_share": round(sum(s.supported for s in sentences) / len(sentences), 3),
+            "trimmed": sum(bool(s.drafted) for s in sentences)}
 
 
 def _ids_by_length(library: Library) -> list[str]:

@@ -336,6 +336,10 @@ class ClaimCheck:
     scores: list[float] = field(default_factory=list)
     kind: str = ""
 
+    @property
+    def supported(self) -> bool:
+        return self.status == SUPPORTED
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``rag check``: the claim, its status, the reason, the cited spans."""
         return {"claim": self.claim, "status": self.status, "reason": self.reason,

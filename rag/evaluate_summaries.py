@@ -36,7 +36,7 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
     scores: dict[str, list[float]] = {m: [] for m in METRICS}
     tldr_scores: dict[str, list[float]] = {m: [] for m in METRICS}
     tldr_words: list[int] = []
-    supported, sentences, words, failed = 0, 0, [], []
+    supported, trimmed, sentences, words, failed = 0, 0, 0, [], []
     started = time.perf_counter()
     for item, text in tqdm(list(zip(items, texts, strict=True)), desc="summaries",
                            unit="article", disable=not progress, file=sys.stderr):
@@ -55,6 +55,7 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
                                           for ref in item.get("references") or [""]))
         tldr_words.append(len(tldr.split()))
         supported += sum(s.supported for s in summary.sentences)
+        trimmed += sum(bool(s.drafted) for s in summary.sentences)
         sentences += len(summary.sentences)
         words.append(len(overview.split()))
     minutes = (time.perf_counter() - started) / 60
@@ -67,6 +68,9 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
                  "written": sum(1 for w in tldr_words if w) / max(len(tldr_words), 1),
                  "mean_words": round(float(np.mean(tldr_words)), 1) if tldr_words else 0.0},
         "supported_share": round(supported / sentences, 4) if sentences else 0.0,
+        # the same before trimming: sentences the article bears out as the model drafted them
+        "supported_as_drafted": round((supported - trimmed) / sentences, 4) if sentences else 0.0,
+        "trimmed": trimmed,
         "mean_words": round(float(np.mean(words)), 1) if words else 0.0,
         "articles_per_min": round(len(words) / minutes, 3) if minutes else 0.0,
         "failed": failed,

@@ -171,8 +171,12 @@ def render_markdown(summary: Summary, article: Article) -> str:
             lines.append(f"{'- ' if role in ('finding', 'caveat') else ''}{s.text} {refs}".rstrip())
         lines.append("")
     left_out = len(summary.sentences) - len(summary.shown)
+    trimmed = sum(1 for s in summary.shown if s.drafted)
     if not summary.shown:
         lines += [f"**{NOTHING_BORNE_OUT}**", ""]
+    if trimmed:
+        lines += [f"*{trimmed} sentence(s) trimmed to the part the article bears out (the "
+                  "model's wording is in the JSON, under \"drafted\").*", ""]
     if left_out:
         lines += [f"*{left_out} sentence(s) of the draft left out: the article does not bear "
                   "them out (listed with the reason in the JSON, under \"dropped\").*", ""]

@@ -207,6 +207,9 @@ class SummarySentence:
     sentences are shown as the summary."""
     support: float
     reason: str = ""
+    drafted: str = ""
+    """The model's own wording, where ``text`` is that sentence trimmed to the part the
+    article bears out (empty: shown as drafted)."""
 
     @property
     def supported(self) -> bool:

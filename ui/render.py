@@ -182,6 +182,10 @@ def summary_html(summary: dict[str, Any]) -> str:
                              for i, span in enumerate(s.get("spans", []), start=1))
             items.append(f"<li>{escape(s.get('text', ''))} {links}</li>")
         parts.append(f"<h4>{heading}</h4><ul>{''.join(items)}</ul>")
+    trimmed = sum(1 for s in shown if s.get("drafted"))
+    if trimmed:
+        parts.append(f"<p class='meta'>{trimmed} sentence(s) trimmed to the part the article "
+                     "bears out.</p>")
     dropped = summary.get("dropped") or []
     if dropped:
         parts.append(f"<p class='meta'>{len(dropped)} sentence(s) of the draft left out: the "

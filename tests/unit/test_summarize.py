@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag import Library
-from rag.summarize import NOTHING_BORNE_OUT, key_sentences, parse_draft
+from rag.summarize import NOTHING_BORNE_OUT, key_sentences, parse_draft, trimmings
 from tests.fakes import ScriptedGenerator
 from ui.render import summary_html
 
@@ -116,6 +116,45 @@ def test_summary_sentences_link_to_exact_spans_and_inventions_are_marked(study_l
             assert sentence.supported
             quoted = " ".join(text[s.start : s.end] for s in sentence.spans)
             assert sentence.text.split()[0] in quoted
+
+
+def test_a_detail_the_article_does_not_give_is_trimmed_off_and_the_drafted_wording_kept(
+        study_library):
+    drafted = ("Hormone levels and follicle counts recovered after treatment, with 85% of "
+               "rats recovering within 3 weeks.")
+    study_library.use_generator(ScriptedGenerator(
+        f"## Overview\nStem cells restored ovarian function in rats.\n"
+        f"## Key findings\n- {drafted}\n- The cells cured diabetes in seven dogs, with no "
+        "side effects.\n"))
+    study_library.summarize(["study"])
+    folder = study_library.summaries_folder
+    data = json.loads((folder / "study.json").read_text())
+    assert data["findings"] == ["Hormone levels and follicle counts recovered after treatment."]
+    (trimmed,) = [s for s in data["sentences"] if s["drafted"]]
+    assert trimmed["drafted"] == drafted and "85%" in trimmed["reason"] and trimmed["spans"]
+    # shortening an invention leaves an invention: it is still left out, as drafted
+    assert [d["text"] for d in data["dropped"]] == [
+        "The cells cured diabetes in seven dogs, with no side effects."]
+    markdown = (folder / "study.md").read_text()
+    assert "85%" not in markdown and "1 sentence(s) trimmed" in markdown
+    assert "1 sentence(s) trimmed" in summary_html(data)
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("GCNs decode brain activity in short windows, with an accuracy of 89% by state.",
+     ["GCNs decode brain activity in short windows, with an accuracy of 89%.",
+      "GCNs decode brain activity in short windows."]),
+    ("The method improves softmax inference by learning a hierarchy, reducing cost.",
+     ["The method improves softmax inference by learning a hierarchy.",
+      "The method improves softmax inference."]),
+    # no cut that ends on a function word or leaves under five words
+    ("The study found that while quality rose, costs did not fall.", []),
+    ("Costs fell by half.", []),
+    # cutting these would widen the claim
+    ("The drug is safe in adults unless they have kidney disease.", []),
+])
+def test_trimmings_cut_trailing_details_longest_first(sentence: str, expected: list[str]):
+    assert trimmings(sentence) == expected
 
 
 def test_new_summarizes_once_then_only_new_or_changed_articles(study_library, tmp_path):
