@@ -112,10 +112,12 @@ class Quantity:
 
     def matches(self, source: Quantity) -> bool:
         """Whether this (a claim's) number states ``source``'s amount: equal, rounded by the
-        claim (34.7 → 35), or a proportion written as a percentage (0.35 ↔ 35 %)."""
+        claim (34.7 → 35), or a proportion written as a percentage (0.35 ↔ 35 %). A
+        percentage is never the same number of something: "85%" is not "85 patients"."""
         pairs = [(self.value, source.value)]
         if (self.unit == "%") != (source.unit == "%"):
-            pairs += [(self.value, source.value * 100), (self.value * 100, source.value)]
+            scaled = [(self.value, source.value * 100), (self.value * 100, source.value)]
+            pairs = pairs + scaled if {self.unit, source.unit} == {"%", ""} else scaled
         return any(abs(a - b) < 1e-9 or round(b, self.decimals) == a for a, b in pairs)
 
 
@@ -125,10 +127,13 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
 _NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
                       "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
                       "dozen": 12, "twice": 2, "half": 0.5, "threefold": 3, "twofold": 2})
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_ONES = "one|two|three|four|five|six|seven|eight|nine"
 _PERCENT = {"%", "percent", "per cent", "percentage"}
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<sign>[-−–](?=\d))?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+)"
-    r"|(?<![\w-])(?P<word>" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b",
+    rf"|(?<![\w-])(?P<word>(?:{_TENS})[-‐–](?:{_ONES})|"  # thirty-seven
+    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b",
     re.I)
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
@@ -196,7 +201,8 @@ def numbers(text: str) -> list[Quantity]:
             continue
         unit, end = _unit_after(text, match.end())
         if match.group("word"):
-            value, decimals = float(_NUMBER_WORDS[match.group("word").lower()]), 0
+            value, decimals = float(sum(_NUMBER_WORDS[w] for w in re.split(
+                "[-‐–]", match.group("word").lower()))), 0
         elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]) or \
                 _CAPITAL_AFTER.match(text, match.end()):
             continue

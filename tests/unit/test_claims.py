@@ -168,6 +168,16 @@ def test_numbers_keep_their_units_ranges_and_words():
                      (0.35, ""), (2.0, ""), (5.0, "mg")]
 
 
+def test_a_compound_number_word_is_one_number_and_a_percentage_is_not_a_count():
+    source = read("Eighty-five patients (64.4%) received MV repair and thirty-seven (28%) "
+                  "did not.")
+    assert [q.value for q in source.numbers] == [85.0, 64.4, 37.0, 28.0]
+    assert compare(read("85 patients received MV repair."), source) == []
+    # "85 patients" are 64.4 % of them: the model's "85%" misreads the count
+    (wrong,) = compare(read("85% of patients received MV repair."), source)
+    assert (wrong.kind, wrong.status) == ("number", CONTRADICTED) and "64.4%" in wrong.reason
+
+
 @pytest.mark.parametrize(("sentence", "expected"), [
     ("To determine whether the drug improves survival.", "purpose"),
     ("We aimed to assess pain after surgery.", "purpose"),
