@@ -1,6 +1,7 @@
 """Check an answer against its evidence: split it into sentences, find the passage sentences
 that support each one (``rag.support``), keep citations that hold, fix those that point at
-the wrong passage, and mark sentences nothing supports.
+the wrong passage, trim a sentence to the part they bear out, and mark sentences nothing
+supports.
 Citations are built from retrieved chunks only, never from text the model wrote.
 """
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from rag.claims import NOT_FOUND, close_rival, context_of, objection
 from rag.support import Evidence, SupportScorer, evidence_sentences
-from rag.text import sentence_spans
+from rag.text import sentence_spans, trimmings
 from rag.types import AnswerSentence, Citation, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -50,17 +51,18 @@ def check_answer(
     check`` and summaries judge a sentence (``close_rival``); else a sentence they
     contradict or that overstates them is replaced by the source sentence itself, quoted
     and cited, with the reason kept (``status``, ``reason``, ``said``), and one with a
-    number or a name they do not give is marked as not supported."""
+    number or a name they do not give is trimmed to the part they bear out (``_trimmed``,
+    the model's sentence kept in ``said``) or else marked as not supported."""
     claims = split_claims(answer)
     evidence = evidence_sentences(hits)
     scores = scorer.scores([text for text, _ in claims], evidence)
     sentences: list[AnswerSentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}
 
-    def cite(index: int, row: int) -> int:
+    def cite(index: int, score: float) -> int:
         e = evidence[index]
         key = (e.n, e.start, e.end)
-        citations.setdefault(key, e.citation(scores[row, index]))
+        citations.setdefault(key, e.citation(score))
         return list(citations).index(key)
 
     for row, (text, cited) in enumerate(claims):
@@ -82,16 +84,46 @@ def check_answer(
         if found is None:
             best.sort(key=lambda i: evidence[i].n)
             sentences.append(AnswerSentence(text, [evidence[i].n for i in best], True,
-                                            [cite(i, row) for i in best]))
+                                            [cite(i, scores[row, i]) for i in best]))
         elif found.status == NOT_FOUND:
-            sentences.append(AnswerSentence(text, [], False, status=NOT_FOUND,
-                                            reason=found.reason))
+            trim = _trimmed(text, cited, evidence, scorer, threshold)
+            if trim is None:
+                sentences.append(AnswerSentence(text, [], False, status=NOT_FOUND,
+                                                reason=found.reason))
+                continue
+            short, best, support = trim
+            sentences.append(AnswerSentence(
+                short, [evidence[i].n for i in best], True,
+                [cite(i, support[i]) for i in best], status=NOT_FOUND,
+                reason=f"trimmed to the part the passages bear out: {found.reason}",
+                said=text))
         else:  # corrected from the source: its own words, quoted
             source = strongest[0]
             sentences.append(AnswerSentence(f"“{evidence[source].text}”", [evidence[source].n],
-                                            True, [cite(source, row)], status=found.status,
-                                            reason=found.reason, said=text))
+                                            True, [cite(source, scores[row, source])],
+                                            status=found.status, reason=found.reason,
+                                            said=text))
     return sentences, list(citations.values())
+
+
+def _trimmed(text: str, cited: list[int], evidence: list[Evidence], scorer: SupportScorer,
+             threshold: float) -> tuple[str, list[int], np.ndarray] | None:
+    """The longest shortening of ``text`` (``trimmings``: a trailing detail cut off) that
+    the passages bear out, the evidence sentences it rests on (in passage order) and its
+    support scores; None when none is. A sentence that adds a number or a name no passage
+    gives at its end ("…, with 89% accuracy") keeps its checked part instead of being
+    shown whole as unsupported; a sentence the passages contradict is corrected from the
+    source instead."""
+    shorter = trimmings(text)
+    if not shorter:
+        return None
+    for short, row in zip(shorter, scorer.scores(shorter, evidence), strict=True):
+        best = _best_supporting(row, evidence, cited, threshold)
+        strongest = sorted(best, key=lambda i: -row[i])
+        if best and objection(short, [evidence[i] for i in strongest],
+                              context_of(evidence[strongest[0]], evidence)) is None:
+            return short, sorted(best, key=lambda i: evidence[i].n), row
+    return None
 
 
 def _best_supporting(

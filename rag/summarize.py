@@ -27,7 +27,7 @@ from rag.errors import RagError
 from rag.generate import Generator, Message
 from rag.settings import Settings
 from rag.support import Evidence, SupportScorer, article_sentences
-from rag.text import STOPWORDS, sentence_spans, words
+from rag.text import TRAILING_CLAUSE, sentence_spans, trimmings
 from rag.types import Article, Span, Summary, SummarySentence
 
 ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat": "caveat",
@@ -218,33 +218,6 @@ def _one_tldr(claims: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-_TRAILING_CLAUSE = re.compile(
-    r",\s+(?=(?:which|while|whereas|thereby|thus|including|such as|[a-z]+ing)\b)")
-"""Where a sentence's trailing clause begins: a comma, then a participle ("…, making it
-flexible", "…, demonstrating gains") or a relative or listing word ("…, which…",
-"…, including…")."""
-
-
-_TRAILING_DETAIL = re.compile(rf"{_TRAILING_CLAUSE.pattern}|,\s+(?=with\b)|\s+(?=(?:by|while)\s)")
-"""Where a detail that can go begins: a trailing clause, a ", with …" phrase, a "by …"
-(how, or how much) or "while …" phrase. Not "unless", "except", "only", "if" or "in …":
-cutting those would widen the claim rather than shorten it."""
-TRIMMED_WORDS = 5
-
-
-def trimmings(sentence: str) -> list[str]:
-    """``sentence`` cut before each detail that can go (``_TRAILING_DETAIL``), longest
-    first, each ended with a full stop; only cuts that leave at least ``TRIMMED_WORDS``
-    words and do not end on a function word ("…, finding that while …" is no cut)."""
-    out = []
-    for match in reversed(list(_TRAILING_DETAIL.finditer(sentence))):
-        head = sentence[:match.start()].rstrip(" ,;:")
-        last = words(head)[-1:] or [""]
-        if len(head.split()) >= TRIMMED_WORDS and last[0] not in STOPWORDS:
-            out.append(head + ".")
-    return out
-
-
 def main_clause(sentence: str, limit: int = TLDR_WORDS) -> str:
     """``sentence`` within ``limit`` words: as it is when it fits, else without its trailing
     clauses, keeping as many as fit ("X does Y, making Z, leading to W" → "X does Y, making
@@ -252,7 +225,7 @@ def main_clause(sentence: str, limit: int = TLDR_WORDS) -> str:
     is its claim; a sentence with no tail that can go is returned whole (too long)."""
     if len(sentence.split()) <= limit:
         return sentence
-    cuts = [m.start() for m in _TRAILING_CLAUSE.finditer(sentence)
+    cuts = [m.start() for m in TRAILING_CLAUSE.finditer(sentence)
             if len(sentence[:m.start()].split()) <= limit]
     return sentence[:cuts[-1]].rstrip() + "." if cuts else sentence
 

@@ -98,6 +98,33 @@ def sentence_spans(text: str) -> list[Span]:
     return spans
 
 
+TRAILING_CLAUSE = re.compile(
+    r",\s+(?=(?:which|while|whereas|thereby|thus|including|such as|[a-z]+ing)\b)")
+"""Where a sentence's trailing clause begins: a comma, then a participle ("…, making it
+flexible", "…, demonstrating gains") or a relative or listing word ("…, which…",
+"…, including…")."""
+
+
+_TRAILING_DETAIL = re.compile(rf"{TRAILING_CLAUSE.pattern}|,\s+(?=with\b)|\s+(?=(?:by|while)\s)")
+"""Where a detail that can go begins: a trailing clause, a ", with …" phrase, a "by …"
+(how, or how much) or "while …" phrase. Not "unless", "except", "only", "if" or "in …":
+cutting those would widen the claim rather than shorten it."""
+TRIMMED_WORDS = 5
+
+
+def trimmings(sentence: str) -> list[str]:
+    """``sentence`` cut before each detail that can go (``_TRAILING_DETAIL``), longest
+    first, each ended with a full stop; only cuts that leave at least ``TRIMMED_WORDS``
+    words and do not end on a function word ("…, finding that while …" is no cut)."""
+    out = []
+    for match in reversed(list(_TRAILING_DETAIL.finditer(sentence))):
+        head = sentence[:match.start()].rstrip(" ,;:")
+        last = words(head)[-1:] or [""]
+        if len(head.split()) >= TRIMMED_WORDS and last[0] not in STOPWORDS:
+            out.append(head + ".")
+    return out
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A number a sentence states: its value, the unit after it (a stem; ``%`` for percent,

@@ -139,7 +139,9 @@ class AnswerSentence:
     status: str = "supported"
     """What the claim check found of the model's sentence: supported, contradicted,
     overstated or not found. A contradicted or overstated sentence is shown as the source
-    sentence it got wrong, quoted (``text``), with what the model wrote in ``said``."""
+    sentence it got wrong, quoted (``text``), with what the model wrote in ``said``; one
+    with a trailing detail the passages do not give, as the part they bear out (``text``,
+    ``supported``), the whole sentence in ``said``."""
     reason: str = ""
     said: str = ""
 

@@ -61,6 +61,20 @@ def test_sentence_nothing_supports_is_marked_and_cites_nothing():
     assert not sentences[0].supported and sentences[0].citations == [] and citations == []
 
 
+def test_a_detail_no_passage_gives_is_trimmed_off_and_the_models_sentence_kept():
+    claim = "A new drug lowered blood pressure in older adults, with 85% of them responding."
+    sentences, citations = check_answer(f"{claim} [2]", HITS, SCORER, 0.45)
+    (trimmed,) = sentences
+    assert (trimmed.text, trimmed.supported, trimmed.said) == (
+        "A new drug lowered blood pressure in older adults.", True, claim)
+    assert "85%" in trimmed.reason and trimmed.citations == [2]
+    assert [c.text for c in citations] == ["A new drug lowered blood pressure in older adults."]
+    # cutting an invention leaves an invention: still marked, as the model wrote it
+    invented = "Volcanoes erupt on Jupiter's moons every Tuesday, with lava flows of 85 km."
+    sentences, citations = check_answer(f"{invented} [1]", HITS, SCORER, 0.45)
+    assert (sentences[0].text, sentences[0].supported, citations) == (invented, False, [])
+
+
 def test_an_answer_sentence_is_cited_to_a_passage_sentence_almost_as_close_that_bears_it_out():
     """As `rag check` and summaries judge a sentence: the best match hedges ("may"), the
     next one, nearly as close, says it plainly."""
