@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from rag.claims import NOT_FOUND, close_rival, context_of, objection
+from rag.claims import NOT_FOUND, Finding, close_rival, context_of, objection
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import sentence_spans, trimmings
 from rag.types import AnswerSentence, Citation, Hit
@@ -69,14 +69,13 @@ def check_answer(
         if is_refusal(text):
             sentences.append(AnswerSentence(text, [], True))
             continue
-        best = _best_supporting(scores[row], evidence, cited, threshold)
-        if not best:
+        reading = _read_against(text, scores[row], evidence, cited, threshold)
+        if reading is None:
             sentences.append(AnswerSentence(text, [], False, status=NOT_FOUND,
                                             reason="no passage says this"))
             continue
-        strongest = sorted(best, key=lambda i: -scores[row, i])
-        found = objection(text, [evidence[i] for i in strongest],
-                           context_of(evidence[strongest[0]], evidence))
+        strongest, found = reading
+        best = list(strongest)
         if found is not None:
             rival = close_rival(text, evidence, scores[row], strongest[0], threshold)
             if rival is not None:
@@ -118,12 +117,23 @@ def _trimmed(text: str, cited: list[int], evidence: list[Evidence], scorer: Supp
     if not shorter:
         return None
     for short, row in zip(shorter, scorer.scores(shorter, evidence), strict=True):
-        best = _best_supporting(row, evidence, cited, threshold)
-        strongest = sorted(best, key=lambda i: -row[i])
-        if best and objection(short, [evidence[i] for i in strongest],
-                              context_of(evidence[strongest[0]], evidence)) is None:
-            return short, sorted(best, key=lambda i: evidence[i].n), row
+        reading = _read_against(short, row, evidence, cited, threshold)
+        if reading is not None and reading[1] is None:
+            return short, sorted(reading[0], key=lambda i: evidence[i].n), row
     return None
+
+
+def _read_against(text: str, row: np.ndarray, evidence: list[Evidence], cited: list[int],
+                  threshold: float) -> tuple[list[int], Finding | None] | None:
+    """The evidence sentences that support ``text`` (``_best_supporting``, strongest
+    first) and what the claim check objects to in them (None: they bear it out); None when
+    no sentence supports it at all."""
+    best = _best_supporting(row, evidence, cited, threshold)
+    if not best:
+        return None
+    strongest = sorted(best, key=lambda i: -row[i])
+    return strongest, objection(text, [evidence[i] for i in strongest],
+                                context_of(evidence[strongest[0]], evidence))
 
 
 def _best_supporting(
