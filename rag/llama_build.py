@@ -53,9 +53,14 @@ def build(flags: set[str], portable: bool) -> tuple[str, str]:
     return key, " ".join([arguments, *(f"-D{name}=ON" for name in extras)])
 
 
-def main() -> None:
+def this_machine() -> tuple[str, str]:
+    """(wheel cache key, CMake arguments) for this CPU, ``RAG_LLAMA_PORTABLE`` honoured."""
     portable = os.environ.get("RAG_LLAMA_PORTABLE", "").lower() in ("1", "true", "yes", "on")
-    key, arguments = build(cpu_flags(), portable)
+    return build(cpu_flags(), portable)
+
+
+def main() -> None:
+    key, arguments = this_machine()
     sys.stdout.write(f"{key}\n{arguments}\n")
 
 

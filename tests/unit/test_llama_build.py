@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.llama_build import PORTABLE, build, cpu_flags
+import pytest
+
+from rag.llama_build import PORTABLE, build, cpu_flags, this_machine
 
 AVX2_ONLY = {"sse4_2", "avx", "avx2", "fma", "f16c"}
 AVX512_VNNI_BF16 = AVX2_ONLY | {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd",
@@ -31,6 +33,14 @@ def test_an_avx512_cpu_gets_its_extensions_and_a_cache_key_of_its_own():
 
 def test_the_portable_build_can_be_forced_on_any_cpu():
     assert build(AVX512_VNNI_BF16, portable=True) == ("avx2", PORTABLE)
+
+
+def test_the_environment_variable_forces_the_portable_build_here(
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RAG_LLAMA_PORTABLE", "1")
+    assert this_machine() == ("avx2", PORTABLE)
+    monkeypatch.setenv("RAG_LLAMA_PORTABLE", "0")
+    assert this_machine() == build(cpu_flags(), portable=False)
 
 
 def test_flags_are_read_from_cpuinfo(tmp_path: Path):
