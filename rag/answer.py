@@ -41,7 +41,7 @@ from typing import Any
 from rag.cite import check_answer, extractive_answer, is_refusal, render
 from rag.disagree import Disagreement, find_disagreements
 from rag.errors import RagError
-from rag.evidence import select_evidence, tokens
+from rag.evidence import on_subject, select_evidence, tokens
 from rag.generate import Generator, Message
 from rag.retrieve import Filters
 from rag.settings import Settings
@@ -245,8 +245,8 @@ class Answerer:
             or coverage < self.settings.coverage_threshold
         passages = hits[: self.settings.prompt_passages]
         if self.settings.prompt_style == "evidence" and not refused:
-            passages = select_evidence(query, passages, self.scorer,
-                                       self.settings.evidence_tokens)
+            relevant = on_subject(query, passages, self.scorer, self.settings.coverage_threshold)
+            passages = select_evidence(query, relevant, self.scorer, self.settings.evidence_tokens)
             if follows:
                 passages = _joined(self._carried(history), passages)
         # the model answers the question asked; a rewrite only where it resolved a reference

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.evidence import select_evidence, tokens
+from rag.evidence import on_subject, select_evidence, tokens
 from rag.support import SupportScorer
 from rag.types import Chunk, Hit
 from tests.fakes import HashingEmbedder
@@ -53,3 +53,16 @@ def test_sentences_as_relevant_as_the_best_are_all_kept_in_article_order():
     ovary = [i for i in items if i.chunk.article_id == "ovary"]
     assert len(ovary) == 1 and "Hormone levels were measured monthly. The treatment " \
         "rebalanced angiopoietin 1 and angiopoietin 2 in the ovary." in ovary[0].chunk.text
+
+
+def test_passages_of_other_articles_count_only_if_they_hold_the_questions_wording():
+    question = "Which angiopoietins did the treatment rebalance?"
+    (ovary, _), second = hits(), Hit(Chunk("ovary", 0, 9, "Rats fed.", id=3), "Ovary", 0.4)
+    neighbour = Hit(Chunk("vessels", 0, 40, "The treatment of vessels in older adults", id=4),
+                    "Vessels", 0.9)
+    review = Hit(Chunk("review", 0, 44, "A review: angiopoietins rebalance in rats.", id=5),
+                 "Review", 0.3)
+    kept = on_subject(question, [ovary, neighbour, second, review], SCORER, coverage=0.34)
+    # the first article's passages stay (it passed the gate), however little they hold
+    assert [h.chunk.id for h in kept] == [1, 3, 5]
+    assert on_subject(question, [], SCORER, coverage=0.34) == []
