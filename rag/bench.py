@@ -591,11 +591,12 @@ def bench_llama_builds(settings: Settings, scratch: Path, wheels: Path) -> dict[
     """Prompt evaluation tokens/s (300 tokens, median of 3 in a process, median over
     ``BUILD_ROUNDS`` processes) of the llama.cpp build installed for this CPU beside the
     portable AVX2 build of the same version, the two in turn; the AVX2 wheel is built into the
-    wheel cache if it is not there. On a CPU without AVX-512 the installed build is that very
-    wheel (``same_build``): their ratio then shows only the machine's noise."""
+    wheel cache if it is not there. Where both report the same kernels (``same_build``: on a
+    CPU without AVX-512 the installed build is that very wheel) their ratio shows only the
+    machine's noise."""
     from importlib.metadata import version
 
-    from rag.llama_build import PORTABLE, this_machine
+    from rag.llama_build import PORTABLE
 
     model = resolve_generator_model(settings.generator, settings.model_cache.expanduser())
     portable = wheels / "llama-avx2"
@@ -621,8 +622,7 @@ def bench_llama_builds(settings: Settings, scratch: Path, wheels: Path) -> dict[
     for _ in range(BUILD_ROUNDS):  # in turn, so a slow spell of the machine hits both builds
         rounds.append((measure(None), measure(str(target))))
     ours, baseline = (_median_rate([r[i] for r in rounds]) for i in (0, 1))
-    key = this_machine()[0]
-    return {"installed": ours, "installed_build": key, "same_build": key == "avx2",
+    return {"installed": ours, "same_build": ours["cpu"] == baseline["cpu"],
             "baseline_portable_avx2": baseline, "rounds": len(rounds),
             "ratio_vs_portable": ratio(ours["prompt_tokens_per_s"],
                                        baseline["prompt_tokens_per_s"])}
