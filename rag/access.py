@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.corpus import OUTSIDE_LIBRARY, is_within
 from rag.errors import RagError
 from rag.files import atomic_write
-from rag.ingest import UPLOADS
+from rag.ingest import UPLOAD_PREFIX, UPLOADS
 from rag.settings import Settings
 from rag.web import is_url
 
@@ -57,6 +57,8 @@ class VisitorPolicy:
         if is_url(text.strip()):
             raise RagError("the server does not fetch web pages for visitors; the operator "
                            "can add them with 'rag ingest URL' or 'rag ingest --feed URL'")
+        if "\x00" in text:  # no file name holds one; the OS calls would raise
+            raise RagError(f"that path: {OUTSIDE_LIBRARY}")
         path = Path(text.strip()).expanduser()
         if not text.strip() or not is_within(path, list(self.roots)):
             raise RagError(f"{text.strip() or 'that path'}: {OUTSIDE_LIBRARY}; ask the "
@@ -91,6 +93,19 @@ class VisitorPolicy:
             atomic_write(target, data)
             stored.append(target)
         return stored
+
+    @staticmethod
+    def may_remove(article_id: str) -> bool:
+        """Visitors may remove what visitors uploaded, never the operator's articles."""
+        return article_id.startswith(UPLOAD_PREFIX)
+
+    def removable(self, article_ids: list[str]) -> list[str]:
+        """``article_ids`` if a visitor may remove every one of them (``may_remove``)."""
+        others = [a for a in article_ids if not self.may_remove(a)]
+        if others:
+            raise RagError(f"{others[0]} is the operator's article; visitors can remove only "
+                           "uploaded ones (the operator can run 'rag remove ID')")
+        return article_ids
 
     def llm_url(self, url: str) -> str:
         """A generator URL a visitor chose: '' (the local model) or one the operator listed."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.text import Span, sentence_spans
+from rag.text import MAX_SENTENCE_CHARS, Span, sentence_spans
 from rag.types import Article, Chunk
 
 
@@ -28,17 +28,26 @@ class SentenceUnit:
     tokens: int
 
 
+MAX_CHUNK_CHARS = 2 * MAX_SENTENCE_CHARS
+"""A chunk's bound in characters, beside its bound in tokens: a word-piece tokenizer counts
+a word of any length as one token, so without it a hostile article's chunk could hold
+megabytes. Prose chunks of 160 word pieces stay far below it."""
+
+
 def chunk_article(
-    article: Article, tokenizer: Tokenizer, max_tokens: int, overlap_tokens: int
+    article: Article, tokenizer: Tokenizer, max_tokens: int, overlap_tokens: int,
+    max_chars: int = MAX_CHUNK_CHARS,
 ) -> list[Chunk]:
-    """Greedy windows of whole sentences up to ``max_tokens``; consecutive windows share up to
-    ``overlap_tokens`` of trailing sentences so a fact split across a boundary is still found."""
+    """Greedy windows of whole sentences up to ``max_tokens`` and ``max_chars``; consecutive
+    windows share up to ``overlap_tokens`` of trailing sentences so a fact split across a
+    boundary is still found."""
     units = sentence_units(article.text, tokenizer, max_tokens)
     chunks: list[Chunk] = []
     first = 0
     while first < len(units):
         last, total = first, units[first].tokens
-        while last + 1 < len(units) and total + units[last + 1].tokens <= max_tokens:
+        while last + 1 < len(units) and total + units[last + 1].tokens <= max_tokens \
+                and units[last + 1].end - units[first].start <= max_chars:
             last += 1
             total += units[last].tokens
         start, end = units[first].start, units[last].end

@@ -323,9 +323,10 @@ def info(
 ) -> None:
     """Summarize the index: articles, chunks, embedder, dimension, size on disk."""
     library = Library.open(_settings(index))
-    document = library.info()
-    if check:
-        document["problems"] = library.check()
+    problems = library.check() if check else []
+    # a damaged catalog cannot be counted: its problem is all there is to say
+    document = {"problems": problems} if any("damaged" in p for p in problems) else \
+        {**library.info(), **({"problems": problems} if check else {})}
 
     def human() -> None:
         for key, value in document.items():

@@ -40,9 +40,12 @@ _TRAILER_FIELDS = {
     "source": "url",
     "url": "url",
 }
-_TRAILER_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,40}?)\s*:\s*(.*?)\s*$")
+# Every pattern below runs on text anyone may have written, in the server's one interpreter:
+# each is linear in its input (no two adjacent parts that can match the same characters;
+# values are stripped in Python), so no line makes it backtrack for seconds.
+_TRAILER_LINE = re.compile(r"[ \t]*([A-Za-z][A-Za-z ]{0,40}):(.*)")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
-_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_HEADING = re.compile(r"^#{1,3}[ \t](.*)$", re.MULTILINE)
 _YEAR_IN_PARENS = re.compile(r"\((\d{4})\)")
 _ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 MAX_ID_CHARS = 100
@@ -242,11 +245,12 @@ def split_trailer(text: str) -> tuple[str, dict[str, str]]:
     for i in range(len(lines) - 1, -1, -1):
         if not lines[i].strip():
             continue
-        match = _TRAILER_LINE.match(lines[i])
-        key = _TRAILER_FIELDS.get(match.group(1).lower()) if match else None
-        if key is None or not match or not match.group(2):
+        match = _TRAILER_LINE.fullmatch(lines[i])
+        key = _TRAILER_FIELDS.get(match.group(1).strip().lower()) if match else None
+        value = match.group(2).strip() if match else ""
+        if key is None or not value:
             break
-        meta.setdefault(key, match.group(2))
+        meta.setdefault(key, value)
         cut = i
     if cut == 0:  # nothing but metadata lines: treat the file as body text
         return text, {}
@@ -297,12 +301,25 @@ def _title_from_text(body: str) -> str:
     return first if 0 < len(first) <= 150 and not first.endswith(".") else ""
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases. An alias (``*name``) repeats a node by reference, so
+    a few hundred bytes of nested aliases expand into gigabytes once the values are stored;
+    an article's front matter has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed; write the "
+                                 "value out in full")
+        return super().compose_node(parent, index)
+
+
 def _read_markdown(path: Path, text: str) -> Article:
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1) or "") or {}
+            loaded = yaml.load(match.group(1) or "", Loader=_FrontMatterLoader) or {}
         except yaml.YAMLError as err:
             problem = str(err).splitlines()[0]
             raise UnreadableInput(f"malformed YAML front matter: {problem}") from None
@@ -313,9 +330,17 @@ def _read_markdown(path: Path, text: str) -> Article:
     article = Article(id=path.stem, text=text)
     _apply_metadata(article, meta)
     if not article.title:
-        heading = _HEADING.search(text)
-        article.title = heading.group(1) if heading else path.stem
+        article.title = _first_heading(text) or path.stem
     return article
+
+
+def _first_heading(text: str) -> str:
+    """The text of the first level 1–3 Markdown heading with any ("# Title #" → "Title")."""
+    for match in _HEADING.finditer(text):
+        title = match.group(1).strip().rstrip("#").strip()
+        if title:
+            return title
+    return ""
 
 
 def _read_html(path: Path, data: bytes) -> Article:

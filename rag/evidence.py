@@ -24,8 +24,20 @@ WORDS_PER_TOKEN = 0.72
 """English prose runs about 1.4 word pieces per word in the models' tokenizers."""
 
 
+LONG_WORD_CHARS = 40
+"""A "word" longer than this is no prose word (a digit run, a base64 blob): the generator's
+tokenizer reads it in pieces of a character or two, so it is counted a token a character."""
+
+
 def tokens(text: str) -> int:
-    return int(len(text.split()) / WORDS_PER_TOKEN) + 1
+    """About how many tokens the generator reads for ``text``."""
+    return int(len(text.split()) / WORDS_PER_TOKEN) + long_word_chars(text) + 1
+
+
+def long_word_chars(text: str) -> int:
+    """The characters of ``text``'s over-long words (``LONG_WORD_CHARS``): tokens a count
+    of words or word pieces misses."""
+    return sum(len(w) for w in text.split() if len(w) > LONG_WORD_CHARS)
 
 
 RELEVANT_SHARE = 0.5

@@ -133,6 +133,15 @@ class LlamaCppGenerator:
                                       add_bos=not formatted.added_special)
         return tokens, formatted
 
+    def _fits(self, tokens: list[int], max_tokens: int) -> None:
+        """Refuse, in one line, a prompt the context cannot hold with its answer (llama.cpp
+        would raise mid-stream)."""
+        context = self._llama.n_ctx()
+        if len(tokens) + max_tokens > context:
+            raise RagError(f"the prompt is {len(tokens)} tokens, too long for the model's "
+                           f"context of {context} with a {max_tokens}-token answer; raise "
+                           "RAG_CONTEXT_TOKENS or ask with fewer passages (--k)")
+
     def _restore_prefix(self, messages: list[Message], tokens: list[int]) -> None:
         """Start from the known state that shares the most of ``tokens``, where it shares
         more than the live context: this system prompt's snapshot (made on first use) or a
@@ -273,6 +282,7 @@ class LlamaCppGenerator:
         first = [self._llama.tokenize(o.encode(), add_bos=False)[0] for o in options]
         with self._lock:
             tokens, _ = self._tokens(messages)
+            self._fits(tokens, 1)
             self._restore_prefix(messages, tokens)
             live = Llama.longest_token_prefix(list(self._llama.eval_tokens), tokens)
             # evaluate at least the last prompt token: its logits are the ones read
@@ -286,6 +296,7 @@ class LlamaCppGenerator:
                temperature: float = 0.0) -> Iterator[str]:
         with self._lock:
             tokens, formatted = self._tokens(messages)
+            self._fits(tokens, max_tokens)
             self._restore_prefix(messages, tokens)
             stop = formatted.stop if isinstance(formatted.stop, list) else \
                 [formatted.stop] if formatted.stop else []

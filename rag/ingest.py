@@ -122,9 +122,24 @@ def _read_changes(
                     str(path), f"article id {article.id!r} also comes from {seen[article.id]}; "
                     "give one of them another file name or id"))
                 continue
+            holder = _other_holder(article, known)
+            if holder:
+                report.failed.append(Failure(
+                    str(path), f"article id {article.id!r} is already held by {holder}; give "
+                    "this file another name or id, or 'rag remove' the other first"))
+                continue
             seen[article.id] = article.source
             _sort_change(article, known, settings, report, pending)
     return pending, seen, read_ok
+
+
+def _other_holder(article: Article, known: dict[str, tuple[str, str]]) -> str:
+    """The file that holds ``article``'s id in the index, where that is another file that
+    still exists ("" otherwise): two files giving one id (the same file name in two folders,
+    or one front-matter ``id``) must not replace each other across runs. A file that was
+    moved (its old path gone) keeps its article."""
+    source = known.get(article.id, ("", article.source))[1]
+    return source if source != article.source and Path(source).is_file() else ""
 
 
 UPLOADS = "uploads"

@@ -146,6 +146,9 @@ class Library:
         claim = " ".join(claim.split())
         if not any(ch.isalnum() for ch in claim):
             raise RagError("the statement is empty; type a sentence to check")
+        if len(claim) > self.settings.max_question_chars:
+            raise RagError(f"the statement has {len(claim)} characters; check at most "
+                           f"{self.settings.max_question_chars} (a sentence or two) at a time")
         if article_id is not None and self.store.article(article_id) is None:
             raise RagError(f"no article {article_id!r} in the index; see 'rag list'")
         hits = self.search(claim, k, Filters(article_ids=[article_id]) if article_id else None)

@@ -138,7 +138,8 @@ class Settings:
     max_upload_total_mb: float = 100.0
     """Most files, and most bytes, one upload request may bring."""
     max_question_chars: int = 2000
-    """Longest question the web app and its API accept."""
+    """Longest question the web app and its API accept, and longest statement the claim
+    check reads (anywhere: reading a statement costs more than linear time in its length)."""
     max_k: int = 20
     """Most passages a web visitor may ask for."""
 

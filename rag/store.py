@@ -97,28 +97,48 @@ class Store:
 
     @classmethod
     def open_for_repair(cls, root: Path, embedder: str, backend: VectorBackend) -> Store:
-        """The newest generation whose metadata still reads, vectors ignored (they will be
-        rebuilt). Lets ``rag reindex`` recover from damaged vectors or a bad last write, and
-        move an index to another vector store."""
+        """The live generation's metadata, vectors ignored (they will be rebuilt): lets ``rag
+        reindex`` recover from damaged vectors, or move an index to another vector store.
+        Where that metadata is damaged or gone, an older generation that still reads is used
+        only if it holds as many articles as the live one recorded; otherwise nothing is
+        rebuilt and the error says how many articles a rebuild would lose, never dropping
+        them quietly."""
         store = cls(root, embedder, backend)
         current = current_generation(root)
         candidates = sorted(_generations(root), reverse=True)
         if current in candidates:
             candidates.remove(current)
             candidates.insert(0, current)
+        recorded = _manifest_or_empty(root / current).get("articles") if current else None
+        problem = ""
         for generation in candidates:
-            try:
-                db = _connect(root / generation / METADATA)
-                db.execute("SELECT count(*) FROM chunks JOIN articles").fetchone()
-            except sqlite3.DatabaseError:
+            catalog = root / generation / METADATA
+            if not catalog.is_file():
+                problem = problem or f"{catalog} is missing"
                 continue
+            try:
+                db = _connect(catalog)
+                db.execute("SELECT count(*) FROM chunks JOIN articles").fetchone()
+                held = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+                damage = catalog_damage(db)
+            except sqlite3.DatabaseError as err:
+                damage = str(err)
+            if damage:
+                problem = problem or f"{catalog} is damaged ({damage})"
+                continue
+            if generation != current and problem and held != recorded:
+                raise RagError(f"index metadata {problem}; the newest readable generation "
+                               f"holds {held} of the {recorded or 'unknown number of'} "
+                               "articles, so nothing was rebuilt: move the index aside and run "
+                               "'rag ingest' on your article folders again")
             store.generation, store._db = generation, db
             store.follows_current = False
             backend.kind = backend.kind or _recorded_store(root / generation)
             return store
         if candidates:
-            raise RagError(f"no readable metadata left in {root}; move it aside and run "
-                           "'rag ingest' on your articles again")
+            raise RagError(f"index metadata {problem or 'is unreadable'}: no generation left "
+                           f"reads, so nothing was rebuilt: move {root} aside and run 'rag "
+                           "ingest' on your article folders again")
         backend.settle(None)
         return store
 
@@ -167,16 +187,16 @@ class Store:
 
     def counts(self) -> tuple[int, int]:
         """(articles, chunks)"""
-        a = self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        c = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        a = self._read("SELECT count(*) FROM articles")[0][0]
+        c = self._read("SELECT count(*) FROM chunks")[0][0]
         return a, c
 
     def article(self, article_id: str) -> Article | None:
-        row = self._db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return _article_from_row(row) if row else None
+        rows = self._read("SELECT * FROM articles WHERE id = ?", (article_id,))
+        return _article_from_row(rows[0]) if rows else None
 
     def list_articles(self) -> list[ArticleSummary]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT a.id, a.title, a.date, a.source, count(c.id), a.url FROM articles a "
             "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
         )
@@ -203,29 +223,32 @@ class Store:
     def _version_rows(self, query: str, args: tuple) -> list[tuple]:
         try:
             return self._db.execute(query, args).fetchall()
-        except sqlite3.OperationalError:  # written before versions were kept: none
-            return []
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):  # written before versions were kept: none
+                return []
+            raise self._damaged(err) from None
+        except sqlite3.DatabaseError as err:
+            raise self._damaged(err) from None
 
     def fingerprints(self) -> dict[str, tuple[str, str]]:
         """article id -> (content hash, source path), to decide what an ingest must redo."""
-        rows = self._db.execute("SELECT id, content_hash, source FROM articles")
+        rows = self._read("SELECT id, content_hash, source FROM articles")
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def signature(self, article_id: str) -> np.ndarray | None:
-        row = self._db.execute("SELECT signature FROM articles WHERE id = ?",
-                               (article_id,)).fetchone()
-        return np.frombuffer(row[0], np.uint64) if row else None
+        rows = self._read("SELECT signature FROM articles WHERE id = ?", (article_id,))
+        return np.frombuffer(rows[0][0], np.uint64) if rows else None
 
     def sharing_a_band(self, keys: list[tuple[int, bytes]]) -> set[str]:
         """Articles whose MinHash signature shares one of these LSH band keys."""
         found: set[str] = set()
         for band, key in keys:
-            found.update(r[0] for r in self._db.execute(
+            found.update(r[0] for r in self._read(
                 "SELECT article_id FROM minhash_bands WHERE band = ? AND key = ?", (band, key)))
         return found
 
     def signatures(self) -> tuple[list[str], np.ndarray]:
-        rows = self._db.execute("SELECT id, signature FROM articles ORDER BY id").fetchall()
+        rows = self._read("SELECT id, signature FROM articles ORDER BY id")
         if not rows:
             return [], np.empty((0, 0), dtype=np.uint64)
         return [r[0] for r in rows], np.vstack([np.frombuffer(r[1], np.uint64) for r in rows])
@@ -237,21 +260,20 @@ class Store:
             "c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.article_id"
         )
         if ids is None:
-            rows = self._db.execute(query + " ORDER BY c.id").fetchall()
+            rows = self._read(query + " ORDER BY c.id")
         else:
             found = {}
             for part in _batches(ids, 500):
                 marks = ",".join("?" * len(part))
-                for row in self._db.execute(f"{query} WHERE c.id IN ({marks})", part):
+                for row in self._read(f"{query} WHERE c.id IN ({marks})", part):
                     found[row[0]] = row
             rows = [found[i] for i in ids if i in found]
         return [Chunk(article_id=r[1], start=r[2], end=r[3], text=r[4], id=r[0]) for r in rows]
 
     def titles(self, article_ids: set[str]) -> dict[str, str]:
         marks = ",".join("?" * len(article_ids))
-        rows = self._db.execute(f"SELECT id, title FROM articles WHERE id IN ({marks})",
-                                list(article_ids))
-        return dict(rows.fetchall())
+        return dict(self._read(f"SELECT id, title FROM articles WHERE id IN ({marks})",
+                               list(article_ids)))
 
     def where(self, article_ids: list[str] | None = None, date_from: str = "",
               date_to: str = "") -> Where:
@@ -273,18 +295,34 @@ class Store:
         if date_to:
             where.append("a.date != '' AND substr(a.date, 1, ?) <= ?")
             args.extend([len(date_to), date_to])
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE "
             + " AND ".join(where), args
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def _read(self, query: str, args: Any = ()) -> list[tuple]:
+        """The rows of a query of the catalog; a damaged catalog is an ``IndexCorrupt`` (one
+        line, naming the file) rather than a traceback from wherever it was read."""
+        try:
+            return self._db.execute(query, args).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise self._damaged(err) from None
+
+    def _damaged(self, err: Exception) -> IndexCorrupt:
+        where = self.root / (self.generation or "") / METADATA
+        return IndexCorrupt(f"index metadata {where} is damaged ({err}); move the index "
+                            "aside and run 'rag ingest' on your article folders again")
+
     def check(self) -> list[str]:
         """Every inconsistency between metadata and vectors; empty when the index is sound."""
+        damage = catalog_damage(self._db)
+        if damage:
+            return [f"metadata {self.generation}/{METADATA} is damaged: {damage}"]
         problems = []
-        orphans = self._db.execute(
+        orphans = self._read(
             "SELECT count(*) FROM chunks WHERE article_id NOT IN (SELECT id FROM articles)"
-        ).fetchone()[0]
+        )[0][0]
         if orphans:
             problems.append(f"{orphans} chunks belong to no article")
         meta_ids = set(self.chunk_ids().tolist())
@@ -394,7 +432,7 @@ class Writer:
     ) -> None:
         """Store an article with its chunks and vectors, replacing any earlier version; an
         earlier text that differs is kept as a version, with what changed."""
-        self._keep_version(article)
+        self._keep_version(article.id, article.text)
         self._drop(article.id)
         self.db.execute(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -417,21 +455,24 @@ class Writer:
         self.vectors.add([ChunkRow(c.id, article.id, article.date, c.text) for c in chunks],
                          unit_rows(vectors))
 
-    def _keep_version(self, article: Article) -> None:
+    def _keep_version(self, article_id: str, text: str) -> None:
+        """Keep the stored text of ``article_id`` as its next version, with what changed on
+        the way to ``text``, unless they are the same."""
         row = self.db.execute("SELECT title, date, url, text, content_hash, ingested_at "
-                              "FROM articles WHERE id = ?", (article.id,)).fetchone()
-        if row is None or row[3] == article.text:
+                              "FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None or row[3] == text:
             return
         number = self.db.execute("SELECT coalesce(max(number), 0) + 1 FROM versions "
-                                 "WHERE article_id = ?", (article.id,)).fetchone()[0]
+                                 "WHERE article_id = ?", (article_id,)).fetchone()[0]
         self.db.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)", (
-            article.id, number, *row, datetime.now(UTC).isoformat(timespec="microseconds"),
-            json.dumps(changes(row[3], article.text), ensure_ascii=False)))
+            article_id, number, *row, datetime.now(UTC).isoformat(timespec="microseconds"),
+            json.dumps(changes(row[3], text), ensure_ascii=False)))
 
     def remove(self, article_id: str) -> bool:
-        """Delete an article, its chunks and its earlier versions; False when it was not
-        there."""
-        self.db.execute("DELETE FROM versions WHERE article_id = ?", (article_id,))
+        """Delete an article and its chunks; False when it was not there. Its history is
+        kept, its last text as the newest version (every sentence removed): a removal can
+        be looked up, and undone by ingesting the file again."""
+        self._keep_version(article_id, "")
         return self._drop(article_id)
 
     def _drop(self, article_id: str) -> bool:
@@ -449,6 +490,16 @@ def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), check_same_thread=False)
     db.execute("PRAGMA foreign_keys = ON")
     return db
+
+
+def catalog_damage(db: sqlite3.Connection) -> str:
+    """SQLite's own quick check of a catalog file: its first complaint, or "" when sound. A
+    damaged page can hide rows from a query without any error, so counts alone cannot tell."""
+    try:
+        first = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        return str(err)
+    return "" if first == "ok" else str(first)
 
 
 def _empty_db() -> sqlite3.Connection:

@@ -24,6 +24,7 @@ import numpy as np
 from rag.chunking import Tokenizer, sentence_units
 from rag.claims import ClaimCheck, judge
 from rag.errors import RagError
+from rag.evidence import long_word_chars
 from rag.generate import Generator, Message
 from rag.settings import Settings
 from rag.support import Evidence, SupportScorer, article_sentences
@@ -88,10 +89,12 @@ class Summarizer:
         token-bounded pieces, so it can still be shown in part)."""
         budget = self.settings.summary_input_tokens
         units = sentence_units(article.text, self.tokenizer, budget)
-        lengths = [unit.tokens for unit in units]
+        sentences = [article.text[unit.start:unit.end] for unit in units]
+        # a word piece can be a megabyte-long "word": count what the generator will read
+        lengths = [unit.tokens + long_word_chars(s) for unit, s in zip(units, sentences,
+                                                                       strict=True)]
         if sum(lengths) <= budget:
             return article.text
-        sentences = [article.text[unit.start:unit.end] for unit in units]
         chosen = key_sentences(self.scorer.embed(sentences), lengths, budget)
         return " ".join(sentences[i] for i in chosen)
 

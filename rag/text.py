@@ -87,15 +87,44 @@ def keyword_terms(texts: list[str]) -> list[list[str]]:
     return [terms(text) for text in texts]
 
 
+MAX_SENTENCE_CHARS = 1000
+"""The longest span that counts as one sentence. Every quoted span (a citation, a verdict's
+reason, a summary's source) and every chunk is made of sentences, so this bounds them all in
+characters as well as in tokens: a word-piece tokenizer reads a million-digit "word" as one
+token, so a token limit alone lets a hostile article put megabytes in one passage. Prose
+never comes near it (the longest of 9,812 PubMedQA abstract sentences is 627 characters)."""
+
+
 def sentence_spans(text: str) -> list[Span]:
-    """Sentence spans in ``text``; a line break always ends a sentence (headings, list items)."""
+    """Sentence spans in ``text``; a line break always ends a sentence (headings, list items),
+    and a run longer than ``MAX_SENTENCE_CHARS`` comes as pieces of at most that length."""
     spans: list[Span] = []
     for para in _PARAGRAPH.finditer(text):
         if not para.group().strip():
             continue
         _, offsets = blingfire.text_to_sentences_and_offsets(para.group())
-        spans.extend((para.start() + a, para.start() + b) for a, b in offsets if b > a)
+        for a, b in offsets:
+            if b > a:
+                spans.extend(bounded_pieces(text, para.start() + a, para.start() + b,
+                                            MAX_SENTENCE_CHARS))
     return spans
+
+
+def bounded_pieces(text: str, start: int, end: int, limit: int) -> list[Span]:
+    """``text[start:end]`` as consecutive spans of at most ``limit`` characters, each cut
+    after the last space that leaves it over half full (else at ``limit``), none starting or
+    ending with a space."""
+    pieces: list[Span] = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit + 1)
+        cut = cut if cut > start else start + limit
+        pieces.append((start, len(text[start:cut].rstrip()) + start))
+        start = cut
+        while start < end and text[start] == " ":
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
 
 
 TRAILING_CLAUSE = re.compile(

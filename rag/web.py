@@ -11,8 +11,10 @@ given. A link a feed supplies, and every redirect of any fetch, must lead to a p
 or to the origin the operator named (the feed's own scheme, host and port): a feed author
 cannot make the server read its loopback, private network or cloud metadata service and
 publish the answer to every visitor. The address is checked where the connection is made, on
-the address actually connected to, so a name that resolves differently the second time (DNS
-rebinding) gains nothing. ``--allow-private-links`` (RAG_ALLOW_PRIVATE_LINKS) lifts the rule.
+the address actually connected to. The trusted origin is pinned to the address its first
+connection reached (``TrustedOrigin``): a feed host that answers a public address first and
+a private one next (DNS rebinding) still gets every later request at the first address.
+``--allow-private-links`` (RAG_ALLOW_PRIVATE_LINKS) lifts the rule.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,24 @@ def origin(url: str) -> tuple[str, int]:
     return (parts.hostname or "").lower(), parts.port or default
 
 
+@dataclass
+class TrustedOrigin:
+    """The origin the operator named (host, port), and the address its first connection
+    reached: every later connection to it, within one page's redirects or one feed's
+    entries, goes to that address without resolving the name again."""
+
+    host: str
+    port: int
+    address: str | None = None
+
+    @classmethod
+    def of(cls, url: str) -> TrustedOrigin:
+        return cls(*origin(url))
+
+    def is_for(self, host: str, port: int) -> bool:
+        return (host.lower().strip("[]"), port) == (self.host, self.port)
+
+
 class PrivateAddress(UnreadableInput):
     """A link or redirect leads to an address that is not public."""
 
@@ -75,7 +96,7 @@ class _Guard:
     public unless the connection goes to the ``trusted`` origin (the operator's URL), and
     connects to the very address it checked."""
 
-    def __init__(self, trusted: tuple[str, int] | None, allow_private: bool) -> None:
+    def __init__(self, trusted: TrustedOrigin | None, allow_private: bool) -> None:
         import httpcore
 
         self._trusted = trusted
@@ -86,17 +107,22 @@ class _Guard:
                     local_address: str | None = None, socket_options: Any = None) -> Any:
         import httpcore
 
+        pinned = self._trusted if self._trusted and self._trusted.is_for(host, port) else None
+        if pinned is not None and pinned.address is not None:
+            return self._backend.connect_tcp(pinned.address, port, timeout, local_address,
+                                             socket_options)
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as err:
             raise httpcore.ConnectError(f"cannot resolve {host}: {err}") from None
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
-        trusted = self._allow_private or (host.lower().strip("[]"), port) == self._trusted
         private = [a for a in addresses if not a.is_global or a.is_multicast]
-        if private and not trusted:
+        if private and not (self._allow_private or pinned):
             raise PrivateAddress(f"{host} is a private address ({private[0]}); only public "
                                  "addresses are fetched for a feed's links and redirects "
                                  "(rag ingest --allow-private-links lifts this)")
+        if pinned is not None:
+            pinned.address = str(addresses[0])
         return self._backend.connect_tcp(str(addresses[0]), port, timeout, local_address,
                                          socket_options)
 
@@ -104,7 +130,7 @@ class _Guard:
         self._backend.sleep(seconds)
 
 
-def _client(limits: FetchLimits, trusted: tuple[str, int] | None) -> Any:
+def _client(limits: FetchLimits, trusted: TrustedOrigin | None) -> Any:
     """An httpx client whose every connection, redirects included, goes through ``_Guard``."""
     import httpcore
     import httpx
@@ -157,18 +183,18 @@ def is_web_url(text: str) -> bool:
 
 
 def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES,
-          trusted: str | None = None) -> Fetched:
+          trusted: TrustedOrigin | None = None) -> Fetched:
     """GET ``url`` within ``limits``; only http(s) and the content ``types`` given. Every
-    connection, redirects included, must reach a public address or the origin of
-    ``trusted`` (the URL the operator typed: ``url`` itself for a page, the feed for its
-    links). Raises ``UnreadableInput`` with a one-line reason."""
+    connection, redirects included, must reach a public address or the ``trusted`` origin
+    at its pinned address (the URL the operator typed: ``url`` itself for a page, the feed
+    for its links). Raises ``UnreadableInput`` with a one-line reason."""
     import httpx
 
     if not is_web_url(url):
         raise UnreadableInput("only http:// and https:// URLs are fetched")
     deadline = time.monotonic() + limits.timeout_s
     try:
-        with _client(limits, origin(trusted) if trusted else None) as client:
+        with _client(limits, trusted) as client:
             with client.stream("GET", url) as reply:
                 if reply.status_code >= 400:
                     raise UnreadableInput(f"the server answered HTTP {reply.status_code}")
@@ -244,13 +270,15 @@ class Entry:
     """When the feed says the entry last changed, as it writes it ("" if it does not)."""
 
 
-def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
-    """The entries of an RSS/Atom feed at a URL or in a saved file (links relative to the
-    feed resolved against it). The bytes are fetched here, bounded, never by feedparser."""
+def feed_entries(source: str, limits: FetchLimits,
+                 trusted: TrustedOrigin | None = None) -> list[Entry]:
+    """The entries of an RSS/Atom feed at a URL (``trusted``: its origin, pinned for its
+    entries' fetches) or in a saved file (links relative to the feed resolved against it).
+    The bytes are fetched here, bounded, never by feedparser."""
     import feedparser
 
     if is_url(source):
-        data = fetch(source, limits, FEED_TYPES, trusted=source).data
+        data = fetch(source, limits, FEED_TYPES, trusted or TrustedOrigin.of(source)).data
         base = source
     else:
         path = Path(source).expanduser()
@@ -274,11 +302,11 @@ def feed_entries(source: str, limits: FetchLimits) -> list[Entry]:
 
 
 def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None,
-                feed: str | None = None) -> Fetched:
+                trusted: TrustedOrigin | None = None) -> Fetched:
     """The page of a feed entry: fetched, or, for a feed saved in the folder ``saved_in``,
     read from a file inside that folder. A feed's author chooses its links: a feed from
     the web (``saved_in`` None) or a link out of the folder never reads a local file, and a
-    link reaches only public addresses or the origin of the ``feed`` URL."""
+    link reaches only public addresses or the ``trusted`` origin (the feed's, pinned)."""
     if entry.link.startswith("file://") and saved_in is not None:
         path = Path(urlsplit(entry.link).path)
         if not is_within(path, [saved_in]):
@@ -288,7 +316,7 @@ def fetch_entry(entry: Entry, limits: FetchLimits, saved_in: Path | None,
             return Fetched(entry.link, kind, path.read_bytes()[: limits.max_bytes])
         except OSError as err:
             raise UnreadableInput(f"cannot read {path}: {err.strerror or err}") from None
-    return fetch(entry.link, limits, trusted=feed)
+    return fetch(entry.link, limits, trusted=trusted)
 
 
 class FeedState:
@@ -335,52 +363,68 @@ def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
     """Fetch each page, save it as an article file, ingest the files; a page that cannot be
     fetched or read is a failure with its reason, the rest land."""
     saved, failed = _save_pages(library, [Entry(url, url, "", "") for url in urls], limits,
-                                None, None)
+                                None, lambda entry: TrustedOrigin.of(entry.link))
     return _ingest_saved(library, saved, failed, progress)
+
+
+FEED_BATCH = 25
+"""Entries fetched and ingested between two saves of a feed's state: an interrupted run of a
+long feed loses at most this many entries' work."""
 
 
 def ingest_feed(library: Any, source: str, limits: FetchLimits,
                 progress: bool = False) -> tuple[FeedReport, IngestReport]:
     """Take the feed's entries not taken before, and those it says were updated since they
-    were: fetch, save, ingest, remember."""
-    entries = feed_entries(source, limits)
+    were: fetch, save, ingest and remember, ``FEED_BATCH`` entries at a time."""
+    trusted = TrustedOrigin.of(source) if is_url(source) else None
+    entries = feed_entries(source, limits, trusted)
     state = FeedState(library.settings.index / "feeds", source)
     new = [e for e in entries if e.key not in state.seen]
     changed = [e for e in entries if state.changed(e)]
     saved_in = None if is_url(source) else Path(source).expanduser().resolve().parent
-    saved, failed = _save_pages(library, new + changed, limits, saved_in,
-                                source if is_url(source) else "")
-    report = _ingest_saved(library, saved, failed, progress)
-    unread = {f.path for f in report.failed}
-    taken = {key: path for key, path in saved.items() if str(path) not in unread}
-    state.take([e for e in entries if e.key in taken], entries)
-    state.save()
-    feed = FeedReport(source, len(entries), len(new), len(changed),
-                      sorted(p.stem for p in taken.values()), failed)
+    report, failed, taken = IngestReport(), [], []
+    wanted = new + changed
+    for first in range(0, len(wanted), FEED_BATCH):
+        saved, missed = _save_pages(library, wanted[first:first + FEED_BATCH], limits,
+                                    saved_in, lambda entry: trusted)
+        part = _ingest_saved(library, saved, missed, progress)
+        unread = {f.path for f in part.failed}
+        kept = {key: path for key, path in saved.items() if str(path) not in unread}
+        state.take([e for e in entries if e.key in kept], entries)
+        state.save()
+        report.merge(part)
+        failed += missed
+        taken += [p.stem for p in kept.values()]
+    if not wanted:
+        state.take([], entries)
+        state.save()
+    feed = FeedReport(source, len(entries), len(new), len(changed), sorted(set(taken)),
+                      failed)
     return feed, report
 
 
 def _ingest_saved(library: Any, saved: dict[str, Path], failed: list[Failure],
                   progress: bool) -> IngestReport:
     """Ingest the saved article files; the pages that failed lead the report's failures."""
-    report = library.ingest(list(saved.values()), progress=progress) if saved \
+    # two entries may lead to one page (one file): ingest it once
+    report = library.ingest(list(dict.fromkeys(saved.values())), progress=progress) if saved \
         else IngestReport()
     report.failed[:0] = failed
     return report
 
 
 def _save_pages(library: Any, wanted: list[Entry], limits: FetchLimits, saved_in: Path | None,
-                feed: str | None) -> tuple[dict[str, Path], list[Failure]]:
-    """(key -> saved article file, failures) for the entries. ``feed``: the URL of the feed
-    that supplied them ("" for a saved feed: no origin of its own), or None for pages the
-    operator named, each trusted as given."""
+                trusted: Callable[[Entry], TrustedOrigin | None]
+                ) -> tuple[dict[str, Path], list[Failure]]:
+    """(key -> saved article file, failures) for the entries. ``trusted``: the origin an
+    entry may reach beside public addresses: the feed's (None for a saved feed: no origin
+    of its own), or for a page the operator named, its own."""
     folder = library.settings.index / "web"
     saved: dict[str, Path] = {}
     failed: list[Failure] = []
     for entry in wanted:
         try:
-            fetched = fetch_entry(entry, limits, saved_in,
-                                  entry.link if feed is None else feed or None)
+            fetched = fetch_entry(entry, limits, saved_in, trusted(entry))
             saved[entry.key] = save_article(page_article(fetched, entry.title, entry.date),
                                             folder)
         except UnreadableInput as err:

@@ -189,7 +189,8 @@ def _articles_tab(policy: VisitorPolicy) -> _ArticlesTab:
     table = gr.Dataframe(headers=["id", "title", "date", "source", "passages"],
                          interactive=False, wrap=True, elem_id="articles")
     with gr.Row():
-        to_remove = gr.Dropdown(label="Articles to remove", multiselect=True, scale=4)
+        to_remove = gr.Dropdown(label="Uploaded articles to remove (the operator's articles "
+                                "are removed with 'rag remove')", multiselect=True, scale=4)
         remove = gr.Button("Remove", variant="stop", scale=1)
     return _ArticlesTab(uploads, folder, ingest, report, table, to_remove, remove)
 
@@ -212,7 +213,10 @@ def _wire_articles(library: Library, policy: VisitorPolicy, tab: _ArticlesTab,
     def remove(article_ids: list[str]) -> tuple[Any, ...]:
         if not article_ids:
             return (render.error_html("choose the articles to remove"), *_listing(library))
-        outcome = library.remove(article_ids)
+        try:
+            outcome = library.remove(policy.removable(article_ids))
+        except RagError as err:
+            return (render.error_html(str(err)), *_listing(library))
         return (f"<p>Removed {outcome['removed']} article(s).</p>", *_listing(library))
 
     writes = {"api_visibility": "private", "concurrency_limit": 1, "concurrency_id": "write"}
@@ -373,7 +377,8 @@ def _listing(library: Library) -> tuple[Any, ...]:
     info = library.info()
     status = (f"{info['articles']} articles · {info['chunks']} passages · embedder "
               f"{info['embedder']} · local model {library.settings.generator}")
-    return (rows, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]),
+    uploaded = [c for c in choices if VisitorPolicy.may_remove(c[1])]
+    return (rows, gr.update(choices=uploaded, value=[]), gr.update(choices=choices, value=[]),
             gr.update(choices=library.summarized()), status,
             gr.update(choices=[("All articles", ""), *choices], value=""),
             gr.update(choices=choices, value=[]))

@@ -47,9 +47,7 @@ class VectorBackend:
     def load(self, folder: Path, manifest: dict[str, Any], max_id: int) -> VectorStore:
         """The vectors of the generation in ``folder`` (whatever kind its manifest names)."""
         if kind_of(manifest) == "milvus":
-            from rag.vectorstores.milvus import MilvusStore
-
-            return MilvusStore.load(self._milvus(), folder, manifest, max_id)
+            return _milvus_module().MilvusStore.load(self._milvus(), folder, manifest, max_id)
         from rag.vectorstores.faiss_exact import FaissExact
         from rag.vectorstores.faiss_ivf import FaissIVF
 
@@ -70,9 +68,8 @@ class VectorBackend:
     def create(self, dimension: int) -> VectorStore:
         """Empty vectors of the configured kind."""
         if self.kind == "milvus":
-            from rag.vectorstores.milvus import MilvusStore
-
-            return MilvusStore.create(self._milvus(), self.milvus_collection, dimension)
+            return _milvus_module().MilvusStore.create(self._milvus(), self.milvus_collection,
+                                                       dimension)
         from rag.vectorstores.faiss_exact import FaissExact
 
         return FaissExact.empty(dimension, self.ann_threshold)
@@ -83,12 +80,21 @@ class VectorBackend:
 
     def _milvus(self) -> Any:
         if self._client is None:
-            from rag.vectorstores.milvus import connect
-
+            milvus = _milvus_module()
             if not self.milvus_uri:
                 self.index.mkdir(parents=True, exist_ok=True)
-            self._client = connect(self.uri, self.milvus_token)
+            self._client = milvus.connect(self.uri, self.milvus_token)
         return self._client
+
+
+def _milvus_module() -> Any:
+    """``rag.vectorstores.milvus``, whose client comes with the optional 'scale' extra."""
+    try:
+        from rag.vectorstores import milvus
+    except ModuleNotFoundError as err:
+        raise RagError(f"the Milvus vector store needs {err.name}, from the 'scale' extra: "
+                       "pip install -e '.[scale]' (or use RAG_VECTOR_STORE=faiss)") from None
+    return milvus
 
 
 def kind_of(manifest: dict[str, Any]) -> str:

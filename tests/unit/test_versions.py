@@ -57,5 +57,7 @@ def test_a_changed_article_keeps_its_earlier_version(library: Library, tmp_path:
     listed = CliRunner().invoke(app, ["list", "--json"])
     (row,) = json.loads(listed.stdout)["articles"]
     assert [v["number"] for v in row["versions"]] == [1] and "text" not in row["versions"][0]
-    library.remove(["flood"])
-    assert library.versions("flood") == []
+    library.remove(["flood"])  # the history stays, the removed text its newest version
+    assert library.article("flood") is None
+    assert [v["text"].strip() for v in library.versions("flood")] == [BEFORE, AFTER]
+    assert library.versions("flood")[-1]["changes"]["added"] == []
