@@ -23,7 +23,7 @@ WHEEL_CACHE   := $(HOME)/.cache/rag/wheels
 BROWSER := $(VENV)/.browser
 SCALE   := $(VENV)/.scale
 
-.PHONY: install run test test-unit fuzz lint eval calibrate bench clean
+.PHONY: install run test test-unit fuzz lint eval checker calibrate bench clean
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -98,6 +98,8 @@ eval: install
 	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
 	$(RAG) eval claims --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --data eval/claims-dev.jsonl --out eval/claims-dev-report.json > /dev/null
+	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl \
+	  --out eval/claims-pairs-dev.json > /dev/null
 	$(RAG) eval disagreements --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --with-conclusions $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --out eval/disagreements-dev.json > /dev/null
@@ -118,6 +120,16 @@ calibrate: install
 	  --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX)-conclusions \
 	  --index $(EVAL_INDEX) --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
 	  --head rag/verdict_head.json --out eval/verdict-fit.json > /dev/null
+
+## Train the claim verifier (about 30 minutes on 2 cores; the datasets library is needed for
+## training only): eval/checker/ and its dev figures beside the claim check's.
+CLAIMS := $(EVAL_DATA)/claims
+CLAIM_DEV := $(foreach s,healthver_dev frank_valid cliff_val goyal21_val,--data $(CLAIMS)/$(s).jsonl)
+checker: install
+	$(PY) -m pip install --quiet datasets
+	$(RAG) eval train-checker --out eval/checker --shared $(CLAIMS) \
+	  --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --kept-out eval/claims-dev.jsonl > /dev/null
+	$(RAG) eval claims $(CLAIM_DEV) --verifier eval/checker --out eval/checker-dev.json > /dev/null
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
 bench: install $(SCALE)

@@ -151,3 +151,33 @@ def test_disagreement_report_counts_false_alarms_on_agreeing_reports_and_finds_a
     assert by_kind["number"] == {"n": 1, "found_rate": 1.0}
     assert by_kind["direction"] == {"n": 1, "found_rate": 1.0}
     assert report["altered_pairs"]["n"] == sum(k["n"] for k in by_kind.values())
+
+
+def test_labelled_pairs_are_scored_per_dataset_and_source_by_balanced_accuracy():
+    from rag.evaluate_pairs import evaluate_pairs, scorer_for, sentence_checker
+    from tests.fakes import HashingEmbedder
+
+    premise = ("Stem cells restored ovarian function in rats. The treated rats developed no "
+               "tumours. Doctors cannot yet use the therapy in women.")
+    rows = [
+        {"dataset": "news", "source": "bbc", "premise": premise, "label": "supported",
+         "claim": "Stem cells restored ovarian function in rats."},
+        {"dataset": "news", "source": "bbc", "premise": premise, "label": "unsupported",
+         "claim": "Stem cells restored ovarian function in rats. The rats were 12 weeks old."},
+        {"dataset": "news", "source": "cnndm", "premise": premise, "label": "unsupported",
+         "claim": "Stem cells did not restore ovarian function in rats."},
+        {"dataset": "health", "premise": premise, "label": "contradicted",
+         "claim": "Stem cells restored ovarian function in mice."},
+        {"dataset": "health", "premise": premise, "label": "nei",
+         "claim": "Marathon runners sleep longer in winter."},
+    ]
+    check = sentence_checker(scorer_for(HashingEmbedder(), rows), threshold=0.5)
+    report = evaluate_pairs(check, rows, progress=False)
+    news, bbc, health = (report["datasets"][k] for k in ("news", "news/bbc", "health"))
+    assert (news["n"], bbc["n"], health["n"]) == (3, 2, 2)
+    # every sentence must hold: the added age is not in the premise
+    assert news["found"] == {"supported": 1, "not found": 1, "contradicted": 1}
+    assert news["balanced_accuracy"] == 1.0 and news["recall"] == {"supported": 1.0,
+                                                                   "unsupported": 1.0}
+    assert health["recall"] == {"contradicted": 1.0, "nei": 1.0}
+    assert health["balanced_accuracy"] is None  # no supported claim: not defined

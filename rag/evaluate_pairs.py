@@ -1,0 +1,131 @@
+"""`rag eval claims` on human-labelled statement–source pairs (the format of
+``../shared/eval/claims/``: ``premise, claim, label``): each premise becomes an article, each
+claim is checked against it sentence by sentence as ``rag check`` and summaries check theirs,
+and a claim counts as supported when every one of its sentences is.
+
+Reported per dataset (and per source where a set mixes them, e.g. FRANK's CNN/DailyMail and
+BBC parts): balanced accuracy of supported vs not, recall of each label, and for three-way
+sets how often a contradicted claim is called contradicted (or overstated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, ClaimCheck, judge
+from rag.corpus import normalize
+from rag.support import SupportScorer, WordWeights, article_sentences
+from rag.text import sentence_spans
+from rag.types import Article
+
+Verdict = Callable[[str, str], list[ClaimCheck]]
+"""(premise, claim) -> the check of each of the claim's sentences."""
+
+
+def is_pair_file(rows: list[dict[str, Any]]) -> bool:
+    return bool(rows) and all("premise" in r and "claim" in r and "label" in r for r in rows)
+
+
+def sentence_checker(scorer: SupportScorer, threshold: float) -> Verdict:
+    """Each sentence of a claim judged against every sentence of its premise (``judge``)."""
+
+    def check(premise: str, claim: str) -> list[ClaimCheck]:
+        article = Article(id="premise-" + hashlib.sha256(premise.encode()).hexdigest()[:12],
+                          text=normalize(premise))
+        evidence = article_sentences(article)
+        sentences = [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
+        rows = scorer.scores(sentences, evidence)
+        return [judge(text, evidence, row, threshold) for text, row in
+                zip(sentences, rows, strict=True)]
+
+    return check
+
+
+def verifier_checker(scorer: SupportScorer, verifier: Any, best: int = 3) -> Verdict:
+    """Each sentence of a claim judged by a trained verifier (``rag.verifier``) alone, on
+    windows around its ``best`` evidence sentences by support: the label the verifier gives
+    most probability in the window it finds most supportive (not enough information reads
+    as not found)."""
+    from rag.verifier import LABELS, windows
+
+    status = dict(zip(LABELS, (SUPPORTED, CONTRADICTED, NOT_FOUND), strict=True))
+
+    def check(premise: str, claim: str) -> list[ClaimCheck]:
+        evidence = article_sentences(Article(id="premise", text=normalize(premise)))
+        sentences = [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
+        out = []
+        for text, row in zip(sentences, scorer.scores(sentences, evidence), strict=True):
+            shown = windows([int(i) for i in row.argsort()[::-1][:best]], evidence)
+            found = verifier.probabilities([(w, text) for w in shown])
+            top = found[int(found[:, 0].argmax())] if len(found) else None
+            out.append(ClaimCheck(text, status[LABELS[int(top.argmax())]] if top is not None
+                                  else NOT_FOUND, "the trained verifier's reading"))
+        return out
+
+    return check
+
+
+def scorer_for(embedder: Any, rows: list[dict[str, Any]]) -> SupportScorer:
+    """A support scorer whose word rarity is counted over the premises' sentences, as a
+    library counts it over its passages."""
+    premises = dict.fromkeys(normalize(r["premise"]) for r in rows)
+    sentences = [p[a:b] for p in premises for a, b in sentence_spans(p)]
+    return SupportScorer(embedder, WordWeights(sentences))
+
+
+def evaluate_pairs(check: Verdict, rows: list[dict[str, Any]],
+                   progress: bool) -> dict[str, Any]:
+    """Balanced accuracy and per-label recall of ``check`` on labelled pairs, per dataset
+    (and per ``source`` within one), with the time per pair."""
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    seconds = []
+    for row in tqdm(rows, desc="pairs", unit="pair", disable=not progress, file=sys.stderr):
+        began = time.perf_counter()
+        found = pair_status(check(row["premise"], row["claim"]))
+        seconds.append(time.perf_counter() - began)
+        dataset = row.get("dataset", "pairs")
+        for name in {dataset, f"{dataset}/{row['source']}" if row.get("source") else dataset}:
+            groups[name].append((row["label"], found))
+    return {"n": len(rows),
+            "datasets": {name: scores(judged) for name, judged in sorted(groups.items())},
+            "ms_per_pair": {"p50": round(1000 * sorted(seconds)[len(seconds) // 2], 2)
+                            if seconds else None}}
+
+
+def pair_status(checks: list[ClaimCheck]) -> str:
+    """One status for a claim of several sentences: supported only if all are; else the
+    gravest of theirs (contradicted, overstated, not found)."""
+    statuses = {c.status for c in checks}
+    for status in (CONTRADICTED, OVERSTATED, NOT_FOUND):
+        if status in statuses:
+            return status
+    return SUPPORTED
+
+
+def scores(judged: list[tuple[str, str]]) -> dict[str, Any]:
+    """Balanced accuracy of supported vs not, recall per gold label (for "contradicted":
+    called contradicted or overstated; for the others: supported or not as the label says)."""
+    recall: dict[str, float] = {}
+    for label, n in Counter(g for g, _ in judged).items():
+        hits = [found for gold, found in judged if gold == label]
+        if label == "supported":
+            right = sum(f == SUPPORTED for f in hits)
+        elif label == "contradicted":
+            right = sum(f in (CONTRADICTED, OVERSTATED) for f in hits)
+        else:
+            right = sum(f != SUPPORTED for f in hits)
+        recall[label] = round(right / n, 4)
+    positives = [f == SUPPORTED for g, f in judged if g == "supported"]
+    negatives = [f != SUPPORTED for g, f in judged if g != "supported"]
+    balanced = (sum(positives) / len(positives) + sum(negatives) / len(negatives)) / 2 \
+        if positives and negatives else None
+    return {"n": len(judged), "balanced_accuracy": round(balanced, 4) if balanced else None,
+            "recall": dict(sorted(recall.items())),
+            "found": dict(Counter(f for _, f in judged))}
