@@ -122,7 +122,7 @@ def _read_changes(
                     str(path), f"article id {article.id!r} also comes from {seen[article.id]}; "
                     "give one of them another file name or id"))
                 continue
-            holder = _other_holder(article, known)
+            holder = _other_holder(article, known, content_hash(article, settings))
             if holder:
                 report.failed.append(Failure(
                     str(path), f"article id {article.id!r} is already held by {holder}; give "
@@ -133,13 +133,15 @@ def _read_changes(
     return pending, seen, read_ok
 
 
-def _other_holder(article: Article, known: dict[str, tuple[str, str]]) -> str:
-    """The file that holds ``article``'s id in the index, where that is another file that
-    still exists ("" otherwise): two files giving one id (the same file name in two folders,
-    or one front-matter ``id``) must not replace each other across runs. A file that was
+def _other_holder(article: Article, known: dict[str, tuple[str, str]], digest: str) -> str:
+    """The file that holds ``article``'s id in the index with other content, where that is
+    another file that still exists ("" otherwise): two files giving one id (the same file
+    name in two folders, or one front-matter ``id``) must not replace each other across
+    runs. A copy of the same article is no clash (it is unchanged), and a file that was
     moved (its old path gone) keeps its article."""
-    source = known.get(article.id, ("", article.source))[1]
-    return source if source != article.source and Path(source).is_file() else ""
+    held, source = known.get(article.id, (digest, article.source))
+    clash = held != digest and source != article.source and Path(source).is_file()
+    return source if clash else ""
 
 
 UPLOADS = "uploads"

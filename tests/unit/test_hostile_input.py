@@ -164,6 +164,11 @@ def test_an_id_held_by_another_file_is_refused_across_runs(library: Library, tmp
     assert "already held by" in failure.reason and str(first.resolve()) in failure.reason
     assert (report.added, report.updated) == (0, 0)
     assert library.article("x").text.startswith("Kelp") and library.versions("x") == []
+    copy = tmp_path / "c" / "x.txt"  # the same article copied elsewhere is no clash
+    copy.parent.mkdir()
+    copy.write_text(first.read_text())
+    copied = library.ingest([copy])
+    assert (copied.failed, copied.unchanged) == ([], 1)
     first.unlink()  # a moved file keeps its article: the id is free once its file is gone
     assert library.ingest([second]).updated == 1
 
@@ -187,10 +192,12 @@ def test_a_nul_byte_in_a_visitor_path_is_a_refusal_not_a_traceback(tmp_path: Pat
 
 def test_milvus_without_the_scale_extra_says_which_extra_to_install(tmp_path: Path,
                                                                     monkeypatch):
+    import rag.vectorstores
     from rag.vectorstores import VectorBackend
 
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if it were not installed
     monkeypatch.delitem(sys.modules, "rag.vectorstores.milvus", raising=False)
+    monkeypatch.delattr(rag.vectorstores, "milvus", raising=False)  # imported by a test before
     backend = VectorBackend(index=tmp_path, kind="milvus")
     with pytest.raises(RagError, match=r"'scale' extra"):
         backend.create(8)
