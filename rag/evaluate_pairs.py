@@ -126,6 +126,7 @@ def scores(judged: list[tuple[str, str]]) -> dict[str, Any]:
     negatives = [f != SUPPORTED for g, f in judged if g != "supported"]
     balanced = (sum(positives) / len(positives) + sum(negatives) / len(negatives)) / 2 \
         if positives and negatives else None
-    return {"n": len(judged), "balanced_accuracy": round(balanced, 4) if balanced else None,
+    return {"n": len(judged),
+            "balanced_accuracy": round(balanced, 4) if balanced is not None else None,
             "recall": dict(sorted(recall.items())),
             "found": dict(Counter(f for _, f in judged))}
