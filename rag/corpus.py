@@ -400,7 +400,7 @@ def _read_json(path: Path, text: str, source: str) -> Parsed:
     else:
         try:
             loaded = json.loads(text)
-        except json.JSONDecodeError as err:
+        except ValueError as err:  # also a number of over 4,300 digits
             raise UnreadableInput(f"malformed JSON: {err}") from None
         many = isinstance(loaded, list)
         items = loaded if many else [loaded]
@@ -428,6 +428,8 @@ def _json_lines(text: str) -> Iterator[tuple[int, Any]]:
             yield number, json.loads(line)
         except json.JSONDecodeError as err:
             yield number, UnreadableInput(f"malformed JSON line: {err.msg}")
+        except ValueError as err:  # a number of over 4,300 digits
+            yield number, UnreadableInput(f"malformed JSON line: {err}")
 
 
 def _article_from_record(record: Any, default_id: str | None) -> Article:

@@ -12,6 +12,7 @@ the claim check, digests and near-duplicate shingles all see the same words.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -265,6 +266,8 @@ def numbers(text: str) -> list[Quantity]:
         else:
             raw = match.group("num").replace(",", "")
             value = float(raw) * (-1 if match.group("sign") else 1)
+            if not math.isfinite(value):  # a run of 400 digits is no quantity
+                continue
             decimals = len(raw.split(".")[1]) if "." in raw else 0
         quantity = Quantity(value, unit, text[match.start():end].strip(), match.start(), end,
                             decimals)

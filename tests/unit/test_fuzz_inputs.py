@@ -81,6 +81,8 @@ def stored_size(articles: list) -> int:
 @example(text="Body.\n\nSource: x" + " " * 90_000 + "y", suffix=".txt")
 @example(text="---\na: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
          "c: [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n---\nBody.\n", suffix=".md")
+@example(text="9" * 6000, suffix=".json")  # found by make fuzz: Python's int digit limit
+@example(text="9" * 6000, suffix=".jsonl")
 def test_readers_finish_in_time_fail_in_one_line_and_store_a_bound(tmp_path_factory, text,
                                                                    suffix):
     path = tmp_path_factory.mktemp("fuzz") / f"article{suffix}"
@@ -116,6 +118,7 @@ def test_feeds_finish_in_time_and_fail_in_one_line(tmp_path_factory, text):
 
 @given(claim=hostile_text(), source=hostile_text())
 @example(claim="j " + "- " * 999, source="<!--" * 250)  # found by this test: 5 s before
+@example(claim="{" + "9" * 400, source="")  # found by make fuzz: a number that is infinite
 def test_the_claim_reading_finishes_in_time(claim, source):
     claim, source = claim[:2000], source[:1000]  # the statement limit, a sentence's bound
     started = time.perf_counter()
