@@ -10,7 +10,6 @@ sets how often a contradicted claim is called contradicted (or overstated).
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 from collections import Counter, defaultdict
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, ClaimCheck, judge
 from rag.corpus import normalize
-from rag.support import SupportScorer, WordWeights, article_sentences
+from rag.support import Evidence, SupportScorer, WordWeights, article_sentences
 from rag.text import sentence_spans
 from rag.types import Article
 
@@ -37,10 +36,7 @@ def sentence_checker(scorer: SupportScorer, threshold: float) -> Verdict:
     """Each sentence of a claim judged against every sentence of its premise (``judge``)."""
 
     def check(premise: str, claim: str) -> list[ClaimCheck]:
-        article = Article(id="premise-" + hashlib.sha256(premise.encode()).hexdigest()[:12],
-                          text=normalize(premise))
-        evidence = article_sentences(article)
-        sentences = [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
+        evidence, sentences = _read_pair(premise, claim)
         rows = scorer.scores(sentences, evidence)
         return [judge(text, evidence, row, threshold) for text, row in
                 zip(sentences, rows, strict=True)]
@@ -58,8 +54,7 @@ def verifier_checker(scorer: SupportScorer, verifier: Any, best: int = 3) -> Ver
     status = dict(zip(LABELS, (SUPPORTED, CONTRADICTED, NOT_FOUND), strict=True))
 
     def check(premise: str, claim: str) -> list[ClaimCheck]:
-        evidence = article_sentences(Article(id="premise", text=normalize(premise)))
-        sentences = [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
+        evidence, sentences = _read_pair(premise, claim)
         out = []
         for text, row in zip(sentences, scorer.scores(sentences, evidence), strict=True):
             shown = windows([int(i) for i in row.argsort()[::-1][:best]], evidence)
@@ -70,6 +65,12 @@ def verifier_checker(scorer: SupportScorer, verifier: Any, best: int = 3) -> Ver
         return out
 
     return check
+
+
+def _read_pair(premise: str, claim: str) -> tuple[list[Evidence], list[str]]:
+    """The premise's sentences as the evidence of one article, and the claim's sentences."""
+    evidence = article_sentences(Article(id="premise", text=normalize(premise)))
+    return evidence, [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
 
 
 def scorer_for(embedder: Any, rows: list[dict[str, Any]]) -> SupportScorer:

@@ -80,7 +80,7 @@ def ingest_articles(
     known = store.fingerprints()
     pending: list[_Pending] = []
     for article in articles:
-        _sort_change(article, known, settings, report, pending)
+        _sort_change(article, content_hash(article, settings), known, report, pending)
     wanted = {a.id for a in articles}
     stale = [article_id for article_id in known if article_id not in wanted]
     if pending or stale:
@@ -122,14 +122,15 @@ def _read_changes(
                     str(path), f"article id {article.id!r} also comes from {seen[article.id]}; "
                     "give one of them another file name or id"))
                 continue
-            holder = _other_holder(article, known, content_hash(article, settings))
+            digest = content_hash(article, settings)
+            holder = _other_holder(article, known, digest)
             if holder:
                 report.failed.append(Failure(
                     str(path), f"article id {article.id!r} is already held by {holder}; give "
                     "this file another name or id, or 'rag remove' the other first"))
                 continue
             seen[article.id] = article.source
-            _sort_change(article, known, settings, report, pending)
+            _sort_change(article, digest, known, report, pending)
     return pending, seen, read_ok
 
 
@@ -164,10 +165,10 @@ def _upload_id(article: Article, known: dict[str, tuple[str, str]],
     return candidate
 
 
-def _sort_change(article: Article, known: dict[str, tuple[str, str]], settings: Settings,
+def _sort_change(article: Article, digest: str, known: dict[str, tuple[str, str]],
                  report: IngestReport, pending: list[_Pending]) -> None:
-    """Count ``article`` as unchanged (same content hash as stored) or queue it."""
-    digest = content_hash(article, settings)
+    """Count ``article`` as unchanged (its content hash ``digest`` is the stored one) or
+    queue it."""
     if known.get(article.id, ("",))[0] == digest:
         report.unchanged += 1
     else:
