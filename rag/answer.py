@@ -49,6 +49,7 @@ from rag.support import SupportScorer
 from rag.text import american_text, content_words
 from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Hit
 from rag.verdict import HEAD, Judge, Reading, decide, judge_for, load_heads, read_article
+from rag.verifier import PairReader
 
 REFUSAL = "The articles do not say."
 SYSTEM_PROMPT = (
@@ -107,12 +108,14 @@ class Answerer:
         generator: Callable[[], Generator],
         settings: Settings,
         article: Callable[[str], Article | None],
+        verifier: Callable[[], PairReader | None] = lambda: None,
     ) -> None:
         self.search = search
         self.article = article
         self.scorer = scorer
         self.generator = generator  # called only when generation is wanted: loading is slow
         self.settings = settings
+        self.verifier = verifier  # the trained claim verifier, loaded when a text is checked
 
     def ask(self, question: str, history: History | None = None, k: int | None = None,
             generate: bool = True) -> Answer:
@@ -179,7 +182,7 @@ class Answerer:
                                          self.settings.max_answer_tokens,
                                          self.settings.temperature)
         sentences, _ = check_answer("".join(pieces), prepared.passages, self.scorer,
-                                    self.settings.support_threshold)
+                                    self.settings.support_threshold, self.verifier())
         return _answered(sentences)
 
     def verdict_reading(self, question: str, hits: list[Hit], judge: Judge | None = None
@@ -279,7 +282,7 @@ class Answerer:
         evidence when none is supported, or a refusal when the evidence is weak too."""
         answer = prepared.answer
         sentences, citations = check_answer(text, prepared.passages, self.scorer,
-                                            self.settings.support_threshold)
+                                            self.settings.support_threshold, self.verifier())
         if not _answered(sentences):
             if prepared.evidence < self.settings.fallback_threshold:  # a post-answer gate
                 return self._refusal(answer, started)

@@ -11,10 +11,20 @@ import re
 
 import numpy as np
 
-from rag.claims import NOT_FOUND, Finding, close_rival, context_of, objection
+from rag.claims import (
+    NOT_FOUND,
+    SUPPORTED,
+    ClaimCheck,
+    Finding,
+    close_rival,
+    context_of,
+    objection,
+    reconcile,
+)
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import sentence_spans, trimmings
 from rag.types import AnswerSentence, Citation, Hit
+from rag.verifier import PairReader, read_claim
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _REFUSAL = re.compile(
@@ -41,7 +51,8 @@ def split_claims(answer: str) -> list[tuple[str, list[int]]]:
 
 
 def check_answer(
-    answer: str, hits: list[Hit], scorer: SupportScorer, threshold: float
+    answer: str, hits: list[Hit], scorer: SupportScorer, threshold: float,
+    verifier: PairReader | None = None,
 ) -> tuple[list[AnswerSentence], list[Citation]]:
     """Checked sentences and the citations that support them (deduplicated by span).
 
@@ -52,7 +63,8 @@ def check_answer(
     contradict or that overstates them is replaced by the source sentence itself, quoted
     and cited, with the reason kept (``status``, ``reason``, ``said``), and one with a
     number or a name they do not give is trimmed to the part they bear out (``_trimmed``,
-    the model's sentence kept in ``said``) or else marked as not supported."""
+    the model's sentence kept in ``said``) or else marked as not supported. With a trained
+    ``verifier``, its reading goes over the rules' as in ``rag check`` (``reconcile``)."""
     claims = split_claims(answer)
     evidence = evidence_sentences(hits)
     scores = scorer.scores([text for text, _ in claims], evidence)
@@ -80,6 +92,9 @@ def check_answer(
             rival = close_rival(text, evidence, scores[row], strongest[0], threshold)
             if rival is not None:
                 best, found = [rival], None
+        if verifier is not None:
+            best, found = _verified(text, best, found, evidence, scores[row], verifier)
+            strongest = sorted(best, key=lambda i: -scores[row, i])
         if found is None:
             best.sort(key=lambda i: evidence[i].n)
             sentences.append(AnswerSentence(text, [evidence[i].n for i in best], True,
@@ -103,6 +118,21 @@ def check_answer(
                                             status=found.status, reason=found.reason,
                                             said=text))
     return sentences, list(citations.values())
+
+
+def _verified(text: str, best: list[int], found: Finding | None, evidence: list[Evidence],
+              scores: np.ndarray, verifier: PairReader) -> tuple[list[int], Finding | None]:
+    """The sentences a checked answer sentence rests on and the objection to it, once the
+    verifier's reading has gone over the rules' (``reconcile``)."""
+    check = ClaimCheck(text, found.status if found else SUPPORTED, found.reason if found else "",
+                       [evidence[i] for i in best], [float(scores[i]) for i in best],
+                       found.kind if found else "")
+    after = reconcile(check, read_claim(verifier, text, evidence, scores), evidence, scores,
+                      verifier.thresholds)
+    if after is check:
+        return best, found
+    kept = [i for e in after.evidence for i, candidate in enumerate(evidence) if candidate is e]
+    return kept, None if after.supported else Finding(after.kind, after.status, after.reason)
 
 
 def _trimmed(text: str, cited: list[int], evidence: list[Evidence], scorer: SupportScorer,

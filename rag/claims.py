@@ -31,6 +31,7 @@ import numpy as np
 from rag.roles import paragraph_of, reports_aim, role
 from rag.support import Evidence
 from rag.text import STOPWORDS, Quantity, listed_names, named_numbers, numbers, stem
+from rag.verifier import PairReader, VerifierReading, Window, read_claim
 
 SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND = \
     "supported", "contradicted", "overstated", "not found"
@@ -718,18 +719,33 @@ def objection(claim: str, cited: list[Evidence], context: Sequence[Evidence] = (
 
 
 def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: float,
-          cited: int = 2) -> ClaimCheck:
+          cited: int = 2, verifier: PairReader | None = None) -> ClaimCheck:
     """The claim's status against the evidence sentences (``scores``: their support for the
-    claim). Not found when no sentence clears ``threshold``; else the best sentence (with
-    up to ``cited`` - 1 more above the threshold, for numbers a claim joins from two
-    sentences) must bear out every number, code, polarity, direction, population and hedge,
-    or else a sentence almost as close must bear it all out alone (``close_rival``).
-    A sentence giving a study's purpose supports only a claim about the purpose (``_about_aim``:
-    "the study investigated X" is one). The rest of
-    the best sentence's article is its context."""
-    if not _about_aim(claim):  # "we asked whether X" does not say that X
-        scores = np.where([role(e.text, paragraph_of(e)) == "purpose" for e in evidence],
-                          0.0, scores)
+    claim): the rules' reading (``rule_check``), then, with a trained ``verifier``, its
+    reading of the best windows where it is the better reader (``reconcile``)."""
+    scores = without_purposes(claim, evidence, scores)
+    check = rule_check(claim, evidence, scores, threshold, cited)
+    if verifier is None or not evidence:
+        return check
+    return reconcile(check, read_claim(verifier, claim, evidence, scores), evidence, scores,
+                     verifier.thresholds)
+
+
+def without_purposes(claim: str, evidence: list[Evidence], scores: np.ndarray) -> np.ndarray:
+    """``scores`` with the sentences giving a study's purpose at 0, unless the claim is
+    about the purpose itself: "we asked whether X" does not say that X."""
+    if _about_aim(claim):
+        return scores
+    return np.where([role(e.text, paragraph_of(e)) == "purpose" for e in evidence], 0.0, scores)
+
+
+def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: float,
+               cited: int = 2) -> ClaimCheck:
+    """The rules' reading. Not found when no sentence clears ``threshold``; else the best
+    sentence (with up to ``cited`` - 1 more above the threshold, for numbers a claim joins
+    from two sentences) must bear out every number, code, polarity, direction, population
+    and hedge, or else a sentence almost as close must bear it all out alone
+    (``close_rival``). The rest of the best sentence's article is its context."""
     if not evidence or float(np.max(scores)) < threshold:
         return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
     ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold]
@@ -744,6 +760,43 @@ def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: f
     if found is None:
         return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
     return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
+
+
+RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})
+"""Findings of the rules that stand whatever the verifier reads: a number with its unit, a
+code, a population are exact readings, where a small cross-encoder guesses."""
+VERIFIER_OVERRULES = frozenset({"hedge"})
+"""Findings of the rules that a confident supporting reading overrules: a hedge may belong
+to another clause of the sentence than the one the claim restates."""
+
+
+def reconcile(check: ClaimCheck, reading: VerifierReading, evidence: list[Evidence],
+              scores: np.ndarray, thresholds: dict[str, float]) -> ClaimCheck:
+    """The rules' check with the verifier's reading over it (``thresholds``: see
+    ``rag.verifier.THRESHOLDS``): a window it reads as contradicting the claim makes it
+    contradicted, whatever wording the rules matched; a claim the rules passed that no
+    window supports is not found (on-topic is not said); a claim the rules missed or found
+    hedged that a window plainly supports is supported. Numbers, codes and populations stay
+    with the rules (``RULES_OVER_VERIFIER``)."""
+    if check.kind in RULES_OVER_VERIFIER:
+        return check
+
+    def cited(window: Window) -> tuple[list[Evidence], list[float]]:
+        return ([evidence[i] for i in window.members],
+                [round(float(scores[i]), 4) for i in window.members])
+
+    if reading.contradicted >= thresholds["contradicts_at"] and reading.contradicting \
+            and reading.contradicted > reading.supported:
+        said = reading.contradicting.text
+        return ClaimCheck(check.claim, CONTRADICTED, f"the article says otherwise: “{said}”",
+                          *cited(reading.contradicting), "verifier")
+    if reading.supported >= thresholds["supports_at"] and reading.supporting \
+            and (check.status == NOT_FOUND or check.kind in VERIFIER_OVERRULES):
+        return ClaimCheck(check.claim, SUPPORTED, "", *cited(reading.supporting))
+    if check.status == SUPPORTED and reading.supported < thresholds["doubts_below"]:
+        return replace(check, status=NOT_FOUND, kind="verifier",
+                       reason="the articles are about this but do not say it")
+    return check
 
 
 def _about_aim(claim: str) -> bool:

@@ -24,7 +24,6 @@ from rag.evaluate_pairs import (
     is_pair_file,
     scorer_for,
     sentence_checker,
-    verifier_checker,
 )
 from rag.evaluate_summaries import evaluate_summaries
 from rag.library import Library
@@ -39,6 +38,11 @@ QuestionsArg = Annotated[list[Path], typer.Option(
 IndexArg = Annotated[Path | None, typer.Option(
     "--index", help="Reuse (and update) this index; default: a temporary one.")]
 LimitArg = Annotated[int | None, typer.Option(help="Only the first N questions.")]
+
+
+VerifierOption = Annotated[str | None, typer.Option(
+    help="The claim verifier to read with: 'packaged' (default), 'off' (the rules alone) or "
+         "a trained folder ('make checker' writes eval/checker).")]
 
 
 def _run_with_index(index: Path | None, corpus: Path, overrides: dict[str, Any], job) -> dict:
@@ -155,9 +159,7 @@ def claims(
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     limit: LimitArg = None,
     index: IndexArg = None,
-    verifier: Annotated[Path | None, typer.Option(
-        help="Judge the pairs by this trained verifier alone ('make checker' trains one) "
-             "instead of the claim check, to compare the two.")] = None,
+    verifier: VerifierOption = None,
 ) -> None:
     """How the claim check judges labelled claims. Pairs (premise, claim, label): balanced
     accuracy of supported vs not and recall per label, per dataset and source; each premise is
@@ -167,26 +169,64 @@ def claims(
     files = {path: load_questions(path, limit, required="claim") for path in data}
     pairs = [row for rows in files.values() if is_pair_file(rows) for row in rows]
     altered = [row for rows in files.values() if not is_pair_file(rows) for row in rows]
+    overrides = {"claim_verifier": verifier} if verifier else {}
     report: dict[str, Any] = {}
     if pairs:
         from rag.embedding import SentenceTransformerEmbedder
+        from rag.verifier import configured_verifier
 
-        settings = Settings.load({})
+        settings = Settings.load(overrides)
         scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), pairs)
-        if verifier is not None:
-            from rag.verifier import Verifier
-
-            check = verifier_checker(scorer, Verifier(verifier, settings.threads))
-        else:
-            check = sentence_checker(scorer, settings.support_threshold)
+        check = sentence_checker(scorer, settings.support_threshold, configured_verifier(
+            settings.claim_verifier, settings.threads))
         report["pairs"] = evaluate_pairs(check, pairs, True)
+        report["pairs"]["claim_verifier"] = settings.claim_verifier
     if altered:
         if corpus is None:
             raise RagError("claims in the alteration format need --corpus (their articles)")
         report["alterations"] = _run_with_index(
-            index, corpus, {}, lambda library: evaluate_claims(library, altered, True))
+            index, corpus, overrides, lambda library: evaluate_claims(library, altered, True))
     # one kind of file: its report as it always was; both kinds: side by side
     _write(next(iter(report.values())) if len(report) == 1 else report, out)
+
+
+@eval_app.command(name="calibrate-checker")
+@one_line_errors
+def calibrate_checker(
+    data: Annotated[list[Path], typer.Option(
+        help="Labelled pairs (repeatable): the dev sets of ../shared/eval/claims/.")],
+    verifier: Annotated[Path, typer.Option(
+        help="The trained verifier's folder; its CALIBRATION.json is written there.")],
+    alterations: Annotated[Path | None, typer.Option(
+        help="Altered claims ('rag eval alter', e.g. eval/claims-dev.jsonl): the thresholds "
+             "must keep flagging them; needs --corpus.")] = None,
+    corpus: Annotated[Path | None, typer.Option(
+        help="The abstracts (JSONL) the altered claims come from.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+) -> None:
+    """Choose the thresholds at which the trained verifier overrules the rules: the grid
+    point with the best mean balanced accuracy over the dev sets not trained on that still
+    flags the altered claims (see rag/calibrate_verifier.py). Writes them to the verifier's
+    CALIBRATION.json."""
+    from rag.calibrate_verifier import alteration_pairs, calibrate
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.verifier import Verifier
+
+    rows = [row for path in data for row in load_questions(path, None, required="claim")]
+    if not is_pair_file(rows):
+        raise RagError("calibrate-checker takes pair files {premise, claim, label} only")
+    if alterations is not None:
+        if corpus is None:
+            raise RagError("--alterations needs --corpus (the abstracts they come from)")
+        articles = {r["id"]: r["text"] for r in load_questions(corpus, None, required="text")}
+        rows += alteration_pairs(load_questions(alterations, None, required="claim"),
+                                 articles)
+    settings = Settings.load({})
+    scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), rows)
+    report = calibrate(rows, scorer, Verifier(verifier, settings.threads),
+                       settings.support_threshold, True)
+    (verifier / "CALIBRATION.json").write_text(json.dumps(report["thresholds"], indent=2) + "\n")
+    _write(report, out)
 
 
 @eval_app.command(name="train-checker")
@@ -194,19 +234,15 @@ def claims(
 def train_checker(
     out: Annotated[Path, typer.Option(help="Folder for the trained verifier.")],
     shared: Annotated[Path, typer.Option(help="The labelled pairs (../shared/eval/claims).")],
-    corpus: Annotated[Path, typer.Option(
-        help="Abstracts (JSONL) whose sentences become in-domain pairs.")],
-    kept_out: Annotated[Path | None, typer.Option(
-        help="A 'rag eval claims' file whose abstracts are left out of training.")] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the pairs.")] = 1.0,
 ) -> None:
-    """Train the claim verifier (a cross-encoder from the packaged MiniLM; see
+    """Train a claim verifier (a cross-encoder from the packaged MiniLM; see
     rag/verifier_train.py): about half an hour on 2 cores."""
     from rag.embedding import resolve_model
     from rag.verifier_train import train
 
     base = resolve_model(Settings.load({}).embedder)  # the packaged MiniLM by default
-    _write(train(shared, corpus, base, out, kept_out, epochs), None)
+    _write(train(shared, base, out, epochs), None)
 
 
 @eval_app.command()

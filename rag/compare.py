@@ -22,6 +22,7 @@ from rag.errors import RagError
 from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer, article_sentences
 from rag.types import Article
+from rag.verifier import PairReader
 
 _NOT_ANSWERING = ("purpose", "method")
 """Roles whose sentences cannot answer a question or give an outcome (a press article's
@@ -85,8 +86,9 @@ class Comparison:
 
 
 def compare_articles(articles: list[Article], scorer: SupportScorer, threshold: float,
-                     question: str = "") -> Comparison:
-    """The comparison of ``articles`` (2 to 6), the ``question`` as the first row."""
+                     question: str = "", verifier: PairReader | None = None) -> Comparison:
+    """The comparison of ``articles`` (2 to 6), the ``question`` as the first row; each
+    cell's status by the claim check (with ``verifier``, the trained one's reading too)."""
     if not MIN_ARTICLES <= len(articles) <= MAX_ARTICLES:
         raise RagError(f"compare takes {MIN_ARTICLES} to {MAX_ARTICLES} articles, "
                        f"not {len(articles)}")
@@ -99,7 +101,8 @@ def compare_articles(articles: list[Article], scorer: SupportScorer, threshold: 
             evidence = sentences[article.id]
             chosen = _asked(point, evidence, scorer) if point == question else \
                 _answering(point, evidence, scorer)
-            cells[article.id] = _cell(chosen, evidence, scorer, threshold) if chosen else None
+            cells[article.id] = _cell(chosen, evidence, scorer, threshold, verifier) \
+                if chosen else None
         filled = [c["text"] for c in cells.values() if c]
         disagree = any(disagree_on(a, b, scorer) for i, a in enumerate(filled)
                        for b in filled[i + 1:])
@@ -138,10 +141,10 @@ def _answering(point: str, evidence: list[Evidence], scorer: SupportScorer) -> E
 
 
 def _cell(sentence: Evidence, evidence: list[Evidence], scorer: SupportScorer,
-          threshold: float) -> dict[str, Any]:
+          threshold: float, verifier: PairReader | None) -> dict[str, Any]:
     """A cell: the sentence, its span and what the claim check says of it in its article."""
     check = judge(sentence.text, evidence, scorer.scores([sentence.text], evidence)[0],
-                  threshold)
+                  threshold, verifier=verifier)
     return {"text": sentence.text, "start": sentence.start, "end": sentence.end,
             "status": check.status}
 

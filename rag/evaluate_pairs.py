@@ -23,6 +23,7 @@ from rag.corpus import normalize
 from rag.support import Evidence, SupportScorer, WordWeights, article_sentences
 from rag.text import sentence_spans
 from rag.types import Article
+from rag.verifier import PairReader
 
 Verdict = Callable[[str, str], list[ClaimCheck]]
 """(premise, claim) -> the check of each of the claim's sentences."""
@@ -32,42 +33,21 @@ def is_pair_file(rows: list[dict[str, Any]]) -> bool:
     return bool(rows) and all("premise" in r and "claim" in r and "label" in r for r in rows)
 
 
-def sentence_checker(scorer: SupportScorer, threshold: float) -> Verdict:
-    """Each sentence of a claim judged against every sentence of its premise (``judge``)."""
+def sentence_checker(scorer: SupportScorer, threshold: float,
+                     verifier: PairReader | None = None) -> Verdict:
+    """Each sentence of a claim judged against every sentence of its premise (``judge``: the
+    rules, and the trained verifier's reading over them when one is given)."""
 
     def check(premise: str, claim: str) -> list[ClaimCheck]:
-        evidence, sentences = _read_pair(premise, claim)
+        evidence, sentences = read_pair(premise, claim)
         rows = scorer.scores(sentences, evidence)
-        return [judge(text, evidence, row, threshold) for text, row in
-                zip(sentences, rows, strict=True)]
+        return [judge(text, evidence, row, threshold, verifier=verifier)
+                for text, row in zip(sentences, rows, strict=True)]
 
     return check
 
 
-def verifier_checker(scorer: SupportScorer, verifier: Any, best: int = 3) -> Verdict:
-    """Each sentence of a claim judged by a trained verifier (``rag.verifier``) alone, on
-    windows around its ``best`` evidence sentences by support: the label the verifier gives
-    most probability in the window it finds most supportive (not enough information reads
-    as not found)."""
-    from rag.verifier import LABELS, windows
-
-    status = dict(zip(LABELS, (SUPPORTED, CONTRADICTED, NOT_FOUND), strict=True))
-
-    def check(premise: str, claim: str) -> list[ClaimCheck]:
-        evidence, sentences = _read_pair(premise, claim)
-        out = []
-        for text, row in zip(sentences, scorer.scores(sentences, evidence), strict=True):
-            shown = windows([int(i) for i in row.argsort()[::-1][:best]], evidence)
-            found = verifier.probabilities([(w, text) for w in shown])
-            top = found[int(found[:, 0].argmax())] if len(found) else None
-            out.append(ClaimCheck(text, status[LABELS[int(top.argmax())]] if top is not None
-                                  else NOT_FOUND, "the trained verifier's reading"))
-        return out
-
-    return check
-
-
-def _read_pair(premise: str, claim: str) -> tuple[list[Evidence], list[str]]:
+def read_pair(premise: str, claim: str) -> tuple[list[Evidence], list[str]]:
     """The premise's sentences as the evidence of one article, and the claim's sentences."""
     evidence = article_sentences(Article(id="premise", text=normalize(premise)))
     return evidence, [claim[a:b] for a, b in sentence_spans(claim)] or [claim]
@@ -92,12 +72,23 @@ def evaluate_pairs(check: Verdict, rows: list[dict[str, Any]],
         found = pair_status(check(row["premise"], row["claim"]))
         seconds.append(time.perf_counter() - began)
         dataset = row.get("dataset", "pairs")
-        for name in {dataset, f"{dataset}/{row['source']}" if row.get("source") else dataset}:
+        for name in {dataset, part_of(row)}:
             groups[name].append((row["label"], found))
     return {"n": len(rows),
             "datasets": {name: scores(judged) for name, judged in sorted(groups.items())},
             "ms_per_pair": {"p50": round(1000 * sorted(seconds)[len(seconds) // 2], 2)
                             if seconds else None}}
+
+
+def part_of(row: dict[str, Any]) -> str:
+    """The part of its dataset a pair is reported in besides the whole: its source (FRANK's
+    CNN/DailyMail and BBC), or for HealthVer the half the verifier was not trained on."""
+    from rag.verifier_train import trained_half
+
+    dataset = row.get("dataset", "pairs")
+    if dataset == "healthver":
+        return f"{dataset}/{'trained' if trained_half(row) else 'held-out'} half"
+    return f"{dataset}/{row['source']}" if row.get("source") else dataset
 
 
 def pair_status(checks: list[ClaimCheck]) -> str:

@@ -29,7 +29,7 @@ def evaluate_summaries(library: Library, items: list[dict[str, Any]],
     texts = [normalize(str(item.get("text", ""))) for item in items]
     scorer = SupportScorer(library.embedder, WordWeights(texts))
     summarizer = Summarizer(lambda: library.generator, scorer, library.embedder,
-                            library.settings)
+                            library.settings, verifier=library.verifier)
     from rouge_score import rouge_scorer  # loads nltk (~1 s): only the summary eval needs it
 
     rouge = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)

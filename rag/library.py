@@ -35,6 +35,7 @@ from rag.summary_batch import (
 from rag.support import SupportScorer, WordWeights, evidence_sentences
 from rag.types import Answer, Article, Hit, IngestReport
 from rag.vectorstores import VectorBackend
+from rag.verifier import Verifier, configured_verifier
 
 
 class Library:
@@ -77,6 +78,12 @@ class Library:
         return twin
 
     @property
+    def verifier(self) -> Verifier | None:
+        """The trained claim verifier (``Settings.claim_verifier``; None: 'off'), loaded on
+        first use and shared by every library of the process."""
+        return configured_verifier(self.settings.claim_verifier, self.settings.threads)
+
+    @property
     def generator(self) -> Generator:
         backend = self._backend()
         with self._loading:
@@ -113,7 +120,7 @@ class Library:
 
     def answerer(self) -> Answerer:
         return Answerer(self.search, self.scorer(), lambda: self.generator, self.settings,
-                        self.article)
+                        self.article, lambda: self.verifier)
 
     def scorer(self) -> SupportScorer:
         """The support scorer, with word rarity over the indexed passages; rebuilt when the
@@ -154,7 +161,8 @@ class Library:
         hits = self.search(claim, k, Filters(article_ids=[article_id]) if article_id else None)
         evidence = evidence_sentences(hits)
         scores = self.scorer().scores([claim], evidence)[0]
-        return judge(claim, evidence, scores, self.settings.support_threshold)
+        return judge(claim, evidence, scores, self.settings.support_threshold,
+                     verifier=self.verifier)
 
     def compare(self, article_ids: list[str], question: str = "") -> Comparison:
         """The articles side by side, point by point (see ``rag.compare``)."""
@@ -165,7 +173,7 @@ class Library:
                 raise RagError(f"no article {article_id!r} in the index; see 'rag list'")
             articles.append(article)
         return compare_articles(articles, self.scorer(), self.settings.support_threshold,
-                                " ".join(question.split()))
+                                " ".join(question.split()), self.verifier)
 
     @property
     def embedder(self) -> Embedder:
@@ -238,7 +246,7 @@ class Library:
 
     def summarizer(self, prompt: str = SUMMARY_PROMPT) -> Summarizer:
         return Summarizer(lambda: self.generator, self.scorer(), self.embedder, self.settings,
-                          prompt)
+                          prompt, self.verifier)
 
     def summarize(self, article_ids: list[str] | None = None,
                   progress: bool = False, stale_only: bool = False) -> BatchReport:

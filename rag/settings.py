@@ -103,6 +103,12 @@ class Settings:
     (extractive answer); below it the model's failure counts as a vote to refuse."""
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
+    claim_verifier: str = "off"
+    """A trained claim verifier to read each checked sentence against its evidence windows
+    over the rules: 'packaged' (the one 'make checker' trains into
+    rag/weights/claim-verifier), a cross-encoder folder or hub id with the three labels
+    supported, contradicted, nei, or 'off' (the rules alone: the default, because the
+    verifiers trained so far did not beat the rules on the dev sets; see the README)."""
     verdict_head: Path | None = None
     """The yes/no verdict head ('rag eval verdicts --head FILE'); default: the one fitted on
     the PubMedQA dev labels that ships with the package (rag/verdict_head.json)."""

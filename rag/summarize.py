@@ -30,6 +30,7 @@ from rag.settings import Settings
 from rag.support import Evidence, SupportScorer, article_sentences
 from rag.text import TRAILING_CLAUSE, sentence_spans, trimmings
 from rag.types import Article, Span, Summary, SummarySentence
+from rag.verifier import PairReader
 
 ROLES = {"tldr": "tldr", "overview": "overview", "finding": "finding", "caveat": "caveat",
          "caveats": "caveat", "findings": "finding", "key finding": "finding",
@@ -70,12 +71,14 @@ class Summarizer:
         tokenizer: Tokenizer,
         settings: Settings,
         prompt: str = SUMMARY_PROMPT,
+        verifier: PairReader | None = None,
     ) -> None:
         self.generator = generator
         self.scorer = scorer
         self.tokenizer = tokenizer
         self.settings = settings
         self.prompt = prompt
+        self.verifier = verifier  # the trained claim verifier, read over the rules
 
     def draft(self, article: Article) -> str:
         """The model's labelled lines. Thread-safe to call concurrently when the generator
@@ -109,7 +112,8 @@ class Summarizer:
         scores = self.scorer.scores([text for _, text in claims], evidence)
         sentences = []
         for (role, text), row in zip(claims, scores, strict=True):
-            check = judge(text, evidence, row, self.settings.support_threshold)
+            check = judge(text, evidence, row, self.settings.support_threshold,
+                          verifier=self.verifier)
             drafted, reason = "", check.reason
             if not check.supported:
                 trim = self._trimmed(text, evidence)
@@ -136,7 +140,8 @@ class Summarizer:
         if not shorter:
             return None
         for text, row in zip(shorter, self.scorer.scores(shorter, evidence), strict=True):
-            check = judge(text, evidence, row, self.settings.support_threshold)
+            check = judge(text, evidence, row, self.settings.support_threshold,
+                          verifier=self.verifier)
             if check.supported:
                 return check, row
         return None

@@ -14,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +26,17 @@ from rag.support import Evidence
 
 PACKAGED = Path(__file__).parent / "weights" / "claim-verifier"
 LABELS = ("supported", "contradicted", "nei")
+
+
+@lru_cache(maxsize=4)
+def configured_verifier(name: str, threads: int) -> Verifier | None:
+    """The verifier ``Settings.claim_verifier`` names (None: 'off'), loaded once per
+    process: a loaded model only reads, and a lock serialises its forward passes."""
+    if name == "off":
+        return None
+    return Verifier(PACKAGED if name == "packaged" else
+                    Path(name).expanduser() if Path(name).expanduser().exists() else name,
+                    threads)
 
 
 def checked_folder(folder: Path) -> Path:
@@ -38,8 +52,36 @@ def checked_folder(folder: Path) -> Path:
     return folder
 
 
+THRESHOLDS = {"supports_at": 0.5, "doubts_below": 0.0, "contradicts_at": 0.5}
+"""When a reading counts: support at or above ``supports_at`` turns a claim the rules did not
+find into a supported one, support below ``doubts_below`` turns a claim the rules passed
+into not found, contradiction at or above ``contradicts_at`` makes it contradicted. These
+are defaults for a verifier whose folder records no calibration of its own
+(``CALIBRATION.json``, chosen on the dev sets by 'rag eval calibrate-checker')."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """One to three neighbouring evidence sentences, read together."""
+
+    text: str
+    members: tuple[int, ...]  # evidence indices, in order
+
+
+@dataclass(frozen=True)
+class VerifierReading:
+    """What the verifier makes of a claim against its best windows: the most support any
+    window gives it and the most contradiction, with the windows that give them."""
+
+    supported: float
+    contradicted: float
+    supporting: Window | None
+    contradicting: Window | None
+
+
 class Verifier:
-    """Probabilities of (supported, contradicted, nei) for (premise, claim) pairs. Safe to
+    """Probabilities of (supported, contradicted, nei) for (premise, claim) pairs, and the
+    thresholds at which they count (calibrated on dev, stored beside the weights). Safe to
     share between threads (one forward pass at a time)."""
 
     def __init__(self, model: str | Path = PACKAGED, threads: int = 2) -> None:
@@ -52,6 +94,11 @@ class Verifier:
         # stored in half precision; computed in full (half is slow on these CPUs)
         self._model = CrossEncoder(source, device="cpu", model_kwargs={"dtype": torch.float32})
         self._lock = threading.Lock()
+        calibration = path / "CALIBRATION.json" if path.is_dir() else None
+        found = json.loads(calibration.read_text()) if calibration and calibration.is_file() \
+            else {}
+        self.thresholds = {name: float(found.get(name, value))
+                           for name, value in THRESHOLDS.items()}
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         if not pairs:
@@ -62,15 +109,37 @@ class Verifier:
         return np.asarray(out, dtype=np.float32).reshape(len(pairs), len(LABELS))
 
 
-def windows(best: list[int], evidence: list[Evidence]) -> list[str]:
+class PairReader(Protocol):
+    """What the claim check needs of a verifier: probabilities of (supported, contradicted,
+    nei) for (window, claim) pairs, and the thresholds at which they count."""
+
+    thresholds: dict[str, float]
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray: ...
+
+
+def read_claim(verifier: PairReader, claim: str, evidence: list[Evidence], scores: np.ndarray,
+               best: int = 3) -> VerifierReading:
+    """The claim read against windows around the ``best`` evidence sentences by support
+    (``scores``)."""
+    order = [int(i) for i in np.argsort(-scores)[:best] if scores[i] > 0]
+    shown = windows(order, evidence)
+    found = verifier.probabilities([(w.text, claim) for w in shown])
+    if not len(found):
+        return VerifierReading(0.0, 0.0, None, None)
+    s, c = int(found[:, 0].argmax()), int(found[:, 1].argmax())
+    return VerifierReading(float(found[s, 0]), float(found[c, 1]), shown[s], shown[c])
+
+
+def windows(best: list[int], evidence: list[Evidence]) -> list[Window]:
     """For each evidence index in ``best``: the sentence alone, and with its neighbours in
     the same passage (before and after), deduplicated, in order."""
-    out: list[str] = []
+    out: dict[str, Window] = {}
     for i in best:
-        out.append(evidence[i].text)
-        same = [j for j in (i - 1, i, i + 1) if 0 <= j < len(evidence)
-                and evidence[j].n == evidence[i].n
-                and evidence[j].hit.chunk.article_id == evidence[i].hit.chunk.article_id]
-        if len(same) > 1:
-            out.append(" ".join(evidence[j].text for j in same))
-    return list(dict.fromkeys(out))
+        same = tuple(j for j in (i - 1, i, i + 1) if 0 <= j < len(evidence)
+                     and evidence[j].n == evidence[i].n
+                     and evidence[j].hit.chunk.article_id == evidence[i].hit.chunk.article_id)
+        for members in ((i,), same) if len(same) > 1 else ((i,),):
+            text = " ".join(evidence[j].text for j in members)
+            out.setdefault(text, Window(text, members))
+    return list(out.values())

@@ -39,7 +39,9 @@ def browser():
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.load({"index": tmp_path / "index"}, env={})
+    """Settings for tests with fake models: the rules alone read claims (tests of the
+    trained verifier load it themselves)."""
+    return Settings.load({"index": tmp_path / "index", "claim_verifier": "off"}, env={})
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from rag.generate import option_logprobs
 from rag.support import SupportScorer
 from rag.types import Chunk, Hit
 from rag.verdict import FEATURES, JUDGE_PROMPT, LABELS, MODEL_FEATURE, PARTS
-from tests.fakes import HashingEmbedder, ReadingGenerator, ScriptedGenerator
+from tests.fakes import HashingEmbedder, ReadingGenerator, ScriptedGenerator, ScriptedVerifier
 
 QUESTION = "Which angiopoietins does the study focus on?"
 
@@ -73,6 +73,18 @@ def test_a_detail_no_passage_gives_is_trimmed_off_and_the_models_sentence_kept()
     invented = "Volcanoes erupt on Jupiter's moons every Tuesday, with lava flows of 85 km."
     sentences, citations = check_answer(f"{invented} [1]", HITS, SCORER, 0.45)
     assert (sentences[0].text, sentences[0].supported, citations) == (invented, False, [])
+
+
+def test_a_sentence_the_verifier_reads_as_denied_is_corrected_from_the_source():
+    claim = "The study focused on angiopoietin 1 and 2."
+    sentences, _ = check_answer(f"{claim} [1]", HITS, SCORER, 0.45)
+    assert sentences[0].status == "supported"  # the rules alone pass it
+    denied = ScriptedVerifier({claim: (0.05, 0.9, 0.05)}, {"contradicts_at": 0.8})
+    sentences, citations = check_answer(f"{claim} [1]", HITS, SCORER, 0.45, denied)
+    (corrected,) = sentences
+    assert (corrected.status, corrected.said) == ("contradicted", claim)
+    assert corrected.text.startswith("“") and corrected.text.strip("“”") in HITS[0].chunk.text
+    assert [c.article_id for c in citations] == ["ovary"]
 
 
 def test_an_answer_sentence_is_cited_to_a_passage_sentence_almost_as_close_that_bears_it_out():

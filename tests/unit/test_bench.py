@@ -20,7 +20,7 @@ from rag.bench import (
     ratio,
 )
 from rag.vectorstores import VectorBackend
-from tests.fakes import CachingGenerator, ScriptedGenerator
+from tests.fakes import CachingGenerator, ScriptedGenerator, ScriptedVerifier
 
 
 class Clock:
@@ -121,6 +121,31 @@ def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp
     assert (report["pairs"], report["ms_per_pair_p50"]) == (3, 1.0)
     assert report["baseline_support_score_ms_p50"] == 4.0
     assert report["ratio_p50_vs_support_score"] == 0.25
+
+
+def test_the_claim_verifier_is_timed_per_pair_and_a_check_beside_the_rules_alone(
+        library, tmp_path, monkeypatch):
+    import rag.bench as bench
+
+    (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
+    library.ingest([tmp_path / "a.txt"])
+    read_by: list[str] = []
+
+    class Counting(ScriptedVerifier):
+        def probabilities(self, pairs):
+            read_by.extend(claim for _, claim in pairs)
+            return super().probabilities(pairs)
+
+    monkeypatch.setattr("rag.library.configured_verifier",
+                        lambda name, threads: None if name == "off" else Counting({}))
+    claims = [{"claim": "Survival was 35% after five years.",
+               "source": "Survival was 35% after five years."}] * 3
+    report = bench.bench_verifier(library.configured(claim_verifier="packaged"), claims)
+    assert (report["pairs"], report["checks"]) == (3, 3)
+    assert report["ms_per_pair_p50"] > 0 and report["baseline_rules_only_check_s_p50"] > 0
+    assert report["ratio_p50_vs_rules_only"] > 0
+    assert len(read_by) >= 3 + 1 + 3  # the pairs, then each check with the verifier
+    assert bench.bench_verifier(library, claims) == {"claim_verifier": "off"}
 
 
 def test_near_duplicate_lookup_is_timed_beside_the_scan_and_finds_the_same_pairs(tmp_path):

@@ -14,6 +14,7 @@ from rag.roles import role
 from rag.support import Evidence
 from rag.text import numbers
 from rag.types import Hit
+from tests.fakes import ScriptedVerifier
 
 ARTICLE = (
     "Survival at five years was 35% in the treated group and 21% in controls (p = 0.03). "
@@ -341,3 +342,49 @@ def test_names_listed_with_a_slash_are_each_a_name():
     repeated = compare(read("Carriers of BRCA1/1 mutations were studied."),
                        read("Carriers of BRCA1/2 mutations were studied."))
     assert [(f.kind, f.status) for f in repeated] == [("number", NOT_FOUND)]
+
+
+def test_a_window_the_verifier_reads_as_a_denial_makes_a_matched_wording_contradicted():
+    # the rules match the wording; a reader sees "hurdles before clinical practice"
+    evidence = _sentences("The cells restored ovarian function in rats.",
+                          "There are still hurdles to overcome before clinical practice.")
+    claim = "The treatment is ready for clinical practice."
+    scores = np.array([0.5, 0.8])
+    assert judge(claim, evidence, scores, 0.45).status == SUPPORTED
+    verifier = ScriptedVerifier({claim: (0.1, 0.8, 0.1)}, {"contradicts_at": 0.7})
+    check = judge(claim, evidence, scores, 0.45, verifier=verifier)
+    assert (check.status, check.kind) == (CONTRADICTED, "verifier")
+    assert "hurdles to overcome" in check.reason and check.evidence
+
+
+def test_a_claim_the_rules_pass_but_no_window_supports_is_not_found():
+    evidence = _sentences("The drug reduced deaths in adults with sepsis.")
+    claim = "The drug reduced deaths in adults with sepsis at every hospital."
+    doubted = ScriptedVerifier({claim: (0.03, 0.02, 0.95)}, {"doubts_below": 0.1})
+    assert judge(claim, evidence, np.array([0.9]), 0.45).status == SUPPORTED
+    assert judge(claim, evidence, np.array([0.9]), 0.45, verifier=doubted).status == NOT_FOUND
+    believed = ScriptedVerifier({claim: (0.3, 0.02, 0.68)}, {"doubts_below": 0.1})
+    assert judge(claim, evidence, np.array([0.9]), 0.45, verifier=believed).status == SUPPORTED
+
+
+def test_a_paraphrase_the_rules_miss_is_supported_when_the_verifier_is_sure():
+    evidence = _sentences("Mortality fell among adults with sepsis who were given the drug.")
+    claim = "Fewer septic adults died on the drug."
+    scores = np.array([0.3])  # below the support threshold: the rules find nothing
+    assert judge(claim, evidence, scores, 0.45).status == NOT_FOUND
+    sure = ScriptedVerifier({claim: (0.95, 0.01, 0.04)}, {"supports_at": 0.9})
+    check = judge(claim, evidence, scores, 0.45, verifier=sure)
+    assert (check.status, [e.text for e in check.evidence]) == (SUPPORTED, [evidence[0].text])
+    unsure = ScriptedVerifier({claim: (0.85, 0.01, 0.14)}, {"supports_at": 0.9})
+    assert judge(claim, evidence, scores, 0.45, verifier=unsure).status == NOT_FOUND
+
+
+def test_numbers_and_populations_stay_with_the_rules_whatever_the_verifier_reads():
+    evidence = _sentences("Blood pressure fell by 9 mmHg in rats given the drug.")
+    sure = ScriptedVerifier({}, {"supports_at": 0.5})
+    for claim, kind in (("Blood pressure fell by 12 mmHg in rats given the drug.", "number"),
+                        ("Blood pressure fell by 9 mmHg in women given the drug.",
+                         "population")):
+        sure.readings[claim] = (0.99, 0.0, 0.01)
+        check = judge(claim, evidence, np.array([0.9]), 0.45, verifier=sure)
+        assert (check.status, check.kind) == (CONTRADICTED, kind)

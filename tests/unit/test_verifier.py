@@ -1,5 +1,6 @@
-"""The claim verifier's training data and reading windows (the model itself is trained by
-'make checker' and measured by 'rag eval claims --verifier'; nothing here trains)."""
+"""The claim verifier's training data, reading windows and calibration (the model itself is
+trained by 'make checker' and measured by 'rag eval calibrate-checker'; nothing here
+trains)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rag import RagError
 from rag.support import article_sentences
 from rag.types import Article
 from rag.verifier import checked_folder, windows
-from rag.verifier_train import LABELS, in_domain_pairs, shared_pairs
+from rag.verifier_train import LABELS, shared_pairs, trained_half
 from tests.conftest import SHARED
 
 CLAIMS = SHARED / "eval" / "claims"
@@ -22,9 +23,11 @@ CLAIMS = SHARED / "eval" / "claims"
 def test_a_window_is_a_sentence_alone_and_with_its_neighbours():
     article = Article("a", "First one here. Second one here. Third one here. Fourth here.")
     evidence = article_sentences(article)
-    assert windows([1], evidence) == ["Second one here.",
-                                      "First one here. Second one here. Third one here."]
-    assert windows([0, 0], evidence) == ["First one here.", "First one here. Second one here."]
+    assert [w.text for w in windows([1], evidence)] == [
+        "Second one here.", "First one here. Second one here. Third one here."]
+    assert [w.members for w in windows([1], evidence)] == [(1,), (0, 1, 2)]
+    assert [w.text for w in windows([0, 0], evidence)] == [
+        "First one here.", "First one here. Second one here."]
 
 
 def test_weights_that_do_not_match_their_checksum_are_refused(tmp_path: Path):
@@ -40,8 +43,11 @@ def test_training_pairs_leave_out_the_dev_sets_and_read_two_way_labels_per_set()
     premises = {p for p, _, _ in pairs}
     for dev in ("healthver_dev", "frank_valid"):  # kept for dev figures: never trained on
         rows = [json.loads(line) for line in (CLAIMS / f"{dev}.jsonl").read_text().split("\n")
-                if line.strip()]
-        assert not premises & {r["premise"] for r in rows[:200]}
+                if line.strip() and not (dev == "healthver_dev" and trained_half(
+                    json.loads(line)))]
+        assert len(rows) > 600 and not {c for _, c, _ in pairs} & {r["claim"] for r in rows}
+    frank = (CLAIMS / "frank_valid.jsonl").read_text().split("\n")
+    assert not premises & {json.loads(line)["premise"] for line in frank if line.strip()}
     counts = {label: sum(y == i for _, _, y in pairs) for i, label in enumerate(LABELS)}
     assert all(counts.values()) and counts["nei"] < 2 * counts["supported"]
     scifact = [json.loads(line) for line in (CLAIMS / "scifact_rte_train.jsonl").read_text()
@@ -50,20 +56,26 @@ def test_training_pairs_leave_out_the_dev_sets_and_read_two_way_labels_per_set()
     assert (refuted["premise"], refuted["claim"], LABELS.index("contradicted")) in pairs
 
 
-def test_in_domain_pairs_skip_kept_out_abstracts(tmp_path: Path):
-    def abstract(n: int) -> str:
-        return (f"Patients given drug {n} had lower blood pressure than controls at 12 weeks. "
-                f"Drug {n} did not increase the rate of adverse events in older adults. "
-                f"Mortality was reduced by 20% in the group treated with drug {n}. "
-                f"Drug {n} may improve sleep quality in patients with chronic pain.")
+def test_calibration_takes_the_verifier_where_it_reads_better_and_keeps_alterations_flagged():
+    from rag.calibrate_verifier import calibrate
+    from rag.evaluate_pairs import scorer_for
+    from tests.fakes import HashingEmbedder, ScriptedVerifier
 
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("\n".join(json.dumps({"id": f"a{n}", "text": abstract(n)})
-                                for n in range(12)))
-    kept = tmp_path / "claims.jsonl"
-    kept.write_text(json.dumps({"article_id": "a1", "claim": "x", "label": "supported"}))
-    pairs = in_domain_pairs(corpus, 2, random.Random(0), 1, kept)
-    assert {y for _, _, y in pairs} == {0, 1, 2}  # supported, contradicted, not enough info
-    assert not [p for p, _, _ in pairs if "drug 1 " in p.lower()]  # a1 was kept out
-    altered = [(p, c) for p, c, y in pairs if y == 1]
-    assert altered and all(c not in p for p, c in altered)
+    premise = "The drug lowered blood pressure in older adults. Side effects were mild."
+    said = "The drug lowered blood pressure in older adults."
+    unsaid = "The drug lowered blood pressure in older adults every single day."
+    rows = [{"dataset": "frank", "premise": premise, "claim": said, "label": "supported"},
+            {"dataset": "frank", "premise": premise, "claim": unsaid, "label": "unsupported"},
+            {"dataset": "alterations/unaltered", "premise": premise, "claim": said,
+             "label": "supported"}]
+    # the rules pass both; the verifier supports only what is said
+    verifier = ScriptedVerifier({said: (0.9, 0.05, 0.05), unsaid: (0.01, 0.04, 0.95)})
+    report = calibrate(rows, scorer_for(HashingEmbedder(), rows), verifier, 0.45, False)
+    assert report["rules"]["frank"]["balanced_accuracy"] == 0.5
+    assert report["with_verifier"]["frank"]["balanced_accuracy"] == 1.0
+    assert 0.01 < report["thresholds"]["doubts_below"] <= 0.9  # doubts the unsaid only
+    # an unaltered sentence the verifier would doubt forbids doubting: the rules stay
+    doubted = ScriptedVerifier({said: (0.001, 0.05, 0.949), unsaid: (0.01, 0.04, 0.95)})
+    report = calibrate(rows, scorer_for(HashingEmbedder(), rows), doubted, 0.45, False)
+    assert report["with_verifier"]["alterations/unaltered"]["found"] == {"supported": 1}
+    assert report["with_verifier"]["frank"]["balanced_accuracy"] == 0.5
