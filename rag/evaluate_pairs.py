@@ -24,6 +24,7 @@ from rag.support import Evidence, SupportScorer, WordWeights, article_sentences
 from rag.text import sentence_spans
 from rag.types import Article
 from rag.verifier import PairReader
+from rag.verifier_train import trained_half
 
 Verdict = Callable[[str, str], list[ClaimCheck]]
 """(premise, claim) -> the check of each of the claim's sentences."""
@@ -83,8 +84,6 @@ def evaluate_pairs(check: Verdict, rows: list[dict[str, Any]],
 def part_of(row: dict[str, Any]) -> str:
     """The part of its dataset a pair is reported in besides the whole: its source (FRANK's
     CNN/DailyMail and BBC), or for HealthVer the half the verifier was not trained on."""
-    from rag.verifier_train import trained_half
-
     dataset = row.get("dataset", "pairs")
     if dataset == "healthver":
         return f"{dataset}/{'trained' if trained_half(row) else 'held-out'} half"

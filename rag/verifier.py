@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.embedding import local_or_hub
 from rag.errors import RagError
 from rag.support import Evidence
 
@@ -34,9 +35,7 @@ def configured_verifier(name: str, threads: int) -> Verifier | None:
     process: a loaded model only reads, and a lock serialises its forward passes."""
     if name == "off":
         return None
-    return Verifier(PACKAGED if name == "packaged" else
-                    Path(name).expanduser() if Path(name).expanduser().exists() else name,
-                    threads)
+    return Verifier(PACKAGED if name == "packaged" else local_or_hub(name), threads)
 
 
 def checked_folder(folder: Path) -> Path:
