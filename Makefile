@@ -23,7 +23,7 @@ WHEEL_CACHE   := $(HOME)/.cache/rag/wheels
 BROWSER := $(VENV)/.browser
 SCALE   := $(VENV)/.scale
 
-.PHONY: install run test test-unit fuzz lint eval checker calibrate bench clean
+.PHONY: install run test test-unit fuzz lint eval checker judge calibrate bench clean
 
 $(STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
@@ -98,8 +98,10 @@ eval: install
 	  --questions eval/.unanswerable.jsonl --out eval/qa-quick-generated.json > /dev/null
 	$(RAG) eval claims --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --data eval/claims-dev.jsonl --out eval/claims-dev-report.json > /dev/null
-	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl \
+	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl --verifier off \
 	  --out eval/claims-pairs-dev.json > /dev/null
+	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl --verifier model \
+	  --data eval/reader-pairs.jsonl --sample 30 --out eval/claims-pairs-dev-judged.json > /dev/null
 	$(RAG) eval disagreements --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --with-conclusions $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --out eval/disagreements-dev.json > /dev/null
@@ -134,6 +136,15 @@ checker: install
 	$(RAG) eval calibrate-checker $(CLAIM_DEV) --data eval/seed-statements.jsonl \
 	  --alterations eval/claims-dev.jsonl --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl \
 	  --verifier $(VERIFIER) --out eval/checker-calibration.json > /dev/null
+
+## Choose the thresholds at which the packaged model, asked as a judge, overrules the rules
+## (rag/judge-calibration.json) on 30 pairs of each dev set, source and kind of alteration
+## drawn with a fixed seed, and write their figures (about 30 minutes on 2 cores).
+judge: install
+	$(RAG) eval calibrate-checker --verifier model $(CLAIM_DEV) \
+	  --data eval/seed-statements.jsonl --data eval/reader-pairs.jsonl \
+	  --alterations eval/claims-dev.jsonl --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl \
+	  --sample 30 --out eval/judge-calibration.json > /dev/null
 
 ## Speed and memory beside same-run baselines (about 10 minutes): bench/report.json.
 bench: install $(SCALE)

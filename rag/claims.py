@@ -765,11 +765,6 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
 RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})
 """Findings of the rules that stand whatever the verifier reads: a number with its unit, a
 code, a population are exact readings, where a small cross-encoder guesses."""
-VERIFIER_OVERRULES = frozenset({"hedge"})
-"""Findings of the rules that a confident supporting reading overrules: a hedge may belong
-to another clause of the sentence than the one the claim restates."""
-
-
 def reconcile(check: ClaimCheck, reading: VerifierReading, evidence: list[Evidence],
               scores: np.ndarray, thresholds: dict[str, float]) -> ClaimCheck:
     """The rules' check with the verifier's reading over it (``thresholds``: see
@@ -790,8 +785,9 @@ def reconcile(check: ClaimCheck, reading: VerifierReading, evidence: list[Eviden
         said = reading.contradicting.text
         return ClaimCheck(check.claim, CONTRADICTED, f"the article says otherwise: “{said}”",
                           *cited(reading.contradicting), "verifier")
-    if reading.supported >= thresholds["supports_at"] and reading.supporting \
-            and (check.status == NOT_FOUND or check.kind in VERIFIER_OVERRULES):
+    needed = thresholds["supports_at"] if check.status == NOT_FOUND else \
+        thresholds["hedges_at"] if check.kind == "hedge" else None
+    if needed is not None and reading.supported >= needed and reading.supporting:
         return ClaimCheck(check.claim, SUPPORTED, "", *cited(reading.supporting))
     if check.status == SUPPORTED and reading.supported < thresholds["doubts_below"]:
         return replace(check, status=NOT_FOUND, kind="verifier",

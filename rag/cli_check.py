@@ -39,8 +39,10 @@ def check(
     rests on.
 
     Every number, negation, direction of change, population and hedge of the statement is
-    compared with the best-matching sentence of the articles, not only its topic. Exit code
-    0 whatever the verdict; 1 when a line of --file could not be read.
+    compared with the best-matching sentence of the articles, not only its topic; with a
+    local model, the model also reads the statement against its two best sentences as a judge
+    (about a second more; RAG_STATEMENT_VERIFIER=off: the rules alone). Exit code 0 whatever
+    the verdict; 1 when a line of --file could not be read.
     """
     if (statement is None) == (file is None):
         raise RagError("give a STATEMENT or --file FILE.jsonl (not both)")

@@ -22,6 +22,7 @@ from rag.evaluate import (
 from rag.evaluate_pairs import (
     evaluate_pairs,
     is_pair_file,
+    sampled,
     scorer_for,
     sentence_checker,
 )
@@ -41,8 +42,12 @@ LimitArg = Annotated[int | None, typer.Option(help="Only the first N questions."
 
 
 VerifierOption = Annotated[str | None, typer.Option(
-    help="The claim verifier to read with: 'packaged' (default), 'off' (the rules alone) or "
-         "a trained folder ('make checker' writes eval/checker).")]
+    help="What reads claims over the rules: 'off' (the rules alone), 'model' (the configured "
+         "generator as a judge), 'packaged' (the trained verifier) or a trained folder; "
+         "default: as 'rag check' reads (RAG_STATEMENT_VERIFIER, the model when local).")]
+SampleOption = Annotated[int | None, typer.Option(
+    help="Read at most this many pairs of each set (and source, HealthVer half, kind of "
+         "alteration), drawn with a fixed seed: for the slow model judge.")]
 
 
 def _run_with_index(index: Path | None, corpus: Path, overrides: dict[str, Any], job) -> dict:
@@ -160,6 +165,7 @@ def claims(
     limit: LimitArg = None,
     index: IndexArg = None,
     verifier: VerifierOption = None,
+    sample: SampleOption = None,
 ) -> None:
     """How the claim check judges labelled claims. Pairs (premise, claim, label): balanced
     accuracy of supported vs not and recall per label, per dataset and source; each premise is
@@ -167,20 +173,24 @@ def claims(
     altered claims flagged (not supported) per kind, the share of unaltered ones kept, and
     the time per check."""
     files = {path: load_questions(path, limit, required="claim") for path in data}
-    pairs = [row for rows in files.values() if is_pair_file(rows) for row in rows]
+    pairs = sampled([row for rows in files.values() if is_pair_file(rows) for row in rows],
+                    sample)
     altered = [row for rows in files.values() if not is_pair_file(rows) for row in rows]
-    overrides = {"claim_verifier": verifier} if verifier else {}
+    # read as 'rag check' reads (the statement reader), with --verifier in every place
+    overrides = {"claim_verifier": verifier, "statement_verifier": verifier} if verifier else {}
     report: dict[str, Any] = {}
     if pairs:
         from rag.embedding import SentenceTransformerEmbedder
-        from rag.verifier import configured_verifier
+        from rag.generate import load_configured_generator
+        from rag.judge import configured_reader
 
         settings = Settings.load(overrides)
         scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), pairs)
-        check = sentence_checker(scorer, settings.support_threshold, configured_verifier(
-            settings.claim_verifier, settings.threads))
+        check = sentence_checker(scorer, settings.support_threshold, configured_reader(
+            settings.statement_verifier, settings,
+            lambda: load_configured_generator(settings)))
         report["pairs"] = evaluate_pairs(check, pairs, True)
-        report["pairs"]["claim_verifier"] = settings.claim_verifier
+        report["pairs"]["claim_verifier"] = settings.statement_verifier
     if altered:
         if corpus is None:
             raise RagError("claims in the alteration format need --corpus (their articles)")
@@ -195,22 +205,25 @@ def claims(
 def calibrate_checker(
     data: Annotated[list[Path], typer.Option(
         help="Labelled pairs (repeatable): the dev sets of ../shared/eval/claims/.")],
-    verifier: Annotated[Path, typer.Option(
-        help="The trained verifier's folder; its CALIBRATION.json is written there.")],
+    verifier: Annotated[str, typer.Option(
+        help="'model' (the configured generator as a judge: its thresholds are written to "
+             "rag/judge-calibration.json) or a trained verifier's folder (written to its "
+             "CALIBRATION.json).")],
     alterations: Annotated[Path | None, typer.Option(
         help="Altered claims ('rag eval alter', e.g. eval/claims-dev.jsonl): the thresholds "
              "must keep flagging them; needs --corpus.")] = None,
     corpus: Annotated[Path | None, typer.Option(
         help="The abstracts (JSONL) the altered claims come from.")] = None,
+    sample: SampleOption = None,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
 ) -> None:
-    """Choose the thresholds at which the trained verifier overrules the rules: the grid
-    point with the best mean balanced accuracy over the dev sets not trained on that still
-    flags the altered claims (see rag/calibrate_verifier.py). Writes them to the verifier's
-    CALIBRATION.json."""
+    """Choose the thresholds at which a verifier (or the model as a judge) overrules the
+    rules: the grid point with the best mean balanced accuracy over the dev sets not trained
+    on that still flags the altered claims (see rag/calibrate_verifier.py)."""
     from rag.calibrate_verifier import alteration_pairs, calibrate
     from rag.embedding import SentenceTransformerEmbedder
-    from rag.verifier import Verifier
+    from rag.generate import load_configured_generator
+    from rag.judge import CALIBRATION, configured_reader
 
     rows = [row for path in data for row in load_questions(path, None, required="claim")]
     if not is_pair_file(rows):
@@ -221,11 +234,15 @@ def calibrate_checker(
         articles = {r["id"]: r["text"] for r in load_questions(corpus, None, required="text")}
         rows += alteration_pairs(load_questions(alterations, None, required="claim"),
                                  articles)
-    settings = Settings.load({})
+    rows = sampled(rows, sample)
+    settings = Settings.load({"claim_verifier": verifier})
+    written = CALIBRATION if verifier == "model" else Path(verifier) / "CALIBRATION.json"
+    if verifier != "model" and not Path(verifier).is_dir():
+        raise RagError(f"no trained verifier folder at {verifier}")
     scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), rows)
-    report = calibrate(rows, scorer, Verifier(verifier, settings.threads),
-                       settings.support_threshold, True)
-    (verifier / "CALIBRATION.json").write_text(json.dumps(report["thresholds"], indent=2) + "\n")
+    reader = configured_reader(verifier, settings, lambda: load_configured_generator(settings))
+    report = calibrate(rows, scorer, reader, settings.support_threshold, True)
+    written.write_text(json.dumps(report["thresholds"], indent=2) + "\n")
     _write(report, out)
 
 

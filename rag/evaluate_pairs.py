@@ -10,6 +10,7 @@ sets how often a contradicted claim is called contradicted (or overstated).
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from collections import Counter, defaultdict
@@ -90,6 +91,22 @@ def part_of(row: dict[str, Any]) -> str:
     return f"{dataset}/{row['source']}" if row.get("source") else dataset
 
 
+def sampled(rows: list[dict[str, Any]], per_part: int | None, seed: int = 0
+            ) -> list[dict[str, Any]]:
+    """At most ``per_part`` rows of each part (``part_of``: a source, HealthVer's half, a
+    kind of alteration), drawn at random with a fixed seed, in their original order: a slow
+    reader (the model as a judge) scored on every set within an hour."""
+    if not per_part:
+        return rows
+    parts: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        parts[part_of(row)].append(i)
+    rng = random.Random(seed)
+    keep = {i for members in parts.values()
+            for i in rng.sample(members, min(per_part, len(members)))}
+    return [row for i, row in enumerate(rows) if i in keep]
+
+
 def pair_status(checks: list[ClaimCheck]) -> str:
     """One status for a claim of several sentences: supported only if all are; else the
     gravest of theirs (contradicted, overstated, not found)."""
@@ -102,7 +119,9 @@ def pair_status(checks: list[ClaimCheck]) -> str:
 
 def scores(judged: list[tuple[str, str]]) -> dict[str, Any]:
     """Balanced accuracy of supported vs not, recall per gold label (for "contradicted":
-    called contradicted or overstated; for the others: supported or not as the label says)."""
+    called contradicted or overstated; for the others: supported or not as the label says),
+    and how often each gold label is called contradicted (a false "the article says
+    otherwise" is worse than a "not found")."""
     recall: dict[str, float] = {}
     for label, n in Counter(g for g, _ in judged).items():
         hits = [found for gold, found in judged if gold == label]
@@ -120,4 +139,7 @@ def scores(judged: list[tuple[str, str]]) -> dict[str, Any]:
     return {"n": len(judged),
             "balanced_accuracy": round(balanced, 4) if balanced is not None else None,
             "recall": dict(sorted(recall.items())),
+            "called_contradicted": {label: round(sum(
+                f == CONTRADICTED for g, f in judged if g == label) / n, 4)
+                for label, n in sorted(Counter(g for g, _ in judged).items())},
             "found": dict(Counter(f for _, f in judged))}

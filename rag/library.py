@@ -18,6 +18,7 @@ from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.generate import Generator, PromptCache, cpu_backend, load_configured_generator
 from rag.ingest import ingest, ingest_articles
+from rag.judge import configured_reader
 from rag.retrieve import Filters, Retriever, SentenceReranker
 from rag.sessions import Sessions
 from rag.settings import Settings
@@ -35,7 +36,7 @@ from rag.summary_batch import (
 from rag.support import SupportScorer, WordWeights, evidence_sentences
 from rag.types import Answer, Article, Hit, IngestReport
 from rag.vectorstores import VectorBackend
-from rag.verifier import Verifier, configured_verifier
+from rag.verifier import PairReader
 
 
 class Library:
@@ -78,10 +79,20 @@ class Library:
         return twin
 
     @property
-    def verifier(self) -> Verifier | None:
-        """The trained claim verifier (``Settings.claim_verifier``; None: 'off'), loaded on
-        first use and shared by every library of the process."""
-        return configured_verifier(self.settings.claim_verifier, self.settings.threads)
+    def verifier(self) -> PairReader | None:
+        """What reads the sentences of answers, summaries and compare cells over the rules
+        (``Settings.claim_verifier``; None: the rules alone): a trained verifier, loaded on
+        first use and shared by every library of the process, or this library's generator as
+        a judge."""
+        return configured_reader(self.settings.claim_verifier, self.settings,
+                                 lambda: self.generator)
+
+    @property
+    def statement_reader(self) -> PairReader | None:
+        """What reads a statement checked on its own over the rules
+        (``Settings.statement_verifier``: by default the local model as a judge)."""
+        return configured_reader(self.settings.statement_verifier, self.settings,
+                                 lambda: self.generator)
 
     @property
     def generator(self) -> Generator:
@@ -162,7 +173,7 @@ class Library:
         evidence = evidence_sentences(hits)
         scores = self.scorer().scores([claim], evidence)[0]
         return judge(claim, evidence, scores, self.settings.support_threshold,
-                     verifier=self.verifier)
+                     verifier=self.statement_reader)
 
     def compare(self, article_ids: list[str], question: str = "") -> Comparison:
         """The articles side by side, point by point (see ``rag.compare``)."""

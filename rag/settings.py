@@ -104,11 +104,17 @@ class Settings:
     support_threshold: float = 0.45
     """A citation is kept when the cited sentence supports the answer sentence this well."""
     claim_verifier: str = "off"
-    """A trained claim verifier to read each checked sentence against its evidence windows
-    over the rules: 'packaged' (the one 'make checker' trains into
+    """What reads each sentence of an answer, a summary, a digest or a compare cell against
+    its evidence windows over the rules: 'model' (the configured generator as a judge,
+    rag/judge.py), 'packaged' (the verifier 'make checker' trains into
     rag/weights/claim-verifier), a cross-encoder folder or hub id with the three labels
-    supported, contradicted, nei, or 'off' (the rules alone: the default, because the
-    verifiers trained so far did not beat the rules on the dev sets; see the README)."""
+    supported, contradicted, nei, or 'off' (the rules alone: the default, as the model's
+    half a second a window would slow every answer and summary)."""
+    statement_verifier: str = "auto"
+    """The same for a statement checked on its own ('rag check', /check, the app's Check
+    box), where a second is affordable: 'auto' (the default) is the model as a judge when the
+    generator is a local model that reads its own word probabilities, else the rules alone;
+    or any value of ``claim_verifier``."""
     verdict_head: Path | None = None
     """The yes/no verdict head ('rag eval verdicts --head FILE'); default: the one fitted on
     the PubMedQA dev labels that ships with the package (rag/verdict_head.json)."""

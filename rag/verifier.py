@@ -51,12 +51,15 @@ def checked_folder(folder: Path) -> Path:
     return folder
 
 
-THRESHOLDS = {"supports_at": 0.5, "doubts_below": 0.0, "contradicts_at": 0.5}
+THRESHOLDS = {"supports_at": 0.5, "hedges_at": 1.01, "doubts_below": 0.0,
+              "contradicts_at": 0.5}
 """When a reading counts: support at or above ``supports_at`` turns a claim the rules did not
-find into a supported one, support below ``doubts_below`` turns a claim the rules passed
-into not found, contradiction at or above ``contradicts_at`` makes it contradicted. These
-are defaults for a verifier whose folder records no calibration of its own
-(``CALIBRATION.json``, chosen on the dev sets by 'rag eval calibrate-checker')."""
+find into a supported one, and at or above ``hedges_at`` one they found hedged (a hedge may
+belong to another clause than the one the claim restates; 1.01: never); support below
+``doubts_below`` turns a claim the rules passed into not found; contradiction at or above
+``contradicts_at`` makes it contradicted. These are defaults for a verifier whose folder
+records no calibration of its own (``CALIBRATION.json``, chosen on the dev sets by 'rag eval
+calibrate-checker')."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,21 @@ class VerifierReading:
     contradicting: Window | None
 
 
+def calibrated(path: Path | None) -> dict[str, float]:
+    """The thresholds a calibration file records ('rag eval calibrate-checker'), with the
+    defaults (``THRESHOLDS``) for any it lacks or when there is none."""
+    found = json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    return {name: float(found.get(name, value)) for name, value in THRESHOLDS.items()}
+
+
 class Verifier:
     """Probabilities of (supported, contradicted, nei) for (premise, claim) pairs, and the
     thresholds at which they count (calibrated on dev, stored beside the weights). Safe to
-    share between threads (one forward pass at a time)."""
+    share between threads (one forward pass at a time). Fast enough to read every window
+    around a claim's three best sentences."""
+
+    around = 3
+    plan = "all"
 
     def __init__(self, model: str | Path = PACKAGED, threads: int = 2) -> None:
         import torch
@@ -93,11 +107,7 @@ class Verifier:
         # stored in half precision; computed in full (half is slow on these CPUs)
         self._model = CrossEncoder(source, device="cpu", model_kwargs={"dtype": torch.float32})
         self._lock = threading.Lock()
-        calibration = path / "CALIBRATION.json" if path.is_dir() else None
-        found = json.loads(calibration.read_text()) if calibration and calibration.is_file() \
-            else {}
-        self.thresholds = {name: float(found.get(name, value))
-                           for name, value in THRESHOLDS.items()}
+        self.thresholds = calibrated(path / "CALIBRATION.json" if path.is_dir() else None)
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         if not pairs:
@@ -110,19 +120,23 @@ class Verifier:
 
 class PairReader(Protocol):
     """What the claim check needs of a verifier: probabilities of (supported, contradicted,
-    nei) for (window, claim) pairs, and the thresholds at which they count."""
+    nei) for (window, claim) pairs, the thresholds at which they count, and how many windows
+    it can afford: those around the ``around`` best sentences, which ``plan`` names (see
+    ``windows``)."""
 
     thresholds: dict[str, float]
+    around: int
+    plan: str
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray: ...
 
 
-def read_claim(verifier: PairReader, claim: str, evidence: list[Evidence], scores: np.ndarray,
-               best: int = 3) -> VerifierReading:
-    """The claim read against windows around the ``best`` evidence sentences by support
-    (``scores``)."""
-    order = [int(i) for i in np.argsort(-scores)[:best] if scores[i] > 0]
-    shown = windows(order, evidence)
+def read_claim(verifier: PairReader, claim: str, evidence: list[Evidence], scores: np.ndarray
+               ) -> VerifierReading:
+    """The claim read against windows around the evidence sentences that support it best
+    (``scores``), as many as the verifier affords."""
+    order = [int(i) for i in np.argsort(-scores)[:verifier.around] if scores[i] > 0]
+    shown = windows(order, evidence, verifier.plan)
     found = verifier.probabilities([(w.text, claim) for w in shown])
     if not len(found):
         return VerifierReading(0.0, 0.0, None, None)
@@ -130,15 +144,17 @@ def read_claim(verifier: PairReader, claim: str, evidence: list[Evidence], score
     return VerifierReading(float(found[s, 0]), float(found[c, 1]), shown[s], shown[c])
 
 
-def windows(best: list[int], evidence: list[Evidence]) -> list[Window]:
+def windows(best: list[int], evidence: list[Evidence], plan: str = "all") -> list[Window]:
     """For each evidence index in ``best``: the sentence alone, and with its neighbours in
-    the same passage (before and after), deduplicated, in order."""
+    the same passage (before and after), deduplicated, in order; ``plan`` 'sentence' keeps
+    only the first, 'widest' only the second where there is one (a slow reader)."""
     out: dict[str, Window] = {}
     for i in best:
         same = tuple(j for j in (i - 1, i, i + 1) if 0 <= j < len(evidence)
                      and evidence[j].n == evidence[i].n
                      and evidence[j].hit.chunk.article_id == evidence[i].hit.chunk.article_id)
-        for members in ((i,), same) if len(same) > 1 else ((i,),):
+        both = ((i,), same) if len(same) > 1 else ((i,),)
+        for members in {"all": both, "sentence": both[:1], "widest": both[-1:]}[plan]:
             text = " ".join(evidence[j].text for j in members)
             out.setdefault(text, Window(text, members))
     return list(out.values())

@@ -41,7 +41,8 @@ def browser():
 def settings(tmp_path: Path) -> Settings:
     """Settings for tests with fake models: the rules alone read claims (tests of the
     trained verifier load it themselves)."""
-    return Settings.load({"index": tmp_path / "index", "claim_verifier": "off"}, env={})
+    return Settings.load({"index": tmp_path / "index", "claim_verifier": "off",
+                          "statement_verifier": "off"}, env={})
 
 
 @pytest.fixture

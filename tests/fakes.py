@@ -87,6 +87,9 @@ class ScriptedVerifier:
     """A claim verifier that reads every window of a claim the same way: the (supported,
     contradicted, nei) probabilities it was given for that claim (default: all "nei")."""
 
+    around = 3
+    plan = "all"
+
     def __init__(self, readings: dict[str, tuple[float, float, float]],
                  thresholds: dict[str, float] | None = None) -> None:
         from rag.verifier import THRESHOLDS

@@ -35,8 +35,8 @@ def verifier_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_verifier_folder_loads_with_its_calibration_and_reads_pairs(verifier_folder: Path):
     verifier = Verifier(verifier_folder)
-    assert verifier.thresholds == {"supports_at": 1.01, "doubts_below": 1.0,
-                                   "contradicts_at": 1.01}
+    assert verifier.thresholds == {"supports_at": 1.01, "hedges_at": 1.01,
+                                   "doubts_below": 1.0, "contradicts_at": 1.01}
     found = verifier.probabilities([("The cells restored ovarian function in rats.",
                                      "Ovarian function came back in rats.")] * 2)
     assert found.shape == (2, 3) and abs(float(found[0].sum()) - 1.0) < 1e-4
@@ -46,10 +46,10 @@ def test_rag_check_reads_with_the_configured_verifier_over_the_rules(
         sample_index: tuple[Path, dict], verifier_folder: Path):
     statement = "The research team was led by Luo."
     rules = json.loads(run_rag("check", statement, "--index", str(sample_index[0]),
-                               "--json").stdout)
+                               "--json", env={"RAG_STATEMENT_VERIFIER": "off"}).stdout)
     assert rules["status"] == "supported"
     doubted = json.loads(run_rag(
         "check", statement, "--index", str(sample_index[0]), "--json",
-        env={"RAG_CLAIM_VERIFIER": str(verifier_folder)}).stdout)
+        env={"RAG_STATEMENT_VERIFIER": str(verifier_folder)}).stdout)
     # the verifier's doubt (every reading is under 1.0) turns the rules' support round
     assert (doubted["status"], doubted["kind"]) == ("not found", "verifier")

@@ -123,7 +123,7 @@ def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp
     assert report["ratio_p50_vs_support_score"] == 0.25
 
 
-def test_the_claim_verifier_is_timed_per_pair_and_a_check_beside_the_rules_alone(
+def test_the_statement_reader_is_timed_per_pair_and_a_check_beside_the_rules_alone(
         library, tmp_path, monkeypatch):
     import rag.bench as bench
 
@@ -136,16 +136,17 @@ def test_the_claim_verifier_is_timed_per_pair_and_a_check_beside_the_rules_alone
             read_by.extend(claim for _, claim in pairs)
             return super().probabilities(pairs)
 
-    monkeypatch.setattr("rag.library.configured_verifier",
+    monkeypatch.setattr("rag.judge.configured_verifier",
                         lambda name, threads: None if name == "off" else Counting({}))
     claims = [{"claim": "Survival was 35% after five years.",
                "source": "Survival was 35% after five years."}] * 3
-    report = bench.bench_verifier(library.configured(claim_verifier="packaged"), claims)
+    report = bench.bench_verifier(library.configured(statement_verifier="packaged"), claims)
     assert (report["pairs"], report["checks"]) == (3, 3)
     assert report["ms_per_pair_p50"] > 0 and report["baseline_rules_only_check_s_p50"] > 0
     assert report["ratio_p50_vs_rules_only"] > 0
     assert len(read_by) >= 3 + 1 + 3  # the pairs, then each check with the verifier
-    assert bench.bench_verifier(library, claims) == {"claim_verifier": "off"}
+    assert report["statement_verifier"] == "Counting"
+    assert bench.bench_verifier(library, claims) == {"statement_verifier": "off"}
 
 
 def test_near_duplicate_lookup_is_timed_beside_the_scan_and_finds_the_same_pairs(tmp_path):

@@ -388,3 +388,17 @@ def test_numbers_and_populations_stay_with_the_rules_whatever_the_verifier_reads
         sure.readings[claim] = (0.99, 0.0, 0.01)
         check = judge(claim, evidence, np.array([0.9]), 0.45, verifier=sure)
         assert (check.status, check.kind) == (CONTRADICTED, kind)
+
+
+def test_a_hedge_of_another_clause_is_overruled_only_by_support_above_its_own_threshold():
+    evidence = _sentences("A study published in the Journal of Ovarian Research shows how "
+                          "stem cells may restore ovarian function.")
+    claim = "The study was published in the Journal of Ovarian Research."
+    scores = np.array([0.9])
+    rules = judge(claim, evidence, scores, 0.45)
+    assert (rules.status, rules.kind) == (OVERSTATED, "hedge")
+    reading = {claim: (0.97, 0.01, 0.02)}
+    lenient = ScriptedVerifier(reading, {"supports_at": 0.5, "hedges_at": 0.95})
+    assert judge(claim, evidence, scores, 0.45, verifier=lenient).status == SUPPORTED
+    strict = ScriptedVerifier(reading, {"supports_at": 0.5, "hedges_at": 0.99})
+    assert judge(claim, evidence, scores, 0.45, verifier=strict).status == OVERSTATED

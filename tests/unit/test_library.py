@@ -21,7 +21,8 @@ FAISS_ONLY = pytest.mark.parametrize("settings", ["faiss"], indirect=True)
 @pytest.fixture(params=["faiss", "milvus"])
 def settings(request, tmp_path: Path) -> Settings:
     """Every storage test runs on FAISS files and on Milvus (a Milvus Lite file)."""
-    return Settings.load({"index": tmp_path / "index", "vector_store": request.param}, env={})
+    return Settings.load({"statement_verifier": "off",
+                          "index": tmp_path / "index", "vector_store": request.param}, env={})
 
 
 def write_articles(folder: Path, articles: dict[str, str]) -> None:
@@ -156,7 +157,8 @@ def test_filters_restrict_by_article_and_date(library: Library, tmp_path: Path):
 
 
 def test_large_index_switches_to_ivf_and_still_finds_articles(tmp_path: Path):
-    settings = Settings.load({"index": tmp_path / "idx", "ann_threshold": 50}, env={})
+    settings = Settings.load({"statement_verifier": "off",
+                              "index": tmp_path / "idx", "ann_threshold": 50}, env={})
     library = Library.open(settings, HashingEmbedder())
     stories = {f"s{i}": f"Topic {i} word{i} alpha{i} beta{i}. Extra {i}." for i in range(80)}
     write_articles(tmp_path / "docs", stories)
@@ -287,7 +289,7 @@ def test_an_interrupted_reindex_keeps_the_old_index_and_resumes(library: Library
 
 
 def test_reindex_moves_a_faiss_index_to_milvus(tmp_path: Path):
-    settings = Settings.load({"index": tmp_path / "index"}, env={})
+    settings = Settings.load({"statement_verifier": "off", "index": tmp_path / "index"}, env={})
     write_articles(tmp_path / "docs", STORIES)
     Library.open(settings, HashingEmbedder()).ingest([tmp_path / "docs"])
     with pytest.raises(IndexMismatch, match="keeps its vectors in faiss .* 'rag reindex "

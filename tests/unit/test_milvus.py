@@ -17,7 +17,8 @@ from tests.unit.test_library import STORIES, write_articles
 
 @pytest.fixture
 def library(tmp_path: Path) -> Library:
-    settings = Settings.load({"index": tmp_path / "index", "vector_store": "milvus"}, env={})
+    settings = Settings.load({"statement_verifier": "off",
+                              "index": tmp_path / "index", "vector_store": "milvus"}, env={})
     library = Library.open(settings, HashingEmbedder())
     write_articles(tmp_path / "docs", STORIES)
     library.ingest([tmp_path / "docs"])

@@ -79,3 +79,24 @@ def test_calibration_takes_the_verifier_where_it_reads_better_and_keeps_alterati
     report = calibrate(rows, scorer_for(HashingEmbedder(), rows), doubted, 0.45, False)
     assert report["with_verifier"]["alterations/unaltered"]["found"] == {"supported": 1}
     assert report["with_verifier"]["frank"]["balanced_accuracy"] == 0.5
+
+
+def test_of_equally_good_thresholds_calibration_takes_the_one_that_tells_contradictions():
+    from rag.calibrate_verifier import calibrate
+    from rag.evaluate_pairs import part_of, scorer_for
+    from tests.fakes import HashingEmbedder, ScriptedVerifier
+
+    premise = "The drug lowered blood pressure in older adults. Side effects were mild."
+    denied = "The drug raised nothing and harmed the older adults badly."
+    unrelated = "Vitamin pills cure the common cold in children."
+    rows = [{"dataset": "healthver", "question": "held-out question", "premise": premise,
+             "claim": claim, "label": label}
+            for claim, label in ((denied, "contradicted"), (unrelated, "nei"))]
+    assert {part_of(r) for r in rows} == {"healthver/held-out half"}
+    # neither is supported by the rules or the reader, so every point scores alike on
+    # supported vs not; only the reader's contradiction of the denied claim tells them apart
+    reader = ScriptedVerifier({denied: (0.02, 0.85, 0.13), unrelated: (0.05, 0.55, 0.4)})
+    report = calibrate(rows, scorer_for(HashingEmbedder(), rows), reader, 0.45, False)
+    assert 0.55 < report["thresholds"]["contradicts_at"] <= 0.85
+    called = report["with_verifier"]["healthver/held-out half"]["called_contradicted"]
+    assert called == {"contradicted": 1.0, "nei": 0.0}

@@ -1,0 +1,71 @@
+"""The packaged model as a claim judge, run for real: the plain reader pairs read by the
+packaged Qwen over the rules at its calibrated thresholds, and the seed article's statements
+a reader would type checked end to end by 'rag check' as it reads by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import SentenceTransformerEmbedder
+from rag.evaluate_pairs import pair_status, scorer_for, sentence_checker
+from rag.generate import load_configured_generator
+from rag.judge import ModelJudge
+from rag.settings import Settings
+from tests.conftest import REPO
+from tests.processes import run_rag
+
+READER_PAIRS = REPO / "eval" / "reader-pairs.jsonl"
+
+
+@pytest.fixture(scope="module")
+def model_judge() -> ModelJudge:
+    return ModelJudge(load_configured_generator(Settings.load({}, env={})))
+
+
+def test_the_model_reads_paraphrases_and_denials_in_other_words_as_a_reader_does(
+        model_judge: ModelJudge):
+    rows = [json.loads(line) for line in READER_PAIRS.read_text().splitlines() if line]
+    assert {r["label"] for r in rows} == {"supported", "contradicted", "nei"}
+    settings = Settings.load({}, env={})
+    scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), rows)
+    check = sentence_checker(scorer, settings.support_threshold, model_judge)
+    found = [pair_status(check(r["premise"], r["claim"])) for r in rows]
+    assert [f == "supported" for f in found] == [r["label"] == "supported" for r in rows]
+    denied = [f for f, r in zip(found, rows, strict=True) if r["label"] == "contradicted"]
+    assert set(denied) <= {"contradicted", "overstated"}, denied
+
+
+SEED_CASES = {  # a reader's wording about the seed article -> what a careful reader accepts
+    "The treatment is ready for clinical practice.": {"contradicted", "overstated"},
+    # the article says "critical hurdles … before … clinical practice" and tested rats; the
+    # judge finds no window that says so for this wording and doubts it: not borne out
+    "Doctors can already use this therapy on women.": {"contradicted", "overstated",
+                                                       "not found"},
+    "The stem cells caused tumours in some of the rats.": {"contradicted"},
+}
+
+
+def checked(index: Path, folder: Path, claims: list[str]) -> dict[str, str]:
+    statements = folder / "statements.jsonl"
+    statements.write_text("".join(json.dumps({"claim": c}) + "\n" for c in claims))
+    out = run_rag("check", "--file", str(statements), "--index", str(index)).stdout
+    return {row["claim"]: row["status"] for row in map(json.loads, out.splitlines())}
+
+
+def test_rag_check_reads_the_seed_statements_as_a_reader_does(
+        sample_index: tuple[Path, dict], tmp_path: Path):
+    found = checked(sample_index[0], tmp_path, list(SEED_CASES))
+    assert {claim: found[claim] in expected for claim, expected in SEED_CASES.items()} == \
+        dict.fromkeys(SEED_CASES, True), found
+
+
+@pytest.mark.xfail(strict=True, reason="the rules read the hedge of another clause ('may "
+                   "offer') as the claim's; the judge may overrule a hedge only at support "
+                   "≥ hedges_at, which calibration left at never (rag/judge-calibration.json)")
+def test_a_hedge_of_another_clause_does_not_make_a_plain_fact_overstated(
+        sample_index: tuple[Path, dict], tmp_path: Path):
+    claim = "The study was published in the Journal of Ovarian Research."
+    assert checked(sample_index[0], tmp_path, [claim])[claim] == "supported"
