@@ -765,6 +765,8 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
 RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})
 """Findings of the rules that stand whatever the verifier reads: a number with its unit, a
 code, a population are exact readings, where a small cross-encoder guesses."""
+
+
 def reconcile(check: ClaimCheck, reading: VerifierReading, evidence: list[Evidence],
               scores: np.ndarray, thresholds: dict[str, float]) -> ClaimCheck:
     """The rules' check with the verifier's reading over it (``thresholds``: see

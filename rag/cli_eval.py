@@ -235,10 +235,10 @@ def calibrate_checker(
         rows += alteration_pairs(load_questions(alterations, None, required="claim"),
                                  articles)
     rows = sampled(rows, sample)
-    settings = Settings.load({"claim_verifier": verifier})
-    written = CALIBRATION if verifier == "model" else Path(verifier) / "CALIBRATION.json"
     if verifier != "model" and not Path(verifier).is_dir():
         raise RagError(f"no trained verifier folder at {verifier}")
+    written = CALIBRATION if verifier == "model" else Path(verifier) / "CALIBRATION.json"
+    settings = Settings.load({})
     scorer = scorer_for(SentenceTransformerEmbedder.configured(settings), rows)
     reader = configured_reader(verifier, settings, lambda: load_configured_generator(settings))
     report = calibrate(rows, scorer, reader, settings.support_threshold, True)

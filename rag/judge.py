@@ -69,4 +69,5 @@ def configured_reader(name: str, settings: Settings, generator: Callable[[], Gen
     if name == "auto":
         return None
     raise RagError(f"the generator {model.name} cannot judge claims (it does not give its "
-                   "word probabilities): use a local model, or set RAG_CLAIM_VERIFIER=off")
+                   "word probabilities): use a local model, or set RAG_STATEMENT_VERIFIER and "
+                   "RAG_CLAIM_VERIFIER to auto or off")
