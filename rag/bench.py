@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from rag import cpu
 from rag.answer import turn
 from rag.claims import compare, read
 from rag.disagree import find_disagreements
@@ -596,7 +597,7 @@ def _ms(seconds: list[float], percentile: int) -> float:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu.name(), "cores": os.cpu_count(), "python": platform.python_version(),
             "date": datetime.now(UTC).date().isoformat(), "llama_cpp_cpu": cpu_backend()}
 
 
@@ -668,16 +669,6 @@ def _median_rate(measured: list[dict[str, Any]]) -> dict[str, Any]:
     ranked = sorted(measured, key=lambda m: m["prompt_tokens_per_s"])
     return {**ranked[len(ranked) // 2],
             "each_prompt_tokens_per_s": [m["prompt_tokens_per_s"] for m in measured]}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats: int,

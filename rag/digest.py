@@ -25,21 +25,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from rag.digest_disagreements import digest_disagreements
+from rag.digest_disagreements import SearchesSummaries, digest_disagreements
 from rag.digest_disagreements import render_html as disagreements_html
 from rag.digest_disagreements import render_markdown as disagreements_markdown
-from rag.digest_updates import Update, marked, updated_stories
+from rag.digest_updates import KeepsVersions, Update, marked, updated_stories
 from rag.digest_updates import render_html as updates_html
 from rag.digest_updates import render_markdown as updates_markdown
 from rag.disagree import Disagreement
 from rag.duplicates import near_duplicates
 from rag.errors import RagError
 from rag.files import atomic_write
+from rag.store import ArticleSummary, Store
 from rag.summarize import NOTHING_BORNE_OUT, checked_sentences
+from rag.summary_batch import BatchReport
 from rag.support import WordWeights
 from rag.text import STOPWORDS, stem, words
 from rag.types import Article
@@ -80,7 +82,20 @@ class DigestReport:
         return vars(self)
 
 
-def make_digest(library: Any, new: bool, since: str, folder: Path,
+class Digests(KeepsVersions, SearchesSummaries, Protocol):
+    """What a digest needs of the library (``rag.library.Library``): the articles, their
+    summaries (written where missing), the store's vectors and near-duplicate bands, and what
+    finding updates and disagreements needs."""
+
+    store: Store
+
+    def articles(self) -> list[ArticleSummary]: ...
+
+    def summarize(self, article_ids: list[str] | None = None, progress: bool = False,
+                  stale_only: bool = False) -> BatchReport: ...
+
+
+def make_digest(library: Digests, new: bool, since: str, folder: Path,
                 progress: bool = False) -> DigestReport:
     """Select, summarize where needed, group, write into ``folder``; with nothing to digest,
     writes nothing and says so."""
@@ -148,7 +163,7 @@ def _read_state(folder: Path) -> dict[str, str]:
                        "every article again") from None
 
 
-def _select(library: Any, new: bool, since: str, state: dict[str, str]) -> list[str]:
+def _select(library: Digests, new: bool, since: str, state: dict[str, str]) -> list[str]:
     if new == bool(since):
         raise RagError("give exactly one of --new or --since DATE")
     if since and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
@@ -159,7 +174,7 @@ def _select(library: Any, new: bool, since: str, state: dict[str, str]) -> list[
     return [a.id for a in rows if a.date and a.date >= since]
 
 
-def _merge_duplicates(library: Any, articles: list[Article]) -> list[Item]:
+def _merge_duplicates(library: Digests, articles: list[Article]) -> list[Item]:
     """One item per story: an article and its near-duplicates among ``articles``."""
     by_id = {a.id: a for a in articles}
     pairs = near_duplicates(library.store, list(by_id), library.settings.near_duplicate_jaccard)
@@ -179,7 +194,7 @@ def _merge_duplicates(library: Any, articles: list[Article]) -> list[Item]:
     return list(items.values())
 
 
-def _groups(library: Any, items: list[Item]) -> list[Group]:
+def _groups(library: Digests, items: list[Item]) -> list[Group]:
     """Items grouped by topic (k-means over article vectors, k = ceil(sqrt(n / 2)))."""
     weights = library.scorer().weights
     if len(items) <= 2:
@@ -199,7 +214,7 @@ def _groups(library: Any, items: list[Item]) -> list[Group]:
     return sorted(groups, key=lambda g: -len(g.items))
 
 
-def _article_vector(library: Any, article_id: str) -> np.ndarray:
+def _article_vector(library: Digests, article_id: str) -> np.ndarray:
     ids = library.store.chunk_ids([article_id]).tolist()
     vector = library.store.vectors.vectors(ids).mean(axis=0)
     return (vector / (np.linalg.norm(vector) or 1.0)).astype(np.float32)

@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rag.disagree import Disagreement, find_disagreements
+from rag.settings import Settings
 from rag.summarize import checked_sentences
-from rag.types import Article, Citation
+from rag.support import SupportScorer
+from rag.types import Article, Citation, Hit
 
 
-def digest_disagreements(library: Any, articles: list[Article]) -> list[Disagreement]:
+class SearchesSummaries(Protocol):
+    """What finding disagreements needs of the library: the summaries' checked sentences,
+    a search for each, and the scorer that reads them."""
+
+    settings: Settings
+
+    def summary(self, article_id: str) -> dict[str, Any] | None: ...
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]: ...
+
+    def scorer(self) -> SupportScorer: ...
+
+
+def digest_disagreements(library: SearchesSummaries, articles: list[Article]) -> list[Disagreement]:
     """At most one disagreement per pair of articles, each involving a new article."""
     scorer = library.scorer()
     found: list[Disagreement] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rag.types import Article
 from rag.versions import changes
@@ -26,7 +26,16 @@ class Update:
     change: dict[str, Any]
 
 
-def updated_stories(library: Any, digested: dict[str, str]) -> list[Update]:
+class KeepsVersions(Protocol):
+    """What finding updated stories needs of the library: its articles and their earlier
+    texts."""
+
+    def article(self, article_id: str) -> Article | None: ...
+
+    def versions(self, article_id: str) -> list[dict[str, Any]]: ...
+
+
+def updated_stories(library: KeepsVersions, digested: dict[str, str]) -> list[Update]:
     """Stories digested at ``digested[id]`` (an ISO time; an older state holds a day) whose
     article was replaced by a new text after that."""
     found = []

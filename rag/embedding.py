@@ -12,9 +12,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.chunking import Span
+from rag import cpu
 from rag.errors import RagError
 from rag.settings import PACKAGED_EMBEDDER, Settings
+from rag.text import Span
 
 
 class Embedder(Protocol):
@@ -120,8 +121,4 @@ def precision_reason(precision: str) -> str:
 
 
 def _cpu_has_bf16_units() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & cpu.flags())

@@ -8,7 +8,6 @@ passages and cite wrong ones, see ../shared/MODELS.md).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import threading
@@ -401,25 +400,28 @@ class OpenAIGenerator:
     def stream(self, messages: list[Message], max_tokens: int,
                temperature: float = 0.0) -> Iterator[str]:
         import httpx
+        from httpx_sse import SSEError, connect_sse
 
         body = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
                 "stream": True, **({"model": self._model} if self._model else {})}
         try:
-            with self._client.stream("POST", f"{self.url}/chat/completions", json=body) as reply:
+            with connect_sse(self._client, "POST", f"{self.url}/chat/completions",
+                             json=body) as events:
+                reply = events.response
                 if reply.status_code != 200:
                     reply.read()
                     raise RagError(f"LLM server {self.url} answered {reply.status_code}: "
                                    f"{reply.text[:200]}")
-                for line in reply.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                for event in events.iter_sse():
+                    if event.data.strip() == "[DONE]":
                         break
-                    choices = json.loads(data).get("choices") or [{}]
+                    choices = event.json().get("choices") or [{}]
                     text = (choices[0].get("delta") or {}).get("content")
                     if text:
                         yield text
+        except (SSEError, ValueError) as err:  # not a stream of JSON events
+            raise RagError(f"the LLM server at {self.url} did not stream its answer: {err}") \
+                from None
         except httpx.HTTPError as err:
             raise RagError(f"cannot reach the LLM server at {self.url}: {err}; is it running?") \
                 from None

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+
+from rag import cpu
 
 PORTABLE = ("-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON "
             "-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF")
@@ -29,18 +30,6 @@ AVX512 = {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"}
 """What the AVX-512 build needs at least; VBMI, VNNI and BF16 are added where present."""
 EXTRAS = {"avx512_vbmi": "GGML_AVX512_VBMI", "avx512vbmi": "GGML_AVX512_VBMI",
           "avx512_vnni": "GGML_AVX512_VNNI", "avx512_bf16": "GGML_AVX512_BF16"}
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The instruction-set flags of this machine's CPU (empty where /proc/cpuinfo is not)."""
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 def build(flags: set[str], portable: bool) -> tuple[str, str]:
@@ -56,7 +45,7 @@ def build(flags: set[str], portable: bool) -> tuple[str, str]:
 def this_machine() -> tuple[str, str]:
     """(wheel cache key, CMake arguments) for this CPU, ``RAG_LLAMA_PORTABLE`` honoured."""
     portable = os.environ.get("RAG_LLAMA_PORTABLE", "").lower() in ("1", "true", "yes", "on")
-    return build(cpu_flags(), portable)
+    return build(cpu.flags(), portable)
 
 
 def main() -> None:

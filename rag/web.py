@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from rag.corpus import is_within, read_document, safe_article_id
@@ -137,7 +137,11 @@ def _client(limits: FetchLimits, trusted: TrustedOrigin | None) -> Any:
 
     transport = httpx.HTTPTransport(trust_env=False)
     # httpx builds its pool without a way to pass a network backend; this is the same pool
-    # with ours (httpx 0.28)
+    # with ours (httpx 0.28-0.29, pinned in pyproject.toml). Where a release keeps its pool
+    # elsewhere, setting ours would leave fetches unguarded: refuse to fetch instead.
+    if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+        raise RagError(f"httpx {httpx.__version__} keeps its connections where the fetch "
+                       "guard cannot reach them; install the httpx version pyproject.toml names")
     transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
                                               network_backend=_Guard(trusted,
                                                                      limits.allow_private))
@@ -358,7 +362,16 @@ class FeedState:
                                             "updated": self.updated}))
 
 
-def ingest_pages(library: Any, urls: list[str], limits: FetchLimits,
+class IngestsFiles(Protocol):
+    """What fetching pages needs of the library (``rag.library.Library``): the index folder
+    its pages are saved under, and the ingest of the saved files."""
+
+    settings: Settings
+
+    def ingest(self, paths: list[Path], progress: bool = False) -> IngestReport: ...
+
+
+def ingest_pages(library: IngestsFiles, urls: list[str], limits: FetchLimits,
                  progress: bool = False) -> IngestReport:
     """Fetch each page, save it as an article file, ingest the files; a page that cannot be
     fetched or read is a failure with its reason, the rest land."""
@@ -372,7 +385,7 @@ FEED_BATCH = 25
 long feed loses at most this many entries' work."""
 
 
-def ingest_feed(library: Any, source: str, limits: FetchLimits,
+def ingest_feed(library: IngestsFiles, source: str, limits: FetchLimits,
                 progress: bool = False) -> tuple[FeedReport, IngestReport]:
     """Take the feed's entries not taken before, and those it says were updated since they
     were: fetch, save, ingest and remember, ``FEED_BATCH`` entries at a time."""
@@ -403,7 +416,7 @@ def ingest_feed(library: Any, source: str, limits: FetchLimits,
     return feed, report
 
 
-def _ingest_saved(library: Any, saved: dict[str, Path], failed: list[Failure],
+def _ingest_saved(library: IngestsFiles, saved: dict[str, Path], failed: list[Failure],
                   progress: bool) -> IngestReport:
     """Ingest the saved article files; the pages that failed lead the report's failures."""
     # two entries may lead to one page (one file): ingest it once
@@ -413,8 +426,8 @@ def _ingest_saved(library: Any, saved: dict[str, Path], failed: list[Failure],
     return report
 
 
-def _save_pages(library: Any, wanted: list[Entry], limits: FetchLimits, saved_in: Path | None,
-                trusted: Callable[[Entry], TrustedOrigin | None]
+def _save_pages(library: IngestsFiles, wanted: list[Entry], limits: FetchLimits,
+                saved_in: Path | None, trusted: Callable[[Entry], TrustedOrigin | None]
                 ) -> tuple[dict[str, Path], list[Failure]]:
     """(key -> saved article file, failures) for the entries. ``trusted``: the origin an
     entry may reach beside public addresses: the feed's (None for a saved feed: no origin

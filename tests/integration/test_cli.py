@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag import Library, Settings
-from rag.llama_build import build, cpu_flags
+from rag.cpu import flags as cpu_flags
+from rag.llama_build import build
 from rag.text import sentence_spans
 from tests.conftest import SAMPLE
 from tests.processes import rag_json, run_rag

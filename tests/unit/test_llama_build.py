@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.llama_build import PORTABLE, build, cpu_flags, this_machine
+from rag.cpu import flags as cpu_flags
+from rag.cpu import name as cpu_name
+from rag.llama_build import PORTABLE, build, this_machine
 
 AVX2_ONLY = {"sse4_2", "avx", "avx2", "fma", "f16c"}
 AVX512_VNNI_BF16 = AVX2_ONLY | {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd",
@@ -48,3 +50,9 @@ def test_flags_are_read_from_cpuinfo(tmp_path: Path):
     info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\n")
     assert cpu_flags(info) == {"fpu", "avx2", "avx512f"}
     assert cpu_flags(tmp_path / "missing") == set()
+
+
+def test_the_cpu_name_is_read_from_cpuinfo(tmp_path: Path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu\n")
+    assert cpu_name(info) == "AMD EPYC 9B14"

@@ -74,3 +74,19 @@ def test_a_page_is_shown_under_the_url_fetched_with_its_canonical_url_beside_it(
     assert "href='https://news.example.org/kelp'" in shown
     assert "the page calls itself https://elsewhere.example/kelp" in shown
     assert "href='https://elsewhere.example" not in shown
+
+
+def test_an_httpx_whose_pool_the_guard_cannot_reach_fetches_nothing(monkeypatch):
+    import httpx
+
+    from rag import web
+    from rag.errors import RagError
+
+    class PoolElsewhere(httpx.HTTPTransport):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            del self._pool  # as a release that renamed it would look
+
+    monkeypatch.setattr(httpx, "HTTPTransport", PoolElsewhere)
+    with pytest.raises(RagError, match="fetch guard cannot reach"):
+        web._client(FetchLimits(), None)
