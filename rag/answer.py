@@ -62,7 +62,7 @@ SYSTEM_PROMPT = (
 _REWRITE_TOPIC = 0.25
 """The rarity-weighted share of an earlier question's words a follow-up's rewrite must bring
 in; below it the rewrite resolved nothing and the follow-up is joined to the last question."""
-UNCLEAR = "Not clear from these articles."
+UNCLEAR = "The articles don't settle this."
 QUOTED = "Quoted from the articles:"
 REWRITE_PROMPT = (
     "Rewrite the last question so that it can be understood without the earlier ones, "
@@ -211,10 +211,13 @@ class Answerer:
             return self._finish(answer, started)
         answer.verdict = decide(heads, "model" if judge is not None else "lexical",
                                 reading.features)
-        citation = finding.citation(reading.scores[reading.order[0]])
-        answer.sentences = [AnswerSentence(f"“{citation.text}”", [citation.n], True, [0])]
-        answer.citations, answer.route = [citation], "extractive"
-        answer.answer = f"{VERDICT_TEXT[answer.verdict]}{QUOTED} “{citation.text}” [{citation.n}]"
+        cited = reading.reasons(answer.verdict)
+        answer.sentences = [AnswerSentence(f"“{c.text}”", [c.n], True, [i])
+                            for i, c in enumerate(cited)]
+        answer.citations, answer.route = cited, "extractive"
+        opening = NOT_YET if answer.verdict == "no" and reading.animal is not None \
+            else VERDICT_TEXT[answer.verdict]
+        answer.answer = opening + QUOTED + "".join(f" “{c.text}” [{c.n}]" for c in cited)
         # another article contradicting the one the verdict rests on makes it Not clear
         found = [d for d in find_disagreements(prepared.asked, prepared.hits, self.scorer)
                  if finding.hit.chunk.article_id in (d.a.article_id, d.b.article_id)]
@@ -400,6 +403,18 @@ def asks_yes_or_no(question: str) -> bool:
 
 VERDICT_TEXT = {"yes": "Yes. ", "no": "No. ", "unclear": UNCLEAR + " "}
 """How each verdict begins an answer (the CLI's text and the app's alike)."""
+NOT_YET = "No, not yet: the study was in animals. "
+"""How a No begins where the question is about people and the study was in animals."""
+
+
+def verdict_opening(answer: Answer) -> str:
+    """How a verdict's answer begins ("Yes.", "No, not yet: …"): the words before its
+    quotes, as the CLI prints them, for a UI that shows the quotes on their own."""
+    if answer.verdict is None:
+        return ""
+    if QUOTED in answer.answer:
+        return answer.answer.split(QUOTED, 1)[0].strip()
+    return VERDICT_TEXT[answer.verdict].strip()
 
 
 def _quoted(answer: Answer, quotes: list[Citation], extractive: str) -> Answer:

@@ -457,6 +457,11 @@ def _populations(reading: Reading) -> dict[str, dict[str, str]]:
     return out
 
 
+def species(reading: Reading) -> set[str]:
+    """The species a sentence names ("humans" for women, patients, people; "rats"…)."""
+    return set(_populations(reading).get("species", {}))
+
+
 def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
             context: Sequence[Reading] = ()) -> list[Finding]:
     """What in ``claim`` the ``source`` sentence does not bear out. ``others`` are further

@@ -173,8 +173,9 @@ def ask(
 ) -> None:
     """Answer QUESTION from the articles, citing [n] passages; every citation is checked.
 
-    A yes/no question gets a verdict first (Yes / No / Not clear). When the articles do not
-    support an answer, says so and lists the closest passages.
+    A yes/no question gets a verdict first: Yes or No only where the findings say so surely
+    enough, else "The articles don't settle this" with what they do report. When the articles
+    do not support an answer, says so and lists the closest passages.
     """
     library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
     if generate:

@@ -114,10 +114,12 @@ def calibrate(
 @eval_app.command()
 @one_line_errors
 def verdicts(
-    corpus: Annotated[list[Path], typer.Option(
+    corpus: Annotated[list[Path] | None, typer.Option(
         help="Folder or JSONL of articles (repeatable: PubMedQA with its conclusions stated, "
-             "and without them; the head is fitted on all).")],
-    questions: QuestionsArg,
+             "and without them; the head is fitted on all).")] = None,
+    questions: Annotated[list[Path] | None, typer.Option(
+        help="JSONL of questions with gold answers (repeatable: the files are joined).")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     head: Annotated[Path | None, typer.Option(
         help="Write the fitted head here (rag/verdict_head.json is what answers read).")]
@@ -129,23 +131,39 @@ def verdicts(
         "--with-model/--without-model", help="Also read the local model's judgement of the "
         "best finding (kept only where it raises cross-validated accuracy).")] = True,
     limit: LimitArg = None,
+    save_readings: Annotated[Path | None, typer.Option(
+        help="Also write each question's reading (the head's inputs) here, as JSONL.")] = None,
+    readings: Annotated[Path | None, typer.Option(
+        help="Fit on readings written by --save-readings instead of reading the questions "
+             "again (minutes instead of the better part of an hour).")] = None,
 ) -> None:
     """Fit the yes/no verdict head on labelled questions, with cross-validation split by
     question: the claim check's reading of the best findings (and, where it helps, the local
-    model's judgement of them) → Yes / No / Not clear; reports accuracy per corpus beside the
-    majority label."""
+    model's judgement of them) → Yes / No / not settled, the cut-off of each head chosen for
+    how often a given Yes or No must be right; reports accuracy, coverage and precision per
+    corpus beside the majority label."""
     from rag.evaluate_verdicts import fit_heads, head_file, read_questions
 
-    rows = [row for path in questions for row in load_questions(path, limit)]
-    indexes = list(index or [])
-    if indexes and len(indexes) != len(corpus):
-        raise RagError("give one --index per --corpus, or none")
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
-        libraries = {
-            path.stem: prepare_library(Settings.load(
-                {"index": indexes[n] if indexes else Path(scratch) / f"index-{n}"}), path, True)
-            for n, path in enumerate(corpus)}
-        report = fit_heads(read_questions(libraries, rows, with_model, True))
+    if readings:
+        report = fit_heads(load_questions(readings, None, required="x"))
+    else:
+        if not corpus or not questions:
+            raise RagError("give --corpus and --questions (or --readings saved before)")
+        rows = [row for path in questions for row in load_questions(path, limit)]
+        indexes = list(index or [])
+        if indexes and len(indexes) != len(corpus):
+            raise RagError("give one --index per --corpus, or none")
+        with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+            libraries = {
+                path.stem: prepare_library(Settings.load(
+                    {"index": indexes[n] if indexes else Path(scratch) / f"index-{n}"}),
+                    path, True)
+                for n, path in enumerate(corpus)}
+            read = read_questions(libraries, rows, with_model, True)
+        if save_readings:
+            save_readings.write_text("".join(json.dumps(row) + "\n" for row in read))
+            typer.echo(f"wrote {save_readings}", err=True)
+        report = fit_heads(read)
     if head:
         head.write_text(json.dumps(head_file(report), indent=2) + "\n")
         typer.echo(f"wrote {head}", err=True)

@@ -81,6 +81,7 @@ def _judge(row: dict[str, Any], ranking: list[str], answer: Answer) -> dict[str,
     evidence_text = [_normalize(e) for e in row.get("evidence") or []]
     correct = [_citation_correct(c, gold, evidence_text) for c in answer.citations]
     return {
+        "id": row.get("id"),
         "answerable": row.get("answerable", True),
         "gold": gold,
         "rank": next((i + 1 for i, a in enumerate(ranking) if a in gold), None),
@@ -137,7 +138,9 @@ def _answers(records: list[dict[str, Any]]) -> dict[str, float]:
 def _verdicts(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The answer's verdict against the PubMedQA label (first of ``answers``) over every
     labelled question (no verdict or a refusal counts as wrong; "unclear" matches "maybe"),
-    beside always answering the majority label of the same questions."""
+    beside always answering the majority label of the same questions; how often a Yes or No
+    is given (coverage) and right where given (precision); each question's verdict by id, so
+    two runs can be compared question by question."""
     labelled = [r for r in records
                 if r["answers"] and r["answers"][0].lower() in ("yes", "no", "maybe")]
     if not labelled:
@@ -145,11 +148,16 @@ def _verdicts(records: list[dict[str, Any]]) -> dict[str, Any]:
     gold = [r["answers"][0].lower() for r in labelled]
     said = [{"unclear": "maybe"}.get(r["verdict"] or "", r["verdict"]) for r in labelled]
     majority, count = Counter(gold).most_common(1)[0]
+    given = [(s, g) for s, g in zip(said, gold, strict=True) if s in ("yes", "no")]
     return {"verdict": {"accuracy": sum(s == g for s, g in zip(said, gold, strict=True))
                         / len(gold),
                         "majority_baseline": count / len(gold), "majority_label": majority,
                         "given": sum(s is not None for s in said) / len(gold),
-                        "n": len(gold)}}
+                        "yes_no_given": len(given) / len(gold),
+                        "yes_no_right": sum(s == g for s, g in given) / len(given)
+                        if given else None,
+                        "n": len(gold),
+                        "by_question": {str(r["id"]): r["verdict"] for r in labelled}}}
 
 
 def _citations(records: list[dict[str, Any]]) -> dict[str, float]:

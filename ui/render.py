@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
-from rag.answer import VERDICT_TEXT
+from rag.answer import verdict_opening
 from rag.summarize import NOTHING_BORNE_OUT, SECTIONS, checked_sentences
 from rag.versions import describe
 from rag.web import is_web_url
@@ -54,7 +54,7 @@ def answer_html(answer: Answer, dates: dict[str, str]) -> str:
         body = f"<p class='generating'>{_linked(answer.answer, spans)} <i>…</i></p>"
     else:
         body = "".join(_sentence_html(s, answer) for s in answer.sentences)
-        lead = (f"<b class='verdict'>{escape(VERDICT_TEXT[answer.verdict].strip())}</b> "
+        lead = (f"<b class='verdict'>{escape(verdict_opening(answer))}</b> "
                 if answer.verdict else "") + (
             "<i>Quoted from the articles:</i> " if answer.route == "extractive" else "")
         body = (f"<p class='final' data-route='{answer.route}'>{lead}"

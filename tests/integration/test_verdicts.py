@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Library, Settings
+from rag.answer import turn
 from rag.generate import LlamaCppGenerator, load_generator
 from rag.models import default_cache
 from rag.verdict import judge_for, judge_messages, load_heads, model_judge
@@ -67,3 +68,33 @@ def test_the_packaged_model_judges_with_the_shipped_model_head(sample: Library,
     assert model.prompt_tokens_evaluated() > before  # the model read the findings
     assert answer.verdict == "no", answer.answer
     assert answer.route == "extractive" and "rat" in answer.citations[0].text
+
+
+SEED_QUESTIONS = {  # asked in one conversation -> the verdict a careful reader gives, and
+    # words of the sentence it must cite
+    "Can doctors use this stem cell therapy on women now?": ("no", "rat model"),
+    "Is it ready for clinical use?": ("no", "rat model"),  # "it": the therapy just asked about
+    "Did the stem cells cause tumours in the rats?": ("no", "tumor formation"),
+}
+
+
+def test_the_seed_questions_get_the_verdict_a_careful_reader_gives(
+        sample: Library, model: LlamaCppGenerator):
+    sample.use_generator(model)
+    first = None
+    for question, (verdict, reason) in SEED_QUESTIONS.items():
+        answer = sample.ask(question, turn(first) if first else None)
+        first = first or answer
+        assert answer.verdict == verdict, (question, answer.answer)
+        assert reason in answer.citations[0].text, (question, answer.answer)
+    assert first.answer.startswith("No, not yet: the study was in animals.")
+
+
+@pytest.mark.xfail(strict=True, reason="refused: the wording gate finds 'treated' and "
+                   "'develop' nowhere in the article, which says the stem cells did not lead "
+                   "to 'tumor formation' (coverage 0.26 against 0.34)")
+def test_a_question_in_other_words_than_the_articles_still_gets_its_verdict(
+        sample: Library, model: LlamaCppGenerator):
+    sample.use_generator(model)
+    answer = sample.ask("Did the treated rats develop tumours?")
+    assert answer.verdict == "no" and "tumor formation" in answer.citations[0].text

@@ -164,14 +164,15 @@ TRIAL = (
 
 
 def write_head(path: Path, weights: dict[str, float], bias: float = 0.0,
-               model: float | None = None, judge: str = "scripted") -> Path:
+               model: float | None = None, judge: str = "scripted", cutoff: float = 0.0
+               ) -> Path:
     """A verdict head file whose No-score is ``bias`` + weights · features (Yes scores 0,
     Not clear never wins); with ``model``, a model head adding that weight on the judgement
     of the model named ``judge``."""
     def head(names: list[str], extra: dict[str, float]) -> dict:
         no = [extra.get(n, weights.get(n, 0.0)) for n in names]
         return {"features": names, "weights": [[0.0] * len(names), no, [0.0] * len(names)],
-                "bias": [0.0, bias, -50.0], "cutoff": 0.0}
+                "bias": [0.0, bias, -50.0], "cutoff": cutoff}
     heads = {"lexical": {part: head(list(FEATURES), {}) for part in PARTS}}
     if model is not None:
         heads["model"] = {part: {**head([*FEATURES, MODEL_FEATURE], {MODEL_FEATURE: model}),
@@ -232,6 +233,59 @@ def test_without_any_finding_the_verdict_is_not_clear_and_the_evidence_is_quoted
     answer = library.ask("Does the drug improve survival in older patients?", generate=False)
     assert answer.verdict == "unclear" and answer.answer.startswith(UNCLEAR)
     assert QUOTED in answer.answer and answer.citations
+
+
+RAT_STUDY = (
+    "We asked whether stem cells restore ovarian function. "
+    "The researchers used a rat model of ovarian failure to test the stem cells. "
+    "Treated rats recovered ovarian function and their hormone levels rose significantly. "
+    "The stem cells could potentially become a treatment option for women."
+)
+
+
+@pytest.fixture
+def rat_study(library: Library, tmp_path: Path) -> Library:
+    (tmp_path / "rats.txt").write_text(RAT_STUDY)
+    library.ingest([tmp_path / "rats.txt"])
+    leaning_yes = write_head(tmp_path / "yes-head.json", {}, bias=-5.0)
+    return library.configured(verdict_head=leaning_yes)
+
+
+def test_a_study_in_rats_answers_a_question_about_women_no_citing_the_rat_model(
+        rat_study: Library):
+    for question in ("Can doctors use the stem cells to treat women now?",
+                     "Are the stem cells ready for clinical use?"):
+        answer = rat_study.ask(question, generate=False)
+        assert answer.verdict == "no", question
+        assert answer.answer.startswith("No, not yet: the study was in animals. ")
+        assert [c.text for c in answer.citations] == [
+            "The researchers used a rat model of ovarian failure to test the stem cells."]
+
+
+def test_a_question_about_the_rats_themselves_is_read_from_the_findings(rat_study: Library):
+    answer = rat_study.ask("Did the stem cells restore ovarian function in rats?",
+                           generate=False)
+    assert answer.verdict == "yes"  # the head leans Yes and no rule says otherwise
+
+
+def test_a_question_the_findings_do_not_settle_quotes_what_they_do_report(
+        library: Library, tmp_path: Path):
+    (tmp_path / "trial.txt").write_text(
+        "Patients were randomized to the drug or placebo for two years. "
+        "Nausea was significantly more frequent with the drug than with placebo. "
+        "Survival did not differ between the groups. "
+        "Heart failure is common in older adults.")
+    library.ingest([tmp_path / "trial.txt"])
+    # Yes and No even at 0.5: under the cut-off, neither is given
+    unsure = write_head(tmp_path / "unsure.json", {}, bias=0.0, cutoff=0.9)
+    answer = library.configured(verdict_head=unsure).ask(
+        "Was nausea more frequent with the drug?", generate=False)
+    assert answer.verdict == "unclear"
+    assert answer.answer.startswith(f"{UNCLEAR} {QUOTED}")
+    quoted = [c.text for c in answer.citations]  # the two findings, the closest first
+    assert quoted == ["Nausea was significantly more frequent with the drug than with placebo.",
+                      "Survival did not differ between the groups."]
+    assert all(f"“{text}”" in answer.answer for text in quoted)
 
 
 @pytest.fixture

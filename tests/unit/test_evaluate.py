@@ -11,29 +11,43 @@ import pytest
 from rag import Library
 from rag.errors import RagError
 from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
-from rag.evaluate_verdicts import fit_heads, head_file, read_questions
+from rag.evaluate_verdicts import (
+    CUTOFFS,
+    MAJORITY_MARGIN,
+    _decide,
+    fit_heads,
+    head_file,
+    precision_cutoff,
+    read_questions,
+)
 from rag.verdict import FEATURES, VerdictHead
 from tests.fakes import ReadingGenerator
 
 
 def test_answer_metrics_match_whole_words_only():
-    records = [{"prediction": "The eyes were fine [1].", "answers": ["yes", "long answer"],
-                "refused": False, "route": "generated", "verdict": None},
-               {"prediction": "Yes, it works.", "answers": ["yes", "it works"],
+    records = [{"id": "a", "prediction": "The eyes were fine [1].",
+                "answers": ["yes", "long answer"], "refused": False, "route": "generated",
+                "verdict": None},
+               {"id": "b", "prediction": "Yes, it works.", "answers": ["yes", "it works"],
                 "refused": False, "route": "generated", "verdict": "yes"}]
     metrics = _answers(records)
     assert metrics["contains"] == 0.5 and metrics["yes_no_accuracy"] == 1.0
 
 
 def test_verdict_accuracy_counts_missing_verdicts_as_wrong_beside_the_majority_baseline():
-    def record(verdict, gold, refused=False):
-        return {"prediction": "x", "answers": [gold, "long"], "refused": refused,
+    def record(n, verdict, gold, refused=False):
+        return {"id": n, "prediction": "x", "answers": [gold, "long"], "refused": refused,
                 "route": "refusal" if refused else "generated", "verdict": verdict}
 
-    metrics = _answers([record("yes", "yes"), record("unclear", "maybe"), record(None, "no"),
-                        record("no", "yes"), record(None, "yes", refused=True)])
+    metrics = _answers([record(1, "yes", "yes"), record(2, "unclear", "maybe"),
+                        record(3, None, "no"), record(4, "no", "yes"),
+                        record(5, None, "yes", refused=True)])
+    # a Yes or No given on 2 of 5 (coverage), right on 1 of those 2 (precision)
     assert metrics["verdict"] == {"accuracy": 0.4, "majority_baseline": 0.6,
-                                  "majority_label": "yes", "given": 0.6, "n": 5}
+                                  "majority_label": "yes", "given": 0.6, "n": 5,
+                                  "yes_no_given": 0.4, "yes_no_right": 0.5,
+                                  "by_question": {"1": "yes", "2": "unclear", "3": None,
+                                                  "4": "no", "5": None}}
     assert metrics["answered"] == 0.8 and metrics["routes"] == {"generated": 4, "refusal": 1}
 
 
@@ -181,3 +195,49 @@ def test_labelled_pairs_are_scored_per_dataset_and_source_by_balanced_accuracy()
                                                                    "unsupported": 1.0}
     assert health["recall"] == {"contradicted": 1.0, "nei": 1.0}
     assert health["balanced_accuracy"] is None  # no supported claim: not defined
+
+
+def test_the_cut_off_is_raised_to_the_precision_goal_within_the_floors():
+    # 50 right Yes at confidence 0.50-0.99, 50 right No at 0.9, 20 wrong Yes at 0.55
+    sure = np.linspace(0.5, 0.99, 50)
+    p_yes = np.concatenate([sure, np.full(50, 0.1), np.full(20, 0.55)])
+    probabilities = np.column_stack([p_yes, 1 - p_yes, np.zeros(120)])
+    gold = np.array(["yes"] * 50 + ["no"] * 70)  # majority "no": 0.583
+    none_contradicted = np.zeros(120, dtype=bool)
+
+    def figures(cutoff: float) -> tuple[float, float, float]:
+        said = _decide(probabilities, cutoff, none_contradicted)
+        given = said != "unclear"
+        return ((said[given] == gold[given]).mean(), given.mean(), (said == gold).mean())
+
+    cutoff = precision_cutoff(probabilities, gold, none_contradicted, 0.95, 0.5)
+    assert cutoff == 0.56  # the lowest above the wrong Yes
+    precision, coverage, accuracy = figures(cutoff)
+    assert precision >= 0.95 and coverage >= 0.5 and accuracy >= 0.583 + MAJORITY_MARGIN
+    # a coverage floor the goal would break: the most precise cut-off that keeps it
+    cutoff = precision_cutoff(probabilities, gold, none_contradicted, 0.95, 0.9)
+    precision, coverage, accuracy = figures(cutoff)
+    assert coverage >= 0.9 and precision < 0.95
+    assert precision == max(figures(c)[0] for c in CUTOFFS if figures(c)[1] >= 0.9)
+
+
+def test_a_head_is_refitted_from_saved_readings_without_reading_again(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    readings = tmp_path / "readings.jsonl"
+    rows = [{"id": str(n), "corpus": "stated", "label": label,
+             "x": [float(label == "no") if f == "contradicted" else 0.0 for f in FEATURES]}
+            for n, label in enumerate(["yes", "no", "yes"] * 20)]
+    readings.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    head, out = tmp_path / "head.json", tmp_path / "fit.json"
+    result = CliRunner().invoke(app, ["eval", "verdicts", "--readings", str(readings),
+                                      "--head", str(head), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["heads"]["lexical"]["cross_validated"]["stated"][
+        "accuracy"] == 1.0
+    assert set(json.loads(head.read_text())["heads"]) == {"lexical"}
+    # without saved readings, the questions and their corpora are needed
+    missing = CliRunner().invoke(app, ["eval", "verdicts", "--head", str(head)])
+    assert missing.exit_code == 2 and "give --corpus and --questions" in missing.output

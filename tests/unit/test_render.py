@@ -108,3 +108,13 @@ def test_compare_table_escapes_cells_links_each_sentence_and_marks_disagreement(
     html = render.compare_html(table)
     assert "<img" not in html and render.source_link("a", 3, 9, "[open]") in html
     assert "not reported" in html and "the articles disagree" in html
+
+
+def test_a_verdict_leads_with_its_own_words_as_the_cli_prints_them():
+    answer = _answer()
+    answer.verdict, answer.route = "no", "extractive"
+    answer.answer = "No, not yet: the study was in animals. Quoted from the articles: “y” [1]"
+    html = render.answer_html(answer, {})
+    assert "<b class='verdict'>No, not yet: the study was in animals.</b>" in html
+    answer.verdict, answer.answer = "yes", "Yes. Quoted from the articles: “y” [1]"
+    assert "<b class='verdict'>Yes.</b>" in render.answer_html(answer, {})
