@@ -112,8 +112,10 @@ eval: install
 	  eval/summarize-dev.json \
 	  --out eval/report.json
 
-## Re-derive the calibrated parts (about an hour): the refusal gate on all dev questions; the
-## verdict head on both dev corpora (writes rag/verdict_head.json, which answers read).
+## Re-derive the calibrated parts (about two hours): the refusal gate on all dev questions; the
+## verdict head on both dev corpora (writes rag/verdict_head.json, which answers read, and the
+## readings it was fitted on: 'rag eval verdicts --readings eval/verdict-readings.jsonl' refits
+## from them in seconds).
 calibrate: install
 	$(RAG) eval calibrate --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --keep 0.975 \
@@ -121,7 +123,8 @@ calibrate: install
 	$(RAG) eval verdicts --corpus $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
 	  --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX)-conclusions \
 	  --index $(EVAL_INDEX) --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
-	  --head rag/verdict_head.json --out eval/verdict-fit.json > /dev/null
+	  --head rag/verdict_head.json --save-readings eval/verdict-readings.jsonl \
+	  --out eval/verdict-fit.json > /dev/null
 
 ## Train a claim verifier into rag/weights/claim-verifier (about 35 minutes on 2 cores; the
 ## datasets library is needed for training only), choose its thresholds on the dev sets

@@ -18,16 +18,16 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from rag.text import words
 
 PERMUTATIONS = 64
 DESIGN_JACCARD = 0.8
-_LSH = MinHashLSH(threshold=DESIGN_JACCARD, num_perm=PERMUTATIONS, weights=(0.01, 0.99))
-BANDS, ROWS = _LSH.b, _LSH.r
-"""12 bands of 5 rows. Changing them needs a schema migration that recomputes the stored
-band keys (``rag.schema``)."""
+BANDS, ROWS = 12, 5
+"""What datasketch's ``MinHashLSH(threshold=DESIGN_JACCARD, num_perm=PERMUTATIONS,
+weights=(0.01, 0.99))`` chooses (a test checks it), written out so that importing this module
+does not import datasketch and scipy (0.4 s on every command). Changing them needs a schema
+migration that recomputes the stored band keys (``rag.schema``)."""
 
 
 class Signatures(Protocol):
@@ -44,6 +44,8 @@ def signature(text: str) -> np.ndarray:
     """MinHash of word 5-gram shingles: equal positions estimate Jaccard similarity."""
     said = words(text)
     shingles = {" ".join(said[i: i + 5]) for i in range(max(1, len(said) - 4))}
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=PERMUTATIONS, seed=1)
     minhash.update_batch([s.encode() for s in shingles])
     return minhash.hashvalues.astype(np.uint64)
@@ -52,8 +54,7 @@ def signature(text: str) -> np.ndarray:
 def band_keys(signature: np.ndarray) -> list[tuple[int, bytes]]:
     """(band, key) pairs of a signature, as the store keeps them."""
     values = np.asarray(signature, np.uint64)
-    return [(band, values[start:end].tobytes())
-            for band, (start, end) in enumerate(_LSH.hashranges)]
+    return [(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS)]
 
 
 def near_duplicates(store: Signatures, article_ids: list[str],

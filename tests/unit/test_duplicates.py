@@ -7,7 +7,16 @@ import sqlite3
 
 import numpy as np
 
-from rag.duplicates import BANDS, band_keys, near_duplicates, scan, signature
+from rag.duplicates import (
+    BANDS,
+    DESIGN_JACCARD,
+    PERMUTATIONS,
+    ROWS,
+    band_keys,
+    near_duplicates,
+    scan,
+    signature,
+)
 from rag.schema import MIGRATIONS, migrate
 from tests.conftest import SAMPLE
 
@@ -44,3 +53,13 @@ def test_an_index_made_before_the_bands_gets_them_when_it_is_opened():
     stored = db.execute("SELECT band, key FROM minhash_bands WHERE article_id = 'wire'")
     assert sorted(stored.fetchall()) == band_keys(values) and len(band_keys(values)) == BANDS
     assert np.array_equal(np.frombuffer(band_keys(values)[0][1], np.uint64), values[:5])
+
+
+def test_the_written_out_bands_are_what_datasketch_chooses_for_the_design_threshold():
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=DESIGN_JACCARD, num_perm=PERMUTATIONS, weights=(0.01, 0.99))
+    assert (BANDS, ROWS) == (lsh.b, lsh.r)
+    signature = np.arange(PERMUTATIONS, dtype=np.uint64)
+    assert band_keys(signature) == [(band, signature[start:end].tobytes())
+                                    for band, (start, end) in enumerate(lsh.hashranges)]
