@@ -109,6 +109,7 @@ class Answerer:
         settings: Settings,
         article: Callable[[str], Article | None],
         verifier: Callable[[], PairReader | None] = lambda: None,
+        judge: Callable[[], PairReader | None] = lambda: None,
     ) -> None:
         self.search = search
         self.article = article
@@ -116,6 +117,8 @@ class Answerer:
         self.generator = generator  # called only when generation is wanted: loading is slow
         self.settings = settings
         self.verifier = verifier  # the trained claim verifier, loaded when a text is checked
+        # what confirms a disagreement in other words (the model as a judge), when generating
+        self.judge = judge
 
     def ask(self, question: str, history: History | None = None, k: int | None = None,
             generate: bool = True) -> Answer:
@@ -142,7 +145,7 @@ class Answerer:
             return
         if not generate:
             answer = _quoted(answer, prepared.quotes, answer.extractive)
-            yield self._finish(self._disagree(prepared, answer, prepared.hits), started)
+            yield self._finish(self._disagree(prepared, answer, prepared.hits, None), started)
             return
         answer.evidence = prepared.passages
         messages = self._messages(prepared.asked, prepared.passages)
@@ -219,7 +222,8 @@ class Answerer:
             else VERDICT_TEXT[answer.verdict]
         answer.answer = opening + QUOTED + "".join(f" “{c.text}” [{c.n}]" for c in cited)
         # another article contradicting the one the verdict rests on makes it Not clear
-        found = [d for d in find_disagreements(prepared.asked, prepared.hits, self.scorer)
+        found = [d for d in find_disagreements(prepared.asked, prepared.hits, self.scorer,
+                                               self.judge if generate else None)
                  if finding.hit.chunk.article_id in (d.a.article_id, d.b.article_id)]
         if found:
             answer.verdict, answer.sentences, answer.citations = "unclear", [], []
@@ -291,16 +295,20 @@ class Answerer:
                 return self._refusal(answer, started)
             # good evidence passed the gate: quote it rather than refuse
             answer = _quoted(answer, prepared.quotes, answer.extractive)
-            return self._finish(self._disagree(prepared, answer, prepared.hits), started)
+            return self._finish(self._disagree(prepared, answer, prepared.hits, self.judge),
+                                started)
         answer.sentences, answer.citations = sentences, citations
         answer.answer = render(sentences)
         answer.route = "generated"
-        return self._finish(self._disagree(prepared, answer, prepared.passages), started)
+        return self._finish(self._disagree(prepared, answer, prepared.passages, self.judge),
+                            started)
 
-    def _disagree(self, prepared: _Prepared, answer: Answer, numbered: list[Hit]) -> Answer:
+    def _disagree(self, prepared: _Prepared, answer: Answer, numbered: list[Hit],
+                  judge: Callable[[], PairReader | None] | None) -> Answer:
         """The answer, led by where its articles contradict each other (``numbered``: the
-        passages as the answer's [n] count them), both sides quoted and cited."""
-        found = find_disagreements(prepared.asked, numbered, self.scorer)
+        passages as the answer's [n] count them), both sides quoted and cited; ``judge``
+        (None with --no-generate) confirms those said in other words."""
+        found = find_disagreements(prepared.asked, numbered, self.scorer, judge)
         if not found:
             return answer
         text = answer.answer

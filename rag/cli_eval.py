@@ -290,17 +290,25 @@ def disagreements(
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     limit: LimitArg = None,
     index: IndexArg = None,
+    verifier: VerifierOption = None,
 ) -> None:
     """False alarms of the disagreement check on two reports of one study that agree (the
     abstract and its own conclusion), and the share of reports altered one way (a number, a
-    negation, a direction) it finds disagreeing."""
+    negation, a direction) it finds disagreeing. Reads as an answer does: pairs in other
+    words confirmed by the statement reader (--verifier off: the rules alone)."""
     from rag.evaluate_disagreements import evaluate_disagreements
 
     rows = [row for path in questions for row in load_questions(path, limit)]
     articles = [{r["id"]: r for r in load_questions(path, None, required="text")}
                 for path in (corpus, with_conclusions)]
-    _write(_run_with_index(index, corpus, {}, lambda library: evaluate_disagreements(
-        library.scorer(), rows, *articles)), out)
+    overrides = {"statement_verifier": verifier} if verifier else {}
+
+    def job(library: Library) -> dict[str, Any]:
+        report = evaluate_disagreements(library.scorer(), rows, *articles,
+                                        reader=lambda: library.statement_reader)
+        return {**report, "statement_verifier": library.settings.statement_verifier}
+
+    _write(_run_with_index(index, corpus, overrides, job), out)
 
 
 @eval_app.command(name="alter")

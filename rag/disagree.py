@@ -8,12 +8,16 @@ hedge is not a disagreement (two studies may look at different groups, or say it
 carefully). A purpose or method sentence is not compared (how many were enrolled is not a
 result), only the sentences of each article that bear most on the question, and only pairs
 that say nearly the same thing in the support score's sense: two studies reporting
-different outcomes are not in conflict. Sample sizes and unitless figures (p-values, years of a
+different outcomes are not in conflict. Two results said in other words give each other less
+support; where a reader is given (the packaged model as a judge, when an answer is
+generated), they are compared too and named only where it reads each as contradicting the
+other. Sample sizes and unitless figures (p-values, years of a
 cohort) differ between honest studies, so a number must carry a measured unit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,6 +28,7 @@ from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer, evidence_sentences
 from rag.text import stem
 from rag.types import Chunk, Citation, Hit
+from rag.verifier import PairReader
 
 KINDS = ("number", "direction", "polarity")
 RELEVANCE = 0.25
@@ -36,7 +41,16 @@ point (a claim needs 0.45 to be supported: a disagreement is a stronger charge, 
 sentences sharing less are too often about different things). Chosen on the first 200
 dev questions of PubMedQA (``rag eval disagreements``, no relevance floor): false alarms
 0.01, detection 0.83 at 0.8; 0.04 and 0.55 at 0.6."""
+REWORDED_POINT = 0.5
+"""Two reports of one measure in other words ("dropped only 3 mmHg … no more than the
+controls saw" against "fell by 9 mmHg") give each other less support than ``SAME_POINT``:
+from this support up, a pair the rules read as contradicting is also named where a reader
+(the packaged model as a judge, ``rag.judge``) reads each sentence as contradicting the
+other at its calibrated threshold."""
 _NOT_FINDINGS = ("purpose", "method")
+_RESULTS = ("finding", "conclusion")
+"""What two sentences in other words must both be to be compared: a background sentence
+restates aims and earlier work ("This study examines the effects of …")."""
 PER_ARTICLE = 8
 """An article's sentences most about the question that are compared with the others (3
 found half the altered reports that 8 find, at the same false-alarm rate)."""
@@ -62,12 +76,18 @@ class Disagreement:
         return {"a": asdict(self.a), "b": asdict(self.b), "kind": self.kind}
 
 
-def find_disagreements(question: str, hits: list[Hit],
-                       scorer: SupportScorer) -> list[Disagreement]:
+def find_disagreements(question: str, hits: list[Hit], scorer: SupportScorer,
+                       reader: Callable[[], PairReader | None] | None = None
+                       ) -> list[Disagreement]:
     """At most one disagreement per pair of articles among ``hits`` (numbered from 1, as
-    the reader sees them), the pair saying most nearly the same thing first."""
-    evidence = [e for e in evidence_sentences(hits)
-                if role(e.text, paragraph_of(e)) not in _NOT_FINDINGS]
+    the reader sees them), the pair saying most nearly the same thing first. With a
+    ``reader`` (loaded only when a pair needs it), pairs from ``REWORDED_POINT`` up are
+    considered too, named only where both report results and it confirms the contradiction
+    both ways."""
+    kept = [(e, r) for e, r in ((e, role(e.text, paragraph_of(e)))
+                                for e in evidence_sentences(hits)) if r not in _NOT_FINDINGS]
+    evidence = [e for e, _ in kept]
+    reports_result = [r in _RESULTS for _, r in kept]
     if len({e.hit.chunk.article_id for e in evidence}) < 2:
         return []
     relevance = scorer.scores([question], evidence)[0]
@@ -89,16 +109,29 @@ def find_disagreements(question: str, hits: list[Hit],
     for x, y in order:
         a, b = evidence[chosen[x]], evidence[chosen[y]]
         articles = frozenset((a.hit.chunk.article_id, b.hit.chunk.article_id))
-        if same[x, y] < SAME_POINT:
+        if same[x, y] < (SAME_POINT if reader is None else REWORDED_POINT):
             break
         if len(articles) < 2 or articles in settled:
             continue
         kind = contradiction(a.text, b.text)
+        if kind and same[x, y] < SAME_POINT and not (
+                reports_result[chosen[x]] and reports_result[chosen[y]]
+                and _confirmed(reader, a.text, b.text)):
+            continue
         if kind:
             settled.add(articles)
             sides = sorted((chosen[x], chosen[y]), key=lambda i: (evidence[i].n, evidence[i].start))
             found.append(Disagreement(*(evidence[i].citation(relevance[i]) for i in sides), kind))
     return found
+
+
+def _confirmed(reader: Callable[[], PairReader | None] | None, a: str, b: str) -> bool:
+    """Whether the reader reads each sentence as contradicting the other."""
+    loaded = reader() if reader is not None else None
+    if loaded is None:
+        return False
+    contradicted = loaded.probabilities([(a, b), (b, a)])[:, 1]
+    return bool((contradicted >= loaded.thresholds["contradicts_at"]).all())
 
 
 def disagree_on(a: str, b: str, scorer: SupportScorer) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
@@ -28,6 +29,7 @@ from rag.disagree import find_disagreements
 from rag.evaluate import _percentiles
 from rag.support import SupportScorer
 from rag.types import Hit
+from rag.verifier import PairReader
 
 ALTERATIONS = {"number": change_number, "polarity": flip_negation, "direction": flip_direction}
 
@@ -35,9 +37,12 @@ ALTERATIONS = {"number": change_number, "polarity": flip_negation, "direction": 
 def evaluate_disagreements(scorer: SupportScorer, questions: list[dict[str, Any]],
                            without: dict[str, dict[str, Any]],
                            with_conclusions: dict[str, dict[str, Any]], seed: int = 1,
-                           progress: bool = True) -> dict[str, Any]:
+                           progress: bool = True,
+                           reader: Callable[[], PairReader | None] | None = None
+                           ) -> dict[str, Any]:
     """False alarms on agreeing pairs and hits on altered pairs, per kind of alteration;
-    ``without`` and ``with_conclusions`` map article ids to the two corpora's articles."""
+    ``without`` and ``with_conclusions`` map article ids to the two corpora's articles;
+    ``reader`` confirms pairs said in other words, as in answers."""
     rng = random.Random(seed)
     alarms: list[dict[str, Any]] = []
     agreeing, seconds = 0, []
@@ -51,7 +56,7 @@ def evaluate_disagreements(scorer: SupportScorer, questions: list[dict[str, Any]
         began = time.perf_counter()
         found = find_disagreements(q["question"], [_whole(without[article_id]),
                                                    _whole({"id": "report", "text": report})],
-                                   scorer)
+                                   scorer, reader)
         seconds.append(time.perf_counter() - began)
         agreeing += 1
         if found:
@@ -62,7 +67,8 @@ def evaluate_disagreements(scorer: SupportScorer, questions: list[dict[str, Any]
             if changed and changed != report:
                 altered[kind].append(bool(find_disagreements(
                     q["question"], [_whole(with_conclusions[article_id]),
-                                    _whole({"id": "report", "text": changed})], scorer)))
+                                    _whole({"id": "report", "text": changed})], scorer,
+                    reader)))
     tried = [hit for hits in altered.values() for hit in hits]
     return {
         "agreeing_pairs": {"n": agreeing, "false_alarms": len(alarms),

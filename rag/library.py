@@ -131,7 +131,7 @@ class Library:
 
     def answerer(self) -> Answerer:
         return Answerer(self.search, self.scorer(), lambda: self.generator, self.settings,
-                        self.article, lambda: self.verifier)
+                        self.article, lambda: self.verifier, lambda: self.statement_reader)
 
     def scorer(self) -> SupportScorer:
         """The support scorer, with word rarity over the indexed passages; rebuilt when the

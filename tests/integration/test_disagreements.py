@@ -119,3 +119,35 @@ def test_compare_marks_the_row_where_two_reports_disagree(every_report: Library)
     assert not rows["caveats"]["disagree"]
     with pytest.raises(RagError, match="2 to 6 articles"):
         every_report.compare(["walking-trial"])
+
+
+REWORDED = REPO / "tests" / "data" / "disagree-reworded"
+
+
+@pytest.fixture(scope="module")
+def reworded(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The walking trial, a second look giving "only 3 mmHg … no more than the controls
+    saw" and a column restating the 9 mmHg fall, each in its own words."""
+    library = Library.open(Settings.load(
+        {"index": tmp_path_factory.mktemp("reworded") / "index"}, env={}))
+    library.ingest([REWORDED])
+    return library
+
+
+def test_a_disagreement_in_other_words_is_named_where_the_model_confirms_it(reworded: Library):
+    question = "Does daily walking lower blood pressure in older adults?"
+    # the rules alone (--no-generate): the two sentences share too little to be compared
+    assert reworded.ask(question, generate=False).disagreements == []
+    answer = reworded.ask(question)
+    assert answer.verdict == "unclear" and answer.answer.startswith(DISAGREE_VERDICT)
+    (disagreement,) = answer.disagreements
+    assert disagreement["kind"] == "number"
+    assert {disagreement["a"]["article_id"], disagreement["b"]["article_id"]} == {
+        "walking-trial", "walking-second-look"}  # the column agrees in other words
+
+
+def test_reports_that_agree_in_other_words_raise_nothing(tmp_path: Path):
+    library = Library.open(Settings.load({"index": tmp_path / "index"}, env={}))
+    library.ingest([REWORDED / "walking-trial.md", REWORDED / "walking-column.md"])
+    answer = library.ask("How much did systolic blood pressure fall with daily walking?")
+    assert answer.disagreements == [] and not answer.refused

@@ -3,9 +3,12 @@ polarity, read both ways; not on who or how many were studied, nor on two denial
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from rag.disagree import contradiction
+from rag.disagree import REWORDED_POINT, SAME_POINT, contradiction, find_disagreements
+from rag.types import Hit
+from tests.fakes import ScriptedVerifier
 
 
 @pytest.mark.parametrize(("a", "b", "kind"), [
@@ -28,3 +31,33 @@ from rag.disagree import contradiction
 ])
 def test_what_counts_as_a_contradiction(a: str, b: str, kind: str):
     assert contradiction(a, b) == contradiction(b, a) == kind
+
+
+class _OtherWords:
+    """Support as two reports of one measure in other words give each other: under
+    ``SAME_POINT``, over ``REWORDED_POINT`` (a sentence fully supports itself)."""
+
+    def scores(self, claims: list[str], evidence: list) -> np.ndarray:
+        return np.array([[1.0 if c == e.text else 0.6 for e in evidence] for c in claims],
+                        dtype=np.float32)
+
+
+TRIAL = ("After six months, systolic blood pressure fell by 9 mmHg in the walking group, "
+         "compared with 2 mmHg in the control group.")
+REANALYSIS = ("Once missed visits were accounted for, the walkers' systolic pressure dropped "
+              "only 3 mmHg over the six months, no more than the controls saw.")
+
+
+def test_reports_in_other_words_disagree_where_the_reader_confirms_it_both_ways():
+    hits = [Hit.whole("trial", TRIAL, ""), Hit.whole("reanalysis", REANALYSIS, "")]
+    question = "How much did systolic blood pressure fall with walking?"
+    assert find_disagreements(question, hits, _OtherWords()) == []  # the rules alone
+    assert REWORDED_POINT < 0.6 < SAME_POINT
+    both = ScriptedVerifier({TRIAL: (0.0, 0.9, 0.1), REANALYSIS: (0.0, 0.9, 0.1)},
+                            {"contradicts_at": 0.8})
+    (found,) = find_disagreements(question, hits, _OtherWords(), lambda: both)
+    assert found.kind == "number" and {found.a.article_id, found.b.article_id} == {
+        "trial", "reanalysis"}
+    one_way = ScriptedVerifier({REANALYSIS: (0.0, 0.9, 0.1)}, {"contradicts_at": 0.8})
+    assert find_disagreements(question, hits, _OtherWords(), lambda: one_way) == []
+    assert find_disagreements(question, hits, _OtherWords(), lambda: None) == []
