@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,8 @@ def find_disagreements(question: str, hits: list[Hit], scorer: SupportScorer,
     ``reader`` (loaded only when a pair needs it), pairs from ``REWORDED_POINT`` up are
     considered too, named only where both report results and it confirms the contradiction
     both ways."""
+    if reader is not None:
+        reader = cache(reader)  # built once a call, however many pairs it confirms
     kept = [(e, r) for e, r in ((e, role(e.text, paragraph_of(e)))
                                 for e in evidence_sentences(hits)) if r not in _NOT_FINDINGS]
     evidence = [e for e, _ in kept]
