@@ -2,17 +2,53 @@
 
 Public API: ``Library`` (open an index, ingest, search, remove), ``Settings``, and the core
 types. The CLI and the UI use nothing else.
+
+Names are imported on first use (PEP 562), so a command that only talks to a running app
+(``rag.serving``) does not pay for the pipeline's imports.
 """
 
-from rag.access import VisitorPolicy
-from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
-from rag.library import Library, reindex
-from rag.retrieve import Filters
-from rag.settings import Settings
-from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Failure, Hit, IngestReport
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_HOMES = {
+    "VisitorPolicy": "rag.access",
+    "IndexCorrupt": "rag.errors", "IndexMismatch": "rag.errors", "RagError": "rag.errors",
+    "UnreadableInput": "rag.errors",
+    "Library": "rag.library", "reindex": "rag.library",
+    "Filters": "rag.retrieve",
+    "Settings": "rag.settings",
+    **{name: "rag.types" for name in ("Answer", "AnswerSentence", "Article", "Chunk",
+                                      "Citation", "Failure", "Hit", "IngestReport")},
+}
 
 __all__ = [
     "Answer", "AnswerSentence", "Article", "Chunk", "Citation", "Failure", "Filters", "Hit",
     "IndexCorrupt", "IndexMismatch", "IngestReport", "Library", "RagError", "Settings",
     "UnreadableInput", "VisitorPolicy", "reindex",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from rag.access import VisitorPolicy
+    from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
+    from rag.library import Library, reindex
+    from rag.retrieve import Filters
+    from rag.settings import Settings
+    from rag.types import (
+        Answer,
+        AnswerSentence,
+        Article,
+        Chunk,
+        Citation,
+        Failure,
+        Hit,
+        IngestReport,
+    )

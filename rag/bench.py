@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import cpu
+from rag import cpu, serving
 from rag.answer import turn
 from rag.claims import compare, read
 from rag.disagree import find_disagreements
@@ -77,7 +78,7 @@ def bench_ingest(corpus: Path, articles: int, repeats: int, settings: Settings) 
         first = Library.open(replace(settings, index=Path(scratch) / "i0"))
         first.ingest([source])
         texts = [chunk.text for chunk in first.store.chunks()]
-        embedder = first.embedder
+        embedder = first.document_embedder
 
         def ingest_fresh() -> None:
             index = Path(scratch) / f"i{time.monotonic_ns()}"
@@ -149,7 +150,7 @@ def bench_vector_stores(corpus: Path, articles: int, settings: Settings, scratch
         log(f"  {kind}: ingest")
         library = Library.open(replace(settings, index=scratch / f"ingest-{kind}",
                                        vector_store=kind, milvus_uri=""), embedder)
-        embedder = library.embedder
+        embedder = library.document_embedder
         library.ingest([source])  # warm: loads the embedder, opens the store
         library.remove([a.id for a in library.articles()])
         began = time.perf_counter()
@@ -188,7 +189,7 @@ def bench_ray_ingest(corpus: Path, articles: int, settings: Settings, scratch: P
     def ingest_with(ray_address: str) -> None:
         index = scratch / f"i{time.monotonic_ns()}"
         Library.open(replace(settings, index=index, ray_address=ray_address,
-                             ray_workers=cores), local.embedder).ingest([source])
+                             ray_workers=cores), local.document_embedder).ingest([source])
         shutil.rmtree(index)
 
     here = median_seconds(lambda: ingest_with(""), repeats)  # before Ray's processes start
@@ -398,6 +399,38 @@ def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
             "ratio_vs_baseline": ratio(statistics.median(ours), statistics.median(baseline))}
 
 
+def bench_cli_whole_command(index: Path) -> dict[str, Any]:
+    """The whole ``rag ask`` as a reader waits for it, each time a fresh process: answering in
+    its own process (``--no-server``: imports, models, answer, exit) and through a running
+    ``rag serve`` on the index, beside the answer's own time inside the app (the model's
+    speed, which no start-up saving removes), medians over the same questions."""
+    command = [sys.executable, "-m", "rag.cli", "ask", "--json", "--index", str(index)]
+
+    def asked(question: str, *flags: str) -> dict[str, float]:
+        began = time.perf_counter()
+        done = subprocess.run([*command, question, *flags], capture_output=True, text=True,
+                              check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        return {**json.loads(done.stdout)["timings"], "wall_s": time.perf_counter() - began}
+
+    alone = [asked(q, "--no-server") for q in CLI_QUESTIONS]
+    with _running_app(index):
+        asked("What was studied?")  # the app's first question pays for its first evaluation
+        through = [asked(q) for q in CLI_QUESTIONS]
+
+    def median(runs: list[dict[str, float]], key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 2)
+
+    answer = median(through, "total_s")
+    return {"questions": len(CLI_QUESTIONS),
+            "alone_wall_s": median(alone, "wall_s"),
+            "alone_startup_s": median(alone, "startup_s"),
+            "alone_answer_s": median(alone, "total_s"),
+            "through_app_wall_s": median(through, "wall_s"),
+            "baseline_answer_in_app_s": answer,
+            "ratio_alone_vs_answer": ratio(median(alone, "wall_s"), answer),
+            "ratio_through_app_vs_answer": ratio(median(through, "wall_s"), answer)}
+
+
 YES_NO_QUESTIONS = ["Did the researchers look for tumour formation?",
                     "Was the study done in rats?",
                     "Did the stem cells restore ovarian function?"]
@@ -552,10 +585,24 @@ def _median_to_longest(ranked: list[str], count: int) -> list[str]:
 
 def bench_serve_memory(index: Path, question: str) -> dict[str, Any]:
     """Peak RSS of a real ``rag serve`` after one question through its API."""
+    from gradio_client import Client
+
+    with _running_app(index) as (url, process):
+        started = _status_kb(process.pid, "VmRSS")
+        Client(url, verbose=False, download_files=False).predict(question, api_name="/ask")
+        peak = _status_kb(process.pid, "VmHWM")
+    return {"peak_rss_mb": round(peak / 1024, 1),
+            "baseline_rss_after_start_mb": round(started / 1024, 1),
+            "ratio_vs_baseline": ratio(peak, started)}
+
+
+@contextmanager
+def _running_app(index: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real ``rag serve`` on ``index`` and a free local port, once its note is left (then
+    ``rag ask`` on the index uses it); stopped afterwards."""
     import socket
 
     import httpx
-    from gradio_client import Client
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -566,23 +613,18 @@ def bench_serve_memory(index: Path, question: str) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 300
-        while True:
+        while serving.find(index) is None:
             try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
+                httpx.get(url, timeout=2)
             except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("rag serve did not start") from None
-                time.sleep(0.5)
-        started = _status_kb(process.pid, "VmRSS")
-        Client(url, verbose=False, download_files=False).predict(question, api_name="/ask")
-        peak = _status_kb(process.pid, "VmHWM")
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("rag serve did not start")
+            time.sleep(0.2)
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=60)
-    return {"peak_rss_mb": round(peak / 1024, 1),
-            "baseline_rss_after_start_mb": round(started / 1024, 1),
-            "ratio_vs_baseline": ratio(peak, started)}
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -708,7 +750,7 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         sample.ingest([corpus])
         if source is not None and questions is not None and questions.exists():
             log("hybrid search over the evaluation corpus")
-            big = Library.open(replace(settings, index=Path(scratch) / "eval"), sample.embedder)
+            big = Library.open(replace(settings, index=Path(scratch) / "eval"))
             big.ingest([source])
             asked = [json.loads(line)["question"] for line in
                      questions.read_text().split("\n") if line.strip()][:100]
@@ -723,6 +765,8 @@ def run(corpus: Path, eval_corpus: Path | None, questions: Path | None, repeats:
         record("follow_ups", bench_follow_ups(sample))
         log("rag ask from a fresh process, with and without the saved system prompt")
         record("cli_first_token", bench_cli_first_token(Path(scratch) / "sample", settings))
+        log("the whole rag ask: in its own process, and through a running rag serve")
+        record("cli_whole_command", bench_cli_whole_command(Path(scratch) / "sample"))
         log("yes/no answers read from the evidence")
         record("verdicts", bench_verdicts(sample, repeats))
         if CLAIMS.exists():

@@ -7,13 +7,13 @@ JSON document; progress bars and messages go to stderr. Exit code 0 means nothin
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from rag import Filters, Library, Settings, reindex
 from rag.cli_check import check
 from rag.cli_common import (
     GeneratorOption,
@@ -22,13 +22,21 @@ from rag.cli_common import (
     LlmUrlOption,
     ProgressOption,
     RayOption,
+    ServerOption,
     VectorStoreOption,
+    from_server,
     one_line_errors,
+    open_library,
 )
 from rag.cli_compare import compare
 from rag.cli_eval import bench, eval_app
 from rag.errors import RagError
+from rag.settings import Settings
 from rag.types import IngestReport
+
+STARTED = time.perf_counter()
+"""When this command began, near enough: once the interpreter and typer are up (about 0.1 s
+after the process started), before any of the pipeline is imported."""
 
 app = typer.Typer(
     help="Ask questions of, and summarize, a folder of articles — offline, with citations.",
@@ -88,7 +96,7 @@ def ingest(
 
     if not paths and not feed:
         raise RagError("nothing to ingest: give files, folders, URLs or --feed")
-    library = Library.open(_settings(index, vector_store=vector_store, ray_address=ray,
+    library = open_library(_settings(index, vector_store=vector_store, ray_address=ray,
                                      allow_private_links=allow_private_links or None))
     limits = FetchLimits.of(library.settings)
     files = [Path(p) for p in paths or [] if not is_url(p)]
@@ -136,21 +144,29 @@ def search(
     = "",
     index: IndexOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = True,
 ) -> None:
-    """Show the passages that best match QUERY (dense + BM25, fused), best first."""
-    library = Library.open(_settings(index))
-    hits = library.search(query, k, Filters(article, date_from, date_to))
+    """Show the passages that best match QUERY (dense + BM25, fused), best first (from a
+    'rag serve' running on this index when there is one and no filter is given)."""
+    settings = _settings(index, use_server=server)
+    plain = k is None and not article and not date_from and not date_to
+    found = from_server(settings, "search", query) if plain else None
+    if found is None:
+        from rag.retrieve import Filters
+
+        hits = open_library(settings).search(query, k, Filters(article, date_from, date_to))
+        found = {"hits": [h.to_dict() for h in hits]}
 
     def human() -> None:
-        if not hits:
+        if not found["hits"]:
             typer.echo("no matching passages")
-        for rank, hit in enumerate(hits, start=1):
-            text = " ".join(hit.chunk.text.split())
-            typer.echo(f"[{rank}] {hit.title} ({hit.chunk.article_id}, chars "
-                       f"{hit.chunk.start}-{hit.chunk.end}, score {hit.score:.4f})")
+        for rank, hit in enumerate(found["hits"], start=1):
+            text = " ".join(hit["text"].split())
+            typer.echo(f"[{rank}] {hit['title']} ({hit['article_id']}, chars "
+                       f"{hit['start']}-{hit['end']}, score {hit['score']:.4f})")
             typer.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
 
-    _emit(as_json, {"hits": [h.to_dict() for h in hits]}, human)
+    _emit(as_json, found, human)
 
 
 @app.command()
@@ -170,26 +186,32 @@ def ask(
     = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = True,
 ) -> None:
     """Answer QUESTION from the articles, citing [n] passages; every citation is checked.
 
     A yes/no question gets a verdict first: Yes or No only where the findings say so surely
     enough, else "The articles don't settle this" with what they do report. When the articles
-    do not support an answer, says so and lists the closest passages.
+    do not support an answer, says so and lists the closest passages. When 'rag serve' runs
+    on this index, the question goes to it (its models are loaded): the same answer, sooner.
     """
-    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    settings = _settings(index, llm_url=llm_url, generator=generator, use_server=server)
+    plain = k is None and generate and not session and not llm_url and not generator
+    served = from_server(settings, "ask", question) if plain else None
+    if served is not None:
+        served["timings"]["command_s"] = round(time.perf_counter() - STARTED, 3)
+        _emit(as_json, served, lambda: _print_answer(served))
+        return
+    library = open_library(settings)
     if generate:
         library.warm_generator()
     history = library.sessions.history(session) if session else None
-    if as_json:
-        answer = library.ask(question, history, k=k, generate=generate)
-        if session:
-            library.sessions.append(session, answer)
-        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-        return
+    asked = time.perf_counter()
     shown = 0
     answer = None
     for answer in library.ask_stream(question, history, k=k, generate=generate):
+        if as_json:
+            continue
         if answer.stage == "extractive" and generate:
             typer.echo(f"Quick answer (extracted): {answer.extractive}\n", err=True)
         elif answer.stage == "generating":
@@ -200,22 +222,31 @@ def ask(
         library.sessions.append(session, answer)
     if shown:
         typer.echo("\n", err=True)
-    typer.echo(answer.answer)
-    for s in answer.sentences:
-        if s.said:
-            typer.echo(f"  (corrected: the answer said “{s.said}”; {s.reason})")
-        elif not s.supported:
-            typer.echo(f"  (not found in the articles: {s.text}"
-                       f"{'; ' + s.reason if s.reason else ''})")
-    heading = "Closest passages:" if answer.refused else "Sources:"
-    typer.echo(heading)
-    if answer.refused:
-        for n, hit in enumerate(answer.hits, start=1):
-            typer.echo(f"  [{n}] {hit.title} ({hit.chunk.article_id}): "
-                       f"{' '.join(hit.chunk.text.split())[:200]}")
-    for c in answer.citations:
-        typer.echo(f"  [{c.n}] {c.title} ({c.article_id}, chars {c.start}-{c.end}, "
-                   f"support {c.support:.2f}): {c.text}")
+    document = answer.to_dict()
+    # the command's own stages beside the answer's: start-up (imports, opening the index)
+    # before the question, and the whole command as a reader waits for it
+    document["timings"] |= {"startup_s": round(asked - STARTED, 3),
+                            "command_s": round(time.perf_counter() - STARTED, 3)}
+    _emit(as_json, document, lambda: _print_answer(document))
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    """An answer (its JSON form: from this process or a running app) for a reader."""
+    typer.echo(answer["answer"])
+    for s in answer["sentences"]:
+        if s["said"]:
+            typer.echo(f"  (corrected: the answer said “{s['said']}”; {s['reason']})")
+        elif not s["supported"]:
+            typer.echo(f"  (not found in the articles: {s['text']}"
+                       f"{'; ' + s['reason'] if s['reason'] else ''})")
+    typer.echo("Closest passages:" if answer["refused"] else "Sources:")
+    if answer["refused"]:
+        for n, hit in enumerate(answer["hits"], start=1):
+            typer.echo(f"  [{n}] {hit['title']} ({hit['article_id']}): "
+                       f"{' '.join(hit['text'].split())[:200]}")
+    for c in answer["citations"]:
+        typer.echo(f"  [{c['n']}] {c['title']} ({c['article_id']}, chars {c['start']}-"
+                   f"{c['end']}, support {c['support']:.2f}): {c['text']}")
 
 
 @app.command()
@@ -240,7 +271,7 @@ def summarize(
     OUT/index.md."""
     if not targets and not new:
         raise typer.BadParameter("give article ids or paths, or --new")
-    library = Library.open(_settings(index, llm_url=llm_url, generator=generator, summaries=out,
+    library = open_library(_settings(index, llm_url=llm_url, generator=generator, summaries=out,
                                      ray_address=ray))
     ids: list[str] | None = None
     if targets:
@@ -285,7 +316,7 @@ def digest(
     """One page of what arrived: the articles grouped by topic, each with its TLDR and key
     findings linked to the article spans (articles are summarized first where needed).
     With nothing new, writes nothing, says so, and exits 0 (safe to schedule)."""
-    library = Library.open(_settings(index, llm_url=llm_url, generator=generator))
+    library = open_library(_settings(index, llm_url=llm_url, generator=generator))
     report = library.digest(new, since, out, progress)
 
     def human() -> None:
@@ -304,7 +335,7 @@ def digest(
 @one_line_errors
 def list_articles(index: IndexOption = None, as_json: JsonOption = False) -> None:
     """List the ingested articles."""
-    articles = Library.open(_settings(index)).articles()
+    articles = open_library(_settings(index)).articles()
 
     def human() -> None:
         for a in articles:
@@ -323,7 +354,7 @@ def info(
     check: Annotated[bool, typer.Option(help="Also verify metadata and vectors agree.")] = False,
 ) -> None:
     """Summarize the index: articles, chunks, embedder, dimension, size on disk."""
-    library = Library.open(_settings(index))
+    library = open_library(_settings(index))
     problems = library.check() if check else []
     # a damaged catalog cannot be counted: its problem is all there is to say
     document = {"problems": problems} if any("damaged" in p for p in problems) else \
@@ -346,7 +377,7 @@ def remove(
     as_json: JsonOption = False,
 ) -> None:
     """Delete articles and their passages from the index."""
-    result = Library.open(_settings(index)).remove(article_ids)
+    result = open_library(_settings(index)).remove(article_ids)
 
     def human() -> None:
         typer.echo(f"removed {result['removed']}")
@@ -372,6 +403,8 @@ def reindex_command(
     Use it after changing RAG_EMBEDDER, when the index reports damaged vectors, or with
     --vector-store to move the index to another store (e.g. from FAISS files to Milvus).
     """
+    from rag import reindex
+
     result = reindex(_settings(index, vector_store=vector_store), progress=progress)
     _emit(as_json, result, lambda: typer.echo(
         f"reindexed {result['articles']} articles ({result['chunks_embedded']} chunks) "
@@ -414,7 +447,7 @@ def serve(
     elif host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: serving on {host} without --auth: anyone who can reach it can "
                    "ask, upload and summarize; add --auth USER:PASSWORD", err=True)
-    library = Library.open(_settings(
+    library = open_library(_settings(
         index, llm_url=llm_url, generator=generator, vector_store=vector_store,
         library=tuple(library_dirs) if library_dirs else None,
         allow_llm_url=tuple(allow_llm_url) if allow_llm_url else None))

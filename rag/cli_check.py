@@ -6,14 +6,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rag.cli_common import IndexOption, JsonOption, one_line_errors
+from rag.cli_common import (
+    IndexOption,
+    JsonOption,
+    ServerOption,
+    from_server,
+    one_line_errors,
+    open_library,
+)
 from rag.errors import RagError
-from rag.library import Library
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.library import Library
 
 Statement = Annotated[str | None, typer.Argument(
     help="A sentence to check against the articles, e.g. \"Survival was 53% after 5 years\".",
@@ -32,6 +41,7 @@ def check(
     = None,
     index: IndexOption = None,
     as_json: JsonOption = False,
+    server: ServerOption = True,
 ) -> None:
     """Say whether the articles bear out STATEMENT: supported, contradicted (a different
     number, the opposite finding, another population), overstated (the article hedges: "may",
@@ -42,21 +52,24 @@ def check(
     compared with the best-matching sentence of the articles, not only its topic; with a
     local model, the model also reads the statement against its two best sentences as a judge
     (about a second more; RAG_STATEMENT_VERIFIER=off: the rules alone). Exit code 0 whatever
-    the verdict; 1 when a line of --file could not be read.
+    the verdict; 1 when a line of --file could not be read. A single STATEMENT over all
+    articles goes to a 'rag serve' running on this index when there is one.
     """
     if (statement is None) == (file is None):
         raise RagError("give a STATEMENT or --file FILE.jsonl (not both)")
-    library = Library.open(Settings.load({"index": index}))
+    settings = Settings.load({"index": index, "use_server": server})
     if file is not None:
-        if not _check_file(library, file):
+        if not _check_file(open_library(settings), file):
             raise typer.Exit(1)
         return
-    result = library.check_statement(statement or "", article)
+    result = from_server(settings, "check", statement or "") if article is None else None
+    if result is None:
+        result = open_library(settings).check_statement(statement or "", article).to_dict()
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"{result.status}{': ' + result.reason if result.reason else ''}")
-    for c in result.to_dict()["citations"]:
+    typer.echo(f"{result['status']}{': ' + result['reason'] if result['reason'] else ''}")
+    for c in result["citations"]:
         typer.echo(f"  [{c['article_id']}, chars {c['start']}-{c['end']}] {c['text']}")
 
 

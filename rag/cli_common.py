@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rag import serving
 from rag.errors import RagError
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.library import Library
 
 IndexOption = Annotated[
     Path | None,
@@ -37,6 +42,38 @@ RayOption = Annotated[str | None, typer.Option(
     help="Do the model work on a Ray cluster (needs the 'scale' extra): its address "
          "(127.0.0.1:6379, ray://host:10001), 'auto', or 'local' for Ray in this process. "
          "Default: $RAG_RAY_ADDRESS, else no Ray.", show_default=False)]
+
+
+ServerOption = Annotated[bool, typer.Option(
+    "--server/--no-server", help="Send the question to a 'rag serve' running on this index "
+    "(models already loaded; same JSON) when there is one. --no-server: answer here.")]
+
+
+def open_library(settings: Settings) -> Library:
+    """The index ``settings`` name, opened. The pipeline is imported only here, so a command
+    that a running app answers (``from_server``) never pays for it."""
+    from rag.library import Library
+
+    return Library.open(settings)
+
+
+def from_server(settings: Settings, endpoint: str, text: str) -> dict[str, Any] | None:
+    """The running app's answer to ``text`` (the JSON the command prints), or None when no
+    app serves this index (or it does not answer: then a note says so and the caller
+    answers in its own process)."""
+    if not settings.use_server:
+        return None
+    server = serving.find(settings.index)
+    if server is None:
+        return None
+    try:
+        answered = serving.call(server, endpoint, text, settings.server_login)
+        typer.echo(f"(answered by the app serving this index, {server.url})", err=True)
+        return answered
+    except serving.ServerUnavailable as why:
+        typer.echo(f"note: the app serving this index ({server.url}) did not answer "
+                   f"({why}); answering in this process", err=True)
+        return None
 
 
 def one_line_errors(command: Callable[..., None]) -> Callable[..., None]:

@@ -8,12 +8,11 @@ from typing import Annotated
 
 import typer
 
-from rag.cli_common import IndexOption, JsonOption, one_line_errors
-from rag.compare import MAX_ARTICLES, MIN_ARTICLES, render_markdown
+from rag.cli_common import IndexOption, JsonOption, one_line_errors, open_library
 from rag.errors import RagError
 from rag.files import atomic_write
-from rag.library import Library
 from rag.settings import Settings
+from rag.types import MAX_ARTICLES, MIN_ARTICLES
 
 
 @one_line_errors
@@ -35,7 +34,8 @@ def compare(
     article and the claim check's status, or "not reported"; a row whose cells contradict
     each other (a different number, the opposite direction or finding) is marked.
     """
-    library = Library.open(Settings.load({"index": index}))
+    from rag.compare import render_markdown
+    library = open_library(Settings.load({"index": index}))
     table = library.compare(ids, question)
     markdown = render_markdown(table)
     if out is not None:

@@ -9,25 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.alterations import make_claims
 from rag.cli_common import GeneratorOption, LlmUrlOption, VectorStoreOption, one_line_errors
 from rag.errors import RagError
-from rag.evaluate import (
-    calibrate_refusal,
-    evaluate_claims,
-    evaluate_qa,
-    load_questions,
-    prepare_library,
-)
-from rag.evaluate_pairs import (
-    evaluate_pairs,
-    is_pair_file,
-    sampled,
-    scorer_for,
-    sentence_checker,
-)
-from rag.evaluate_summaries import evaluate_summaries
-from rag.library import Library
 from rag.settings import Settings
 
 eval_app = typer.Typer(help="Measure quality on labelled data (formats: ../shared/eval).",
@@ -51,6 +34,8 @@ SampleOption = Annotated[int | None, typer.Option(
 
 
 def _run_with_index(index: Path | None, corpus: Path, overrides: dict[str, Any], job) -> dict:
+    from rag.evaluate import prepare_library
+
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
         settings = Settings.load({"index": index or Path(scratch) / "index", **overrides})
         return job(prepare_library(settings, corpus, progress=True))
@@ -85,6 +70,8 @@ def qa(
 ) -> None:
     """Retrieval recall@k/MRR, answer EM/F1, citation precision/recall, refusal accuracy and
     latency percentiles over a question set; prints and writes a JSON report."""
+    from rag.evaluate import evaluate_qa, load_questions
+
     rows = [row for path in questions for row in load_questions(path, limit)]
     overrides = {"llm_url": llm_url, "generator": generator, "prompt_style": prompt_style,
                  "vector_store": vector_store}
@@ -106,6 +93,8 @@ def calibrate(
 ) -> None:
     """Find the evidence-score threshold below which answers become refusals (set it with
     RAG_REFUSAL_THRESHOLD)."""
+    from rag.evaluate import calibrate_refusal, load_questions
+
     rows = [row for path in questions for row in load_questions(path, limit)]
     _write(_run_with_index(index, corpus, {},
                            lambda library: calibrate_refusal(library, rows, keep, True)), out)
@@ -142,6 +131,7 @@ def verdicts(
     model's judgement of them) → Yes / No / not settled, the cut-off of each head chosen for
     how often a given Yes or No must be right; reports accuracy, coverage and precision per
     corpus beside the majority label."""
+    from rag.evaluate import load_questions, prepare_library
     from rag.evaluate_verdicts import fit_heads, head_file, read_questions
 
     if readings:
@@ -190,6 +180,15 @@ def claims(
     the article a claim is checked against. Alterations (claims about --corpus): the share of
     altered claims flagged (not supported) per kind, the share of unaltered ones kept, and
     the time per check."""
+    from rag.evaluate import evaluate_claims, load_questions
+    from rag.evaluate_pairs import (
+        evaluate_pairs,
+        is_pair_file,
+        sampled,
+        scorer_for,
+        sentence_checker,
+    )
+
     files = {path: load_questions(path, limit, required="claim") for path in data}
     pairs = sampled([row for rows in files.values() if is_pair_file(rows) for row in rows],
                     sample)
@@ -240,6 +239,8 @@ def calibrate_checker(
     on that still flags the altered claims (see rag/calibrate_verifier.py)."""
     from rag.calibrate_verifier import alteration_pairs, calibrate
     from rag.embedding import SentenceTransformerEmbedder
+    from rag.evaluate import load_questions
+    from rag.evaluate_pairs import is_pair_file, sampled, scorer_for
     from rag.generate import load_configured_generator
     from rag.judge import CALIBRATION, configured_reader
 
@@ -296,7 +297,9 @@ def disagreements(
     abstract and its own conclusion), and the share of reports altered one way (a number, a
     negation, a direction) it finds disagreeing. Reads as an answer does: pairs in other
     words confirmed by the statement reader (--verifier off: the rules alone)."""
+    from rag.evaluate import load_questions
     from rag.evaluate_disagreements import evaluate_disagreements
+    from rag.library import Library
 
     rows = [row for path in questions for row in load_questions(path, limit)]
     articles = [{r["id"]: r for r in load_questions(path, None, required="text")}
@@ -324,6 +327,9 @@ def alter(
     are (supported) and each altered one way — a number changed, a negation dropped or
     added, a direction flipped, a population swapped (contradicted), a hedge dropped
     (overstated)."""
+    from rag.alterations import make_claims
+    from rag.evaluate import load_questions
+
     articles = load_questions(corpus, None, required="text")
     rows = make_claims(articles, per_kind, unaltered, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -342,6 +348,10 @@ def summarize_eval(
 ) -> None:
     """ROUGE-1/2/L of summary overviews against references, share of summary sentences
     supported by the source, mean words, articles per minute."""
+    from rag.evaluate import load_questions
+    from rag.evaluate_summaries import evaluate_summaries
+    from rag.library import Library
+
     items = load_questions(data, limit, required="text")
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
         settings = Settings.load({"index": Path(scratch) / "index", "llm_url": llm_url,

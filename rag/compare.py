@@ -21,7 +21,7 @@ from rag.disagree import disagree_on
 from rag.errors import RagError
 from rag.roles import paragraph_of, role
 from rag.support import Evidence, SupportScorer, article_sentences
-from rag.types import Article
+from rag.types import MAX_ARTICLES, MIN_ARTICLES, Article
 from rag.verifier import PairReader
 
 _NOT_ANSWERING = ("purpose", "method")
@@ -66,7 +66,6 @@ _WHO = re.compile(
     r"residents?|students?|people|persons|individuals|respondents|cases|eyes|hospitals?)\b",
     re.I)
 """A count of who or what was studied ("25 consecutive adult patients"), not for how long."""
-MIN_ARTICLES, MAX_ARTICLES = 2, 6
 ASKED = 0.35
 """The support a sentence needs from the reader's question to fill that row's cell (the
 refusal threshold of answers): below it, "not reported"."""

@@ -14,7 +14,7 @@ from rag.answer import SYSTEM_PROMPT, Answerer, History
 from rag.claims import ClaimCheck, judge
 from rag.compare import Comparison, compare_articles
 from rag.digest import DigestReport, latest, make_digest
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, load, runtime_for
 from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.generate import Generator, PromptCache, cpu_backend, load_configured_generator
 from rag.ingest import ingest, ingest_articles
@@ -42,7 +42,8 @@ from rag.verifier import PairReader
 class Library:
     """An index folder and the models that read and write it.
 
-    The embedder loads on first use, so listing or inspecting an index costs no model load.
+    The embedder loads on first use, so listing or inspecting an index costs no model load;
+    a question loads it through ONNX Runtime in a fifth of a second (``rag.embedding``).
     The generator loads on first generated answer. Tests pass small fakes; everything else is
     the real pipeline.
     """
@@ -51,7 +52,9 @@ class Library:
                  generator: Generator | None = None):
         self.settings = settings
         self.store = store
-        self._embedder = embedder
+        self._given_embedder = embedder  # a test's fake serves questions and documents alike
+        self._embedders: dict[str, Embedder] = {}  # by runtime, shared with ``configured`` twins
+        self._embedding = threading.Lock()
         # loaded generators by backend, shared with every ``configured`` twin of this library
         self._generators: dict[tuple[Any, ...], Generator] = {}
         self._loading = threading.Lock()  # one load per backend, whichever thread asks first
@@ -74,8 +77,9 @@ class Library:
         a change costs no model load unless it names a new backend."""
         if changes.get("llm_url", self.settings.llm_url) != self.settings.llm_url:
             changes["llm_api_key"] = ""  # the operator's key goes to the operator's URL only
-        twin = Library(replace(self.settings, **changes), self.store, self.embedder)
+        twin = Library(replace(self.settings, **changes), self.store, self._given_embedder)
         twin._generators, twin._loading = self._generators, self._loading
+        twin._embedders, twin._embedding = self._embedders, self._embedding
         return twin
 
     @property
@@ -188,30 +192,45 @@ class Library:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder.configured(self.settings)
-            built = self.store.manifest.get("dimension")
-            if built and built != self._embedder.dimension:
-                raise IndexMismatch(
-                    f"index was built with {built}-d vectors but {self._embedder.name} gives "
-                    f"{self._embedder.dimension}-d; run 'rag reindex'"
-                )
-        return self._embedder
+        """What embeds questions and sentences: quick to load (``rag.embedding.runtime_for``)."""
+        return self._embedder_for(documents=False)
+
+    @property
+    def document_embedder(self) -> Embedder:
+        """What embeds articles at ingest: the same model, in the runtime fastest in bulk."""
+        return self._embedder_for(documents=True)
+
+    def _embedder_for(self, documents: bool) -> Embedder:
+        if self._given_embedder is not None:
+            return self._given_embedder
+        runtime = runtime_for(self.settings, documents)
+        with self._embedding:
+            if runtime not in self._embedders:
+                embedder = load(self.settings, runtime)
+                built = self.store.manifest.get("dimension")
+                if built and built != embedder.dimension:
+                    raise IndexMismatch(
+                        f"index was built with {built}-d vectors but {embedder.name} gives "
+                        f"{embedder.dimension}-d; run 'rag reindex'"
+                    )
+                self._embedders[runtime] = embedder
+            return self._embedders[runtime]
 
     def ingest(self, paths: list[Path], progress: bool = False,
                within: list[Path] | None = None) -> IngestReport:
         """Add new and changed articles from files and folders; see ``rag.ingest``. With
         ``within``, files resolving outside those folders are refused (web visitors)."""
-        return ingest(self.store, self.embedder, self.settings, [Path(p) for p in paths],
+        return ingest(self.store, self.document_embedder, self.settings, [Path(p) for p in paths],
                       progress, within, self._ray_embed())
 
     def _ray_embed(self) -> Any:
         """Embedding on the configured Ray cluster (None: in this process)."""
         if not self.settings.ray_address:
             return None
-        if self.embedder.name != self.settings.embedder:
+        name = self.document_embedder.name
+        if name != self.settings.embedder:
             raise RagError(f"Ray workers load {self.settings.embedder}, but this index is "
-                           f"embedded with {self.embedder.name}; set RAG_EMBEDDER to match")
+                           f"embedded with {name}; set RAG_EMBEDDER to match")
         from rag.ray_batch import embed_stream
 
         return embed_stream(self.settings)
@@ -374,7 +393,7 @@ def reindex(settings: Settings, embedder: Embedder | None = None,
     one serves searches until then. Reads the newest generation whose metadata reads, so it
     also repairs damaged or mismatched vectors.
     """
-    embedder = embedder or SentenceTransformerEmbedder.configured(settings)
+    embedder = embedder or load(settings, runtime_for(settings, documents=True))
     root = Path(settings.index)
     backend = VectorBackend.from_settings(settings)
     source = Store.open_for_repair(root, embedder.name, backend)

@@ -32,6 +32,10 @@ class Settings:
     embed_precision: str = "auto"
     """float32, bfloat16, or auto: bfloat16 where the CPU has bfloat16 units (AMX/AVX512-BF16;
     ~3x faster ingest), float32 elsewhere."""
+    embed_runtime: str = "auto"
+    """What runs the embedder: onnx (ONNX Runtime, float32; starts in 0.2 s instead of 4-6 s,
+    exported once into the model cache), torch (sentence-transformers), or auto: ONNX Runtime
+    for questions and sentences, and for documents too unless bfloat16 makes torch faster."""
     max_file_mb: float = 20.0
     """Inputs larger than this are refused rather than risking memory and hours of embedding."""
     checkpoint_articles: int = 64
@@ -76,6 +80,12 @@ class Settings:
     llm_url: str = ""
     """Base URL of an OpenAI-compatible server; when set, generation goes there."""
     llm_api_key: str = ""
+    use_server: bool = True
+    """``rag ask``, ``search`` and ``check`` send their question to a ``rag serve`` running on
+    the same index (its models are loaded) instead of loading them; ``--no-server`` or
+    RAG_USE_SERVER=false answers in the command's own process."""
+    server_login: str = ""
+    """USER:PASSWORD for a running ``rag serve --auth``, so the command line can use it too."""
     model_cache: Path = Path("~/.cache/rag/models")
     """Where joined GGUF files and converted transformers weights are kept."""
     context_tokens: int = 4096

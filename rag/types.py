@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+MIN_ARTICLES, MAX_ARTICLES = 2, 6
+"""How many articles a comparison takes: two to differ, at most six to fit one table."""
+
 
 @dataclass
 class Article:

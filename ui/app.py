@@ -12,6 +12,7 @@ summarizing has a queue of its own. Each browser session keeps its own conversat
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,9 +22,9 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from rag import Library, RagError, VisitorPolicy
+from rag import Library, RagError, VisitorPolicy, serving
 from rag.answer import turn
-from rag.compare import MAX_ARTICLES, MIN_ARTICLES
+from rag.types import MAX_ARTICLES, MIN_ARTICLES
 from ui import render
 
 STATIC = Path(__file__).parent / "static"
@@ -416,8 +417,10 @@ def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
     """Serve until interrupted. Models load before the first request, not during it. Only
     the summaries and digests folders are served as files (wherever the index lives);
-    uploads are capped at the policy's size."""
+    uploads are capped at the policy's size. While it serves, a note in the index folder
+    lets ``rag ask`` on the same index send its questions here (``rag.serving``)."""
     library.embedder  # noqa: B018 - load now: the first question should not pay for it
+    library.warm_generator()  # and the model, in the background while the app starts
     policy = VisitorPolicy.from_settings(library.settings)
     app = build_app(library, policy)
     app.queue(default_concurrency_limit=2)
@@ -427,4 +430,10 @@ def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
                max_file_size=policy.max_upload_bytes,
                css_paths=[STATIC / "app.css"],
                head=f"<script>{(STATIC / 'app.js').read_text()}</script>",
-               footer_links=["api"])
+               footer_links=["api"], prevent_thread_lock=True)
+    # SIGTERM (a service manager's stop) ends it like Ctrl-C: the server closes and the note
+    # goes
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with serving.announced(library.settings.index, host, app.server_port or port,
+                           login=auth is not None):
+        app.block_thread()
