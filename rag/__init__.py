@@ -15,7 +15,7 @@ _HOMES = {
     "IndexCorrupt": "rag.errors", "IndexMismatch": "rag.errors", "RagError": "rag.errors",
     "UnreadableInput": "rag.errors",
     "Library": "rag.library", "reindex": "rag.library",
-    "Filters": "rag.retrieve",
+    "Filters": "rag.types",
     "Settings": "rag.settings",
     **{name: "rag.types" for name in ("Answer", "AnswerSentence", "Article", "Chunk",
                                       "Citation", "Failure", "Hit", "IngestReport")},
@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from rag.access import VisitorPolicy
     from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
     from rag.library import Library, reindex
-    from rag.retrieve import Filters
     from rag.settings import Settings
     from rag.types import (
         Answer,

@@ -43,11 +43,10 @@ from rag.disagree import Disagreement, find_disagreements
 from rag.errors import RagError
 from rag.evidence import on_subject, select_evidence, tokens
 from rag.generate import Generator, Message
-from rag.retrieve import Filters
 from rag.settings import Settings
 from rag.support import SupportScorer
 from rag.text import american_text, content_words
-from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Hit
+from rag.types import Answer, AnswerSentence, Article, Chunk, Citation, Filters, Hit
 from rag.verdict import HEAD, Judge, Reading, decide, judge_for, load_heads, read_article
 from rag.verifier import PairReader
 

@@ -30,6 +30,7 @@ from rag.cli_common import (
 )
 from rag.cli_compare import compare
 from rag.cli_eval import bench, eval_app
+from rag.cli_watch import watch_app
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import IngestReport
@@ -47,6 +48,7 @@ app = typer.Typer(
 )
 
 app.add_typer(eval_app, name="eval")
+app.add_typer(watch_app, name="watch")
 app.command(help="Speed and memory, each beside a baseline from the same run.")(bench)
 app.command()(check)
 app.command()(compare)
@@ -152,7 +154,7 @@ def search(
     plain = k is None and not article and not date_from and not date_to
     found = from_server(settings, "search", query) if plain else None
     if found is None:
-        from rag.retrieve import Filters
+        from rag.types import Filters
 
         hits = open_library(settings).search(query, k, Filters(article, date_from, date_to))
         found = {"hits": [h.to_dict() for h in hits]}

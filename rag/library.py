@@ -19,7 +19,7 @@ from rag.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.generate import Generator, PromptCache, cpu_backend, load_configured_generator
 from rag.ingest import ingest, ingest_articles
 from rag.judge import configured_reader
-from rag.retrieve import Filters, Retriever, SentenceReranker
+from rag.retrieve import Retriever, SentenceReranker
 from rag.sessions import Sessions
 from rag.settings import Settings
 from rag.store import ArticleSummary, Store, current_generation
@@ -34,7 +34,7 @@ from rag.summary_batch import (
     summary_paths,
 )
 from rag.support import SupportScorer, WordWeights, evidence_sentences
-from rag.types import Answer, Article, Hit, IngestReport
+from rag.types import Answer, Article, Filters, Hit, IngestReport
 from rag.vectorstores import VectorBackend
 from rag.verifier import PairReader
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import bm25s
 import numpy as np
@@ -21,7 +20,7 @@ from rag.errors import RagError
 from rag.store import Store, unit_rows
 from rag.support import WordWeights, evidence_sentences
 from rag.text import content_words, keyword_terms
-from rag.types import Hit
+from rag.types import Filters, Hit
 from rag.vectorstores import Where
 
 Reranker = Callable[[str, list[Hit]], list[float]]
@@ -43,18 +42,6 @@ class SentenceReranker:
             best[e.n - 1] = max(best[e.n - 1], weights.recall(asked, content_words(e.text)))
         return [0.5 * b + 0.5 * float(h.dense_score or 0.0) for b, h in zip(best, hits,
                                                                             strict=True)]
-
-
-@dataclass
-class Filters:
-    """Restrict a search to some articles and/or a date range (ISO date prefixes)."""
-
-    article_ids: list[str] | None = None
-    date_from: str = ""
-    date_to: str = ""
-
-    def active(self) -> bool:
-        return bool(self.article_ids or self.date_from or self.date_to)
 
 
 class SparseIndex:
@@ -115,7 +102,7 @@ class Retriever:
         if self.store.vectors is None or len(self.store.vectors) == 0:
             return []
         where = self.store.where(filters.article_ids, filters.date_from, filters.date_to) \
-            if filters and filters.active() else None
+            if filters and filters.active else None
         query_vector = unit_rows(self.embed_query(query))
         dense = self.store.vectors.search(query_vector, self.candidates, where)
         sparse = self._keyword_search(query, where)

@@ -278,8 +278,8 @@ class Store:
     def where(self, article_ids: list[str] | None = None, date_from: str = "",
               date_to: str = "") -> Where:
         """A search restriction the vector store applies as it can (see ``Where``)."""
-        return Where(article_ids, date_from, date_to,
-                     lambda: self.chunk_ids(article_ids, date_from, date_to))
+        return Where(article_ids=article_ids, date_from=date_from, date_to=date_to,
+                     allowed_ids=lambda: self.chunk_ids(article_ids, date_from, date_to))
 
     def chunk_ids(
         self, article_ids: list[str] | None = None, date_from: str = "", date_to: str = ""

@@ -31,6 +31,19 @@ class Article:
 
 
 @dataclass
+class Filters:
+    """Restrict a search to some articles and/or a date range (ISO date prefixes)."""
+
+    article_ids: list[str] | None = None
+    date_from: str = ""
+    date_to: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.article_ids or self.date_from or self.date_to)
+
+
+@dataclass
 class Chunk:
     """A window of an article's text. Invariant: ``article.text[start:end] == text``."""
 

@@ -156,6 +156,9 @@ class Fetched:
     """Where the bytes came from, after redirects."""
     kind: str
     data: bytes
+    validators: dict[str, str] = field(default_factory=dict)
+    """What the server said identifies this version (``etag``, ``last_modified``): sent back
+    by ``fetch_if_changed`` so an unchanged page costs one empty 304 answer."""
 
 
 @dataclass
@@ -192,6 +195,24 @@ def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES,
     connection, redirects included, must reach a public address or the ``trusted`` origin
     at its pinned address (the URL the operator typed: ``url`` itself for a page, the feed
     for its links). Raises ``UnreadableInput`` with a one-line reason."""
+    fetched = _get(url, limits, types, trusted, {})
+    assert fetched is not None  # only a conditional request is answered "not modified"
+    return fetched
+
+
+def fetch_if_changed(url: str, limits: FetchLimits, known: dict[str, str],
+                     trusted: TrustedOrigin | None = None) -> Fetched | None:
+    """Like ``fetch``, sending back the ``known`` validators of the version already held:
+    None when the server says it has not changed (HTTP 304)."""
+    headers = {name: known[key] for key, name in _VALIDATORS.items() if known.get(key)}
+    return _get(url, limits, PAGE_TYPES, trusted, headers)
+
+
+_VALIDATORS = {"etag": "If-None-Match", "last_modified": "If-Modified-Since"}
+
+
+def _get(url: str, limits: FetchLimits, types: dict[str, str], trusted: TrustedOrigin | None,
+         headers: dict[str, str]) -> Fetched | None:
     import httpx
 
     if not is_web_url(url):
@@ -199,7 +220,9 @@ def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES,
     deadline = time.monotonic() + limits.timeout_s
     try:
         with _client(limits, trusted) as client:
-            with client.stream("GET", url) as reply:
+            with client.stream("GET", url, headers=headers) as reply:
+                if reply.status_code == 304 and headers:
+                    return None
                 if reply.status_code >= 400:
                     raise UnreadableInput(f"the server answered HTTP {reply.status_code}")
                 ctype = reply.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -215,7 +238,10 @@ def fetch(url: str, limits: FetchLimits, types: dict[str, str] = PAGE_TYPES,
                         raise UnreadableInput(_too_large(limits))
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("deadline")
-                return Fetched(str(reply.url), types[ctype], bytes(data))
+                validators = {"etag": reply.headers.get("etag", ""),
+                              "last_modified": reply.headers.get("last-modified", "")}
+                return Fetched(str(reply.url), types[ctype], bytes(data),
+                               {k: v for k, v in validators.items() if v})
     except PrivateAddress:
         raise
     except httpx.TimeoutException:
@@ -386,11 +412,15 @@ long feed loses at most this many entries' work."""
 
 
 def ingest_feed(library: IngestsFiles, source: str, limits: FetchLimits,
-                progress: bool = False) -> tuple[FeedReport, IngestReport]:
+                progress: bool = False, entries: list[Entry] | None = None,
+                trusted: TrustedOrigin | None = None) -> tuple[FeedReport, IngestReport]:
     """Take the feed's entries not taken before, and those it says were updated since they
-    were: fetch, save, ingest and remember, ``FEED_BATCH`` entries at a time."""
-    trusted = TrustedOrigin.of(source) if is_url(source) else None
-    entries = feed_entries(source, limits, trusted)
+    were: fetch, save, ingest and remember, ``FEED_BATCH`` entries at a time. ``entries``
+    (with the ``trusted`` origin they were read under): the feed as a caller already read
+    it."""
+    if entries is None:
+        trusted = TrustedOrigin.of(source) if is_url(source) else None
+        entries = feed_entries(source, limits, trusted)
     state = FeedState(library.settings.index / "feeds", source)
     new = [e for e in entries if e.key not in state.seen]
     changed = [e for e in entries if state.changed(e)]

@@ -40,7 +40,7 @@ class VectorBackend:
 
     def files(self, manifest: dict[str, Any]) -> list[str]:
         """The files a generation of this manifest must hold for its vectors."""
-        from rag.vectorstores.faiss_exact import VECTORS
+        from rag.vectorstores.faiss_store import VECTORS
 
         return [VECTORS] if kind_of(manifest) == "faiss" else []
 
@@ -48,8 +48,7 @@ class VectorBackend:
         """The vectors of the generation in ``folder`` (whatever kind its manifest names)."""
         if kind_of(manifest) == "milvus":
             return _milvus_module().MilvusStore.load(self._milvus(), folder, manifest, max_id)
-        from rag.vectorstores.faiss_exact import FaissExact
-        from rag.vectorstores.faiss_ivf import FaissIVF
+        from rag.vectorstores.faiss_store import FaissExact, FaissIVF
 
         index = FaissExact.read(folder)
         kind = FaissIVF if FaissIVF.holds(index) else FaissExact
@@ -70,7 +69,7 @@ class VectorBackend:
         if self.kind == "milvus":
             return _milvus_module().MilvusStore.create(self._milvus(), self.milvus_collection,
                                                        dimension)
-        from rag.vectorstores.faiss_exact import FaissExact
+        from rag.vectorstores.faiss_store import FaissExact
 
         return FaissExact.empty(dimension, self.ann_threshold)
 

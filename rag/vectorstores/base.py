@@ -1,9 +1,9 @@
 """The vector-store seam: what the index needs from a place that keeps chunk vectors.
 
 One small interface (after txtai's ``ann/base.py``), one file per backend beside it:
-``faiss_exact`` and ``faiss_ivf`` keep a file in each index generation; ``milvus`` keeps one
-collection on a Milvus server (or a Milvus Lite file) shared by the generations. The store
-(``rag.store``) owns the generations and the metadata; a backend only stores, finds and
+``faiss_store`` (exact, growing into IVF) keeps a file in each index generation; ``milvus``
+keeps one collection on a Milvus server (or a Milvus Lite file) shared by the generations. The
+store (``rag.store``) owns the generations and the metadata; a backend only stores, finds and
 forgets vectors under our chunk ids, and says how to stage, commit and publish a write.
 """
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rag.types import Filters
 
 Scored = list[tuple[int, float]]
 """(chunk id, score) pairs, best first."""
@@ -33,19 +35,12 @@ class ChunkRow:
     text: str
 
 
-@dataclass
-class Where:
+@dataclass(kw_only=True)
+class Where(Filters):
     """A search's restriction: the article and date filters as given, and a way to list the
     chunk ids that pass them (from the metadata, for backends that cannot filter)."""
 
-    article_ids: list[str] | None
-    date_from: str
-    date_to: str
     allowed_ids: Callable[[], np.ndarray]
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.article_ids or self.date_from or self.date_to)
 
 
 class VectorStore(ABC):

@@ -1,12 +1,16 @@
-"""FAISS, exact: a flat inner-product index in a file of each generation (the default).
+"""FAISS: the vectors in a file of each generation (the default store).
 
-The index keeps our own int64 ids (the chunk ids), so deleting an article's chunks is a
-``remove`` by id, and every hit maps back to metadata. Past ``ann_threshold`` vectors a
-commit grows it into IVF (``faiss_ivf``).
+Exact first: a flat inner-product index keeping our own int64 ids (the chunk ids), so deleting
+an article's chunks is a ``remove`` by id and every hit maps back to metadata. Past
+``ann_threshold`` vectors a commit grows it into IVF: the exact index partitioned into
+``4 sqrt(n)`` inverted lists, searched by probing ``max(8, nlist/16)`` of them; on 100k
+vectors a query takes ~1 ms instead of ~9 ms (make bench).
 """
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +72,7 @@ class FaissExact(VectorStore):
         if len(self) == 0 or k <= 0:
             return []
         params = None
-        if where is not None and where.filtered:
+        if where is not None and where.active:
             allowed = where.allowed_ids()
             if len(allowed) == 0:
                 return []
@@ -86,13 +90,56 @@ class FaissExact(VectorStore):
         return type(self)(faiss.clone_index(self._index), self.ann_threshold)
 
     def commit(self, folder: Path) -> dict[str, Any]:
-        from rag.vectorstores.faiss_ivf import FaissIVF  # the bigger kind this one grows into
-
         store: FaissExact = self
         if type(self) is FaissExact and len(self) > self.ann_threshold:
             store = FaissIVF.from_exact(self)
         faiss.write_index(store._index, str(folder / VECTORS))
         return store.describe()
+
+
+class FaissIVF(FaissExact):
+    def __init__(self, index: faiss.Index, ann_threshold: int) -> None:
+        super().__init__(index, ann_threshold)
+        # let ``reconstruct`` find vectors by our (non-sequential) ids
+        faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
+
+    @classmethod
+    def from_exact(cls, exact: FaissExact) -> FaissIVF:
+        ids = exact.ids()
+        vectors = exact._index.index.reconstruct_n(0, len(exact))
+        nlist = int(4 * math.sqrt(len(exact)))
+        quantizer = faiss.IndexFlatIP(exact.dimension)
+        ivf = faiss.IndexIVFFlat(quantizer, exact.dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # training is bulk work: use every core
+        ivf.train(vectors)
+        ivf.add_with_ids(vectors, ids)
+        ivf.nprobe = max(8, nlist // 16)
+        return cls(ivf, exact.ann_threshold)
+
+    @staticmethod
+    def holds(index: faiss.Index) -> bool:
+        try:
+            faiss.extract_index_ivf(index)
+        except RuntimeError:
+            return False
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        return {"vector_store": self.kind, "vector_index": "ivf"}
+
+    def ids(self) -> np.ndarray:
+        ivf = faiss.extract_index_ivf(self._index)
+        lists = ivf.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(ivf.nlist)
+            if lists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+
+    def _parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        nprobe = int(faiss.extract_index_ivf(self._index).nprobe)
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
 
 
 def _rows(vectors: np.ndarray) -> np.ndarray:

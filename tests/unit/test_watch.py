@@ -1,0 +1,54 @@
+"""The watch list and its schedule: intervals, jitter, back-off after failures, and a
+damaged list refused with the way out."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from rag import RagError
+from rag.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every
+
+
+def test_intervals_read_as_a_person_writes_them():
+    assert [parse_every(t) for t in ("90s", "15m", "2h", "1d", "0.5h")] == [
+        90, 900, 7200, 86_400, 1800]
+    for bad in ("soon", "0m", "5", "-1h"):
+        with pytest.raises(RagError, match="is not a number with s, m, h or d"):
+            parse_every(bad)
+
+
+def test_a_working_source_keeps_its_interval_within_a_tenth_and_a_failing_one_backs_off():
+    rng = random.Random(0)
+    source = Source("https://example.org/feed", "feed", every_s=600)
+    waits = []
+    for _ in range(50):
+        source.schedule(1000.0, ok=True, rng=rng)
+        waits.append(source.next_run - 1000.0)
+    assert 540 <= min(waits) < max(waits) <= 660  # jittered, never the same for all
+    backed_off = []
+    for _ in range(10):
+        source.schedule(1000.0, ok=False, rng=rng)
+        backed_off.append(source.next_run - 1000.0)
+    assert backed_off[:3] == [1200, 2400, 4800] and backed_off[-1] == MAX_BACKOFF_S
+    source.schedule(1000.0, ok=True, rng=rng)
+    assert source.failures == 0 and source.next_run - 1000.0 <= 660
+
+
+def test_the_list_keeps_sources_across_processes_and_a_damaged_one_says_what_to_do(
+        tmp_path: Path):
+    watchlist = Watchlist(tmp_path)
+    watchlist.add("https://example.org/a", "page", 60)
+    watchlist.add("/srv/inbox", "files", 3600)
+    watchlist.add("https://example.org/a", "page", 120)  # again: a new interval, due now
+    again = Watchlist(tmp_path).sources()
+    assert [(s.location, s.every_s, s.next_run) for s in again] == [
+        ("/srv/inbox", 3600, 0.0), ("https://example.org/a", 120, 0.0)]
+    assert watchlist.remove("/srv/inbox") and not watchlist.remove("/srv/inbox")
+    with pytest.raises(RagError, match="a source is one of feed, page, files"):
+        watchlist.add("x", "podcast", 60)
+    watchlist.path.write_text("[{\"location\": ")
+    with pytest.raises(RagError, match="is damaged; fix or delete it"):
+        watchlist.sources()
