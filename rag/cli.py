@@ -431,6 +431,9 @@ def serve(
     allow_llm_url: Annotated[list[str] | None, typer.Option(
         help="Another OpenAI-compatible server visitors may pick (repeatable). Your API key "
         "is only sent to --llm-url.", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Also follow the sources of 'rag watch' while serving (as 'rag watch "
+        "run' does), one line per source and run on stderr.")] = False,
 ) -> None:
     """Start the web app on http://HOST:PORT: chat with cited answers, ingest and remove
     articles, summaries. Also serves the /ask, /search and /chat API (gradio_client).
@@ -453,8 +456,19 @@ def serve(
         index, llm_url=llm_url, generator=generator, vector_store=vector_store,
         library=tuple(library_dirs) if library_dirs else None,
         allow_llm_url=tuple(allow_llm_url) if allow_llm_url else None))
-    typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}",
-               err=True)
+    from rag.digest_feed import FEED
+
+    typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}; "
+               "the digests' feed is at /gradio_api/file="
+               f"{(library.digests_folder / FEED).resolve()}", err=True)
+    if watch:
+        import threading
+
+        from rag.watch import keep_watching
+
+        threading.Thread(target=keep_watching, name="watch", daemon=True, args=(
+            library, threading.Event(), lambda line: typer.echo(f"watch: {line}", err=True)),
+        ).start()
     launch(library, host=host, port=port, auth=login)
 
 

@@ -4,7 +4,7 @@ small; the work is in ``rag.watch``)."""
 from __future__ import annotations
 
 import json
-import time
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -39,7 +39,7 @@ def add(
     index: IndexOption = None,
 ) -> None:
     """Watch SOURCE (again: with a new interval, due at the next run)."""
-    from rag.watch import Watchlist, parse_every
+    from rag.watch import Source, Watchlist, parse_every
     from rag.web import is_url
 
     seconds = parse_every(every)
@@ -51,8 +51,44 @@ def add(
         if not Path(source).exists():
             raise RagError(f"{source} does not exist; give a folder, a file or a URL")
         kind, location = "files", str(Path(source).resolve())
-    Watchlist(_index(index)).add(location, kind, seconds)
+    Watchlist(_index(index)).add(Source(location, kind, seconds))
     typer.echo(f"watching {kind} {location} every {every}")
+
+
+@watch_app.command(name="import")
+@one_line_errors
+def import_opml(
+    opml: Annotated[Path, typer.Argument(help="A feed reader's subscription list (.opml).")],
+    every: EveryOption = "1h",
+    index: IndexOption = None,
+) -> None:
+    """Watch every feed of an OPML subscription list, keeping its folders and titles; a list
+    that does not parse changes nothing."""
+    from rag.watch import Watchlist, parse_every, read_opml
+
+    try:
+        data = opml.read_bytes()
+    except OSError as err:
+        raise RagError(f"cannot read {opml}: {err.strerror or err}") from None
+    sources = read_opml(data, parse_every(every))
+    Watchlist(_index(index)).add(*sources)
+    typer.echo(f"watching {len(sources)} feeds from {opml} every {every}")
+
+
+@watch_app.command(name="export")
+@one_line_errors
+def export_opml(
+    opml: Annotated[Path, typer.Argument(help="Where to write the subscription list.")],
+    index: IndexOption = None,
+) -> None:
+    """Write the watched feeds as an OPML subscription list, in their folders, for a feed
+    reader (pages and folders of files are not feeds and are left out)."""
+    from rag.files import atomic_write
+    from rag.watch import Watchlist, opml_feeds, write_opml
+
+    sources = Watchlist(_index(index)).sources()
+    atomic_write(opml, write_opml(sources))
+    typer.echo(f"wrote {len(opml_feeds(sources))} feeds to {opml}")
 
 
 @watch_app.command(name="list")
@@ -101,18 +137,14 @@ def run(
     """Look at each source when it is due, take what is new or changed, and write a digest
     after each run that found something; runs until interrupted (Ctrl-C), or once. One line
     per source and run on stderr."""
-    from rag.watch import next_due, run_due
+    from rag.watch import keep_watching, next_due, run_due
 
     library = open_library(Settings.load({"index": index}))
-    folder = Path(library.settings.index)
-    if next_due(folder) is None:
+    if next_due(Path(library.settings.index)) is None:
         raise RagError("nothing is watched; add a source with 'rag watch add'")
-    while True:
-        done = run_due(library, log=lambda line: typer.echo(line, err=True))
-        if once:
-            if as_json:
-                typer.echo(json.dumps(done.to_dict(), indent=2))
-            return
-        # wake for the earliest source, and at least once a minute for sources added since
-        wake = next_due(folder)
-        time.sleep(min(60.0, max(0.2, (wake or time.time() + 60) - time.time())))
+    if not once:
+        keep_watching(library, threading.Event(), lambda line: typer.echo(line, err=True))
+        return
+    done = run_due(library, log=lambda line: typer.echo(line, err=True))
+    if as_json:
+        typer.echo(json.dumps(done.to_dict(), indent=2))

@@ -13,6 +13,7 @@ own, so a second digest on the same day never replaces the first one's stories. 
 ``new``, stories of earlier digests whose article changed since get an "Updated" section
 (``rag.digest_updates``); new articles that contradict each other, or one already in the
 library, on the same point are listed under "Disagreements" (``rag.digest_disagreements``).
+Every digest is also an entry of the folder's Atom feed (``rag.digest_feed``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from rag.digest_disagreements import SearchesSummaries, digest_disagreements
 from rag.digest_disagreements import render_html as disagreements_html
 from rag.digest_disagreements import render_markdown as disagreements_markdown
+from rag.digest_feed import write_feed
 from rag.digest_updates import KeepsVersions, Update, marked, updated_stories
 from rag.digest_updates import render_html as updates_html
 from rag.digest_updates import render_markdown as updates_markdown
@@ -125,6 +127,7 @@ def make_digest(library: Digests, new: bool, since: str, folder: Path,
     atomic_write(md_path, render_markdown(groups, when, html_path.name, updates, found))
     state.update({a.id: stamp for a in [*articles, *(u.article for u in updates)]})
     atomic_write(folder / STATE, json.dumps(state, indent=2))
+    write_feed(folder)
     report.written = [str(md_path), str(html_path)]
     report.articles = [a.id for a in articles]
     report.updated = [u.article.id for u in updates]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -73,6 +74,9 @@ class Source:
     last_run: str = ""
     last_result: str = ""
     """What its last turn found, in one line."""
+    title: str = ""
+    folder: str = ""
+    """The folder of a feed reader's subscription list it came from (OPML), kept for export."""
 
     def schedule(self, now: float, ok: bool, rng: random.Random) -> None:
         """Due again after its interval (with a tenth of jitter), or, after a failure, after
@@ -109,14 +113,14 @@ class Watchlist:
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write(self.path, json.dumps([asdict(s) for s in sources], indent=2))
 
-    def add(self, location: str, kind: str, every_s: float) -> Source:
-        """Watch ``location`` (a second add changes its kind and interval, and makes it due)."""
-        if kind not in KINDS:
-            raise RagError(f"a source is one of {', '.join(KINDS)}, not {kind!r}")
-        sources = [s for s in self.sources() if s.location != location]
-        added = Source(location, kind, every_s)
-        self.save([*sources, added])
-        return added
+    def add(self, *added: Source) -> None:
+        """Watch these sources (one already watched takes the new kind, interval, title and
+        folder, and is due at the next run)."""
+        for source in added:
+            if source.kind not in KINDS:
+                raise RagError(f"a source is one of {', '.join(KINDS)}, not {source.kind!r}")
+        locations = {source.location for source in added}
+        self.save([s for s in self.sources() if s.location not in locations] + list(added))
 
     def remove(self, location: str) -> bool:
         sources = self.sources()
@@ -208,6 +212,67 @@ def run_due(library: Watches, now: float | None = None, rng: random.Random | Non
         log(f"digest: {report.message}" + (f" ({report.written[-1]})" if report.written
                                            else ""))
     return run
+
+
+def read_opml(data: bytes, every_s: float) -> list[Source]:
+    """The feeds of a feed reader's subscription list (OPML), with their titles and folders
+    (listparser reads it). A list that is not whole, well-formed OPML is refused in one line:
+    listparser takes what it can of a cut-off file, which would add part of it."""
+    from xml.etree import ElementTree
+
+    import listparser
+
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as err:
+        raise RagError(f"not an OPML subscription list ({err}); nothing was added") from None
+    parsed = listparser.parse(data)
+    if root.tag != "opml" or parsed.bozo or not parsed.feeds:
+        reason = f"its root is <{root.tag}>" if root.tag != "opml" else \
+            str(parsed.get("bozo_exception") or "it lists no feeds").splitlines()[0]
+        raise RagError(f"not an OPML subscription list ({reason}); nothing was added")
+    return [Source(feed.url, "feed", every_s, title=feed.get("title") or "",
+                   folder="/".join(feed.categories[0]) if feed.get("categories") else "")
+            for feed in parsed.feeds]
+
+
+def opml_feeds(sources: list[Source]) -> list[Source]:
+    """The sources an OPML list can hold: feeds on the web (not pages, files or saved
+    feeds)."""
+    return [s for s in sources if s.kind == "feed" and is_url(s.location)]
+
+
+def write_opml(sources: list[Source]) -> bytes:
+    """The watched feeds (``opml_feeds``) as an OPML subscription list, in their folders."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.Element("opml", version="2.0")
+    ElementTree.SubElement(ElementTree.SubElement(root, "head"), "title").text = \
+        "rag watch list"
+    body = ElementTree.SubElement(root, "body")
+    folders: dict[str, ElementTree.Element] = {}
+    for source in opml_feeds(sources):
+        parent = body
+        if source.folder:
+            if source.folder not in folders:
+                folders[source.folder] = ElementTree.SubElement(
+                    body, "outline", text=source.folder, title=source.folder)
+            parent = folders[source.folder]
+        name = source.title or source.location
+        ElementTree.SubElement(parent, "outline", type="rss", text=name, title=name,
+                               xmlUrl=source.location)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def keep_watching(library: Watches, stop: threading.Event,
+                  log: Callable[[str], None] = lambda line: None) -> None:
+    """Run the due sources, then sleep until the next is due (waking at least once a minute,
+    for sources added meanwhile), until ``stop`` is set: ``rag watch run`` and
+    ``rag serve --watch``."""
+    while not stop.is_set():
+        run_due(library, log=log)
+        wake = next_due(Path(library.settings.index)) or time.time() + 60
+        stop.wait(min(60.0, max(0.2, wake - time.time())))
 
 
 def next_due(index: Path) -> float | None:

@@ -24,6 +24,7 @@ from gradio.utils import get_upload_folder
 
 from rag import Library, RagError, VisitorPolicy, serving
 from rag.answer import turn
+from rag.digest_feed import FEED
 from rag.types import MAX_ARTICLES, MIN_ARTICLES
 from ui import render
 
@@ -307,7 +308,10 @@ def _digest_panel(library: Library, queue: dict[str, Any]
             return render.error_html(str(err)), *latest()
         return f"<p>{render.escape(report.message)}</p>", *latest()
 
-    gr.Markdown("### Digest of new articles")
+    feed = (library.digests_folder / FEED).resolve()
+    gr.Markdown("### Digest of new articles\nEvery digest is also an entry of a feed: "
+                f"[subscribe in a feed reader](/gradio_api/file={feed}) (Atom).",
+                elem_id="digest-feed")
     button = gr.Button("Make a digest of new articles", elem_id="make-digest")
     status = gr.HTML()
     view = gr.HTML(elem_id="digest")

@@ -95,3 +95,47 @@ def test_the_digest_shows_when_the_index_lives_outside_the_working_and_temp_fold
         assert "InvalidPathError" not in log.read_text()
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def two_digests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The digests folder after two digests: two stories, then the two that came later."""
+    root = tmp_path_factory.mktemp("digests")
+    (root / "news").mkdir()
+    library = Library.open(Settings.load({"index": root / "index"}, env={}), HashingEmbedder())
+    library.use_generator(EchoSummaries())
+    for names in (["kelp", "coral"], ["glacier", "snow"]):
+        for name in names:
+            (root / "news" / f"{name}.md").write_text(
+                f"---\ntitle: {name.title()}\n---\n{STORIES[name]}\n")
+        library.ingest([root / "news"])
+        assert len(library.digest(new=True).written) == 2
+    return library.digests_folder
+
+
+def test_the_digests_feed_parses_newest_first_and_its_links_open_in_the_app(
+        page, app_index, app_url, two_digests):
+    import feedparser
+    import httpx
+
+    folder = app_index / "digests"
+    folder.mkdir(exist_ok=True)
+    for made in two_digests.iterdir():
+        shutil.copy(made, folder / made.name)
+    page.reload()
+    page.get_by_role("tab", name="Summaries").click()
+    link = page.locator("#digest-feed a")
+    link.wait_for(timeout=30_000)
+    url = app_url.rstrip("/") + link.get_attribute("href")
+    served = httpx.get(url, timeout=30)
+    assert served.status_code == 200
+    feed = feedparser.parse(served.content, response_headers={
+        "content-location": url, "content-type": "application/atom+xml"})
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert len(feed.entries) == 2
+    newest, oldest = feed.entries
+    assert newest.updated_parsed >= oldest.updated_parsed
+    assert "Glacier" in newest.content[0].value and "Kelp" in oldest.content[0].value
+    for entry in feed.entries:
+        opened = httpx.get(entry.link, timeout=30)
+        assert opened.status_code == 200 and "<h1>Digest" in opened.text, entry.link

@@ -197,3 +197,20 @@ def test_kill_9_at_random_points_leaves_index_and_digests_whole_and_the_next_run
         assert page.read_text().rstrip().endswith("</html>"), page
     for notes in (index / "digests").glob("digest-*.md"):
         assert notes.read_text().startswith("# "), notes
+
+
+def test_the_app_started_with_watch_takes_a_file_dropped_into_a_watched_folder(
+        tmp_path: Path):
+    from tests.conftest import SAMPLE
+    from tests.processes import serving
+
+    inbox, index = tmp_path / "inbox", tmp_path / "index"
+    inbox.mkdir()
+    run_rag("watch", "add", str(inbox), "--every", "1s", "--index", str(index))
+    with serving(index, "--watch", env=SMALL):
+        (inbox / SAMPLE.name).write_text(SAMPLE.read_text())
+        wait_until(lambda: len(_digests(index)) == 1, 300, "the digest of the dropped file")
+        found = run_rag("search", "angiopoietin balance in POI rats", "--index", str(index),
+                        "--json")
+        assert "answered by the app serving this index" in found.stderr  # the app has it
+        assert json.loads(found.stdout)["hits"][0]["article_id"] == SAMPLE.stem

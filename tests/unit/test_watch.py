@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag import RagError
-from rag.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every
+from rag.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every, read_opml, write_opml
 
 
 def test_intervals_read_as_a_person_writes_them():
@@ -40,15 +40,56 @@ def test_a_working_source_keeps_its_interval_within_a_tenth_and_a_failing_one_ba
 def test_the_list_keeps_sources_across_processes_and_a_damaged_one_says_what_to_do(
         tmp_path: Path):
     watchlist = Watchlist(tmp_path)
-    watchlist.add("https://example.org/a", "page", 60)
-    watchlist.add("/srv/inbox", "files", 3600)
-    watchlist.add("https://example.org/a", "page", 120)  # again: a new interval, due now
+    watchlist.add(Source("https://example.org/a", "page", 60))
+    watchlist.add(Source("/srv/inbox", "files", 3600))
+    watchlist.add(Source("https://example.org/a", "page", 120))  # again: new interval, due
     again = Watchlist(tmp_path).sources()
     assert [(s.location, s.every_s, s.next_run) for s in again] == [
         ("/srv/inbox", 3600, 0.0), ("https://example.org/a", 120, 0.0)]
     assert watchlist.remove("/srv/inbox") and not watchlist.remove("/srv/inbox")
     with pytest.raises(RagError, match="a source is one of feed, page, files"):
-        watchlist.add("x", "podcast", 60)
+        watchlist.add(Source("x", "podcast", 60))
     watchlist.path.write_text("[{\"location\": ")
     with pytest.raises(RagError, match="is damaged; fix or delete it"):
         watchlist.sources()
+
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>My feeds</title></head><body>
+  <outline text="Science" title="Science">
+    <outline type="rss" text="Newswire" title="Newswire" xmlUrl="https://news.example/rss"/>
+    <outline type="rss" text="Ocean &amp; Ice" xmlUrl="https://ocean.example/atom.xml"/>
+  </outline>
+  <outline text="Health">
+    <outline type="rss" text="Trials" xmlUrl="https://trials.example/feed"/>
+  </outline>
+</body></opml>"""
+
+
+def test_an_opml_list_round_trips_with_its_folders_and_titles(tmp_path: Path):
+    first = Watchlist(tmp_path / "a")
+    first.add(*read_opml(OPML, 3600))
+    first.add(Source("/srv/inbox", "files", 60))  # not a feed: not in the OPML
+    exported = write_opml(first.sources())
+    second = Watchlist(tmp_path / "b")
+    second.add(*read_opml(exported, 3600))
+
+    def kept(watchlist: Watchlist) -> list[tuple[str, str, str, str]]:
+        return sorted((s.location, s.kind, s.title, s.folder) for s in watchlist.sources()
+                      if s.kind == "feed")
+
+    assert kept(second) == kept(first) == [
+        ("https://news.example/rss", "feed", "Newswire", "Science"),
+        ("https://ocean.example/atom.xml", "feed", "Ocean & Ice", "Science"),
+        ("https://trials.example/feed", "feed", "Trials", "Health")]
+
+
+def test_a_malformed_opml_list_is_one_line_and_changes_nothing(tmp_path: Path):
+    watchlist = Watchlist(tmp_path)
+    watchlist.add(*read_opml(OPML, 3600))
+    before = watchlist.path.read_bytes()
+    for broken in (OPML[:-40], b"<html><body>not a list</body></html>", b"\x00\xff"):
+        with pytest.raises(RagError, match="not an OPML subscription list") as err:
+            watchlist.add(*read_opml(broken, 3600))
+        assert "\n" not in str(err.value)
+    assert watchlist.path.read_bytes() == before
