@@ -1,5 +1,5 @@
 """The robustness suite records what it survived in tests/artifacts/robustness.json (the
-README quotes it)."""
+docs/sharing.md quotes it)."""
 
 from __future__ import annotations
 

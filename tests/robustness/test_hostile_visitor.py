@@ -1,6 +1,6 @@
 """A web visitor of a shared ``rag serve`` tries to read, write and call what the operator did
 not allow, through the browser and through the API. Each attack is refused with nothing read,
-written or sent; the outcomes go to tests/artifacts/robustness.json (the README quotes them).
+written or sent; the outcomes go to tests/artifacts/robustness.json (docs/sharing.md quotes them).
 
 One real server: --auth on, one library folder, the operator's generator server with an API
 key, a second server the operator allows visitors to pick, uploads capped at 1 MB. Both
