@@ -37,6 +37,7 @@ from rag.support import SupportScorer, WordWeights, evidence_sentences
 from rag.types import Answer, Article, Filters, Hit, IngestReport
 from rag.vectorstores import VectorBackend
 from rag.verifier import PairReader
+from rag.watch import Source, Watchlist
 
 
 class Library:
@@ -269,6 +270,10 @@ class Library:
                progress: bool = False) -> DigestReport:
         """A digest of the new articles (or those dated from ``since``); see ``rag.digest``."""
         return make_digest(self, new, since, out or self.digests_folder, progress)
+
+    def watched(self) -> list[Source]:
+        """The sources ``rag watch`` follows for this index, with what each last found."""
+        return Watchlist(Path(self.settings.index)).sources()
 
     def latest_digest(self) -> Path | None:
         """The newest HTML digest in the default folder, if any."""

@@ -13,6 +13,7 @@ summarizing has a queue of its own. Each browser session keeps its own conversat
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -321,6 +322,29 @@ def _digest_panel(library: Library, queue: dict[str, Any]
     return latest, [view, downloads]
 
 
+def _sources_tab(library: Library) -> None:
+    """What ``rag watch`` follows and how each source fared, for everyone to read; only the
+    operator adds, removes or runs sources (``rag watch`` on the server): a visitor never makes
+    the server fetch anything."""
+    def rows() -> list[list[Any]]:
+        return [[s.kind, s.location if s.kind != "files" else Path(s.location).name,
+                 f"{s.every_s:g} s", s.last_run or "not yet", s.last_result or "",
+                 time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(s.next_run))
+                 if s.next_run else "at the next run"]
+                for s in library.watched()]
+
+    gr.Markdown("### Followed sources\nFeeds, pages and folders the operator follows with "
+                "`rag watch` (new and changed articles are taken on a schedule and a digest "
+                "is written when something arrived). Sources are added and removed on the "
+                "server.")
+    # a callable value is read again on every page load
+    table = gr.Dataframe(value=rows, headers=["kind", "source", "every", "last run", "found",
+                                              "next"], interactive=False, wrap=True,
+                         elem_id="sources")
+    refresh = gr.Button("Refresh", elem_id="sources-refresh")
+    refresh.click(rows, None, table, api_visibility="private")
+
+
 def _source_panel(library: Library) -> None:
     def open_source(request: str) -> str:
         try:
@@ -406,6 +430,8 @@ def build_app(library: Library, policy: VisitorPolicy) -> gr.Blocks:
                     check_article = _check_tab(library, policy)
                 with gr.Tab("Compare"):
                     compare_articles = _compare_tab(library, policy)
+                with gr.Tab("Sources"):
+                    _sources_tab(library)
             with gr.Column(scale=2):
                 _source_panel(library)
         listing = [articles.table, articles.to_remove, summaries.to_summarize, summaries.shown,
