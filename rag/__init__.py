@@ -4,20 +4,20 @@ Public API: ``Library`` (open an index, ingest, search, remove), ``Settings``, a
 types. The CLI and the UI use nothing else.
 
 Names are imported on first use (PEP 562), so a command that only talks to a running app
-(``rag.serving``) does not pay for the pipeline's imports.
+(``rag.answers.serving``) does not pay for the pipeline's imports.
 """
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _HOMES = {
-    "VisitorPolicy": "rag.access",
-    "IndexCorrupt": "rag.errors", "IndexMismatch": "rag.errors", "RagError": "rag.errors",
-    "UnreadableInput": "rag.errors",
+    "VisitorPolicy": "rag.sources.access",
+    **{name: "rag.core.errors" for name in ("IndexCorrupt", "IndexMismatch", "RagError",
+                                            "UnreadableInput")},
     "Library": "rag.library", "reindex": "rag.library",
-    "Filters": "rag.types",
-    "Settings": "rag.settings",
-    **{name: "rag.types" for name in ("Answer", "AnswerSentence", "Article", "Chunk",
+    "Filters": "rag.core.types",
+    "Settings": "rag.core.settings",
+    **{name: "rag.core.types" for name in ("Answer", "AnswerSentence", "Article", "Chunk",
                                       "Citation", "Failure", "Hit", "IngestReport")},
 }
 
@@ -37,11 +37,9 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from rag.access import VisitorPolicy
-    from rag.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
-    from rag.library import Library, reindex
-    from rag.settings import Settings
-    from rag.types import (
+    from rag.core.errors import IndexCorrupt, IndexMismatch, RagError, UnreadableInput
+    from rag.core.settings import Settings
+    from rag.core.types import (
         Answer,
         AnswerSentence,
         Article,
@@ -51,3 +49,5 @@ if TYPE_CHECKING:  # what type checkers and editors see
         Hit,
         IngestReport,
     )
+    from rag.library import Library, reindex
+    from rag.sources.access import VisitorPolicy

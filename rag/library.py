@@ -10,21 +10,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.answer import SYSTEM_PROMPT, Answerer, History
-from rag.claims import ClaimCheck, judge
-from rag.compare import Comparison, compare_articles
-from rag.digest import DigestReport, latest, make_digest
-from rag.embedding import Embedder, load, runtime_for
-from rag.errors import IndexCorrupt, IndexMismatch, RagError
-from rag.generate import Generator, PromptCache, cpu_backend, load_configured_generator
-from rag.ingest import ingest, ingest_articles
-from rag.judge import configured_reader
-from rag.retrieve import Retriever, SentenceReranker
-from rag.sessions import Sessions
-from rag.settings import Settings
-from rag.store import ArticleSummary, Store, current_generation
-from rag.summarize import SUMMARY_PROMPT, Summarizer
-from rag.summary_batch import (
+from rag.answers.answer import SYSTEM_PROMPT, Answerer, History
+from rag.answers.retrieve import Retriever, SentenceReranker
+from rag.answers.sessions import Sessions
+from rag.core.errors import IndexCorrupt, IndexMismatch, RagError
+from rag.core.settings import Settings
+from rag.core.types import Answer, Article, Filters, Hit, IngestReport
+from rag.digest.page import DigestReport, latest, make_digest
+from rag.digest.summarize import SUMMARY_PROMPT, Summarizer
+from rag.digest.summary_batch import (
     BatchReport,
     Drafts,
     SummaryState,
@@ -33,18 +27,24 @@ from rag.summary_batch import (
     run_batch,
     summary_paths,
 )
-from rag.support import SupportScorer, WordWeights, evidence_sentences
-from rag.types import Answer, Article, Filters, Hit, IngestReport
-from rag.vectorstores import VectorBackend
-from rag.verifier import PairReader
-from rag.watch import Source, Watchlist
+from rag.generation.generate import Generator, PromptCache, cpu_backend, load_configured_generator
+from rag.index.embedding import Embedder, load, runtime_for
+from rag.index.ingest import ingest, ingest_articles
+from rag.index.store import ArticleSummary, Store, current_generation
+from rag.index.vectorstores import VectorBackend
+from rag.reading.claims import ClaimCheck, judge
+from rag.reading.compare import Comparison, compare_articles
+from rag.reading.judge import configured_reader
+from rag.reading.support import SupportScorer, WordWeights, evidence_sentences
+from rag.reading.verifier import PairReader
+from rag.sources.watch import Source, Watchlist
 
 
 class Library:
     """An index folder and the models that read and write it.
 
     The embedder loads on first use, so listing or inspecting an index costs no model load;
-    a question loads it through ONNX Runtime in a fifth of a second (``rag.embedding``).
+    a question loads it through ONNX Runtime in a fifth of a second (``rag.index.embedding``).
     The generator loads on first generated answer. Tests pass small fakes; everything else is
     the real pipeline.
     """
@@ -165,7 +165,7 @@ class Library:
                         k: int | None = None) -> ClaimCheck:
         """Whether the articles (or one article) say what ``claim`` says: supported,
         contradicted, overstated or not found, with the sentences it was judged against
-        (see ``rag.claims``)."""
+        (see ``rag.reading.claims``)."""
         claim = " ".join(claim.split())
         if not any(ch.isalnum() for ch in claim):
             raise RagError("the statement is empty; type a sentence to check")
@@ -181,7 +181,7 @@ class Library:
                      verifier=self.statement_reader)
 
     def compare(self, article_ids: list[str], question: str = "") -> Comparison:
-        """The articles side by side, point by point (see ``rag.compare``)."""
+        """The articles side by side, point by point (see ``rag.reading.compare``)."""
         articles = []
         for article_id in dict.fromkeys(article_ids):
             article = self.store.article(article_id)
@@ -193,7 +193,8 @@ class Library:
 
     @property
     def embedder(self) -> Embedder:
-        """What embeds questions and sentences: quick to load (``rag.embedding.runtime_for``)."""
+        """What embeds questions and sentences: quick to load
+        (``rag.index.embedding.runtime_for``)."""
         return self._embedder_for(documents=False)
 
     @property
@@ -219,7 +220,7 @@ class Library:
 
     def ingest(self, paths: list[Path], progress: bool = False,
                within: list[Path] | None = None) -> IngestReport:
-        """Add new and changed articles from files and folders; see ``rag.ingest``. With
+        """Add new and changed articles from files and folders; see ``rag.index.ingest``. With
         ``within``, files resolving outside those folders are refused (web visitors)."""
         return ingest(self.store, self.document_embedder, self.settings, [Path(p) for p in paths],
                       progress, within, self._ray_embed())
@@ -232,7 +233,7 @@ class Library:
         if name != self.settings.embedder:
             raise RagError(f"Ray workers load {self.settings.embedder}, but this index is "
                            f"embedded with {name}; set RAG_EMBEDDER to match")
-        from rag.ray_batch import embed_stream
+        from rag.digest.ray_batch import embed_stream
 
         return embed_stream(self.settings)
 
@@ -268,7 +269,7 @@ class Library:
 
     def digest(self, new: bool = True, since: str = "", out: Path | None = None,
                progress: bool = False) -> DigestReport:
-        """A digest of the new articles (or those dated from ``since``); see ``rag.digest``."""
+        """A digest of the new articles (or those dated from ``since``); see ``rag.digest.page``."""
         return make_digest(self, new, since, out or self.digests_folder, progress)
 
     def watched(self) -> list[Source]:
@@ -307,7 +308,7 @@ class Library:
         """Who drafts a batch's summaries: Ray workers, concurrent requests to a server, or
         this process one article at a time."""
         if self.settings.ray_address:
-            from rag.ray_batch import ray_drafts
+            from rag.digest.ray_batch import ray_drafts
 
             return ray_drafts(self.settings, SUMMARY_PROMPT)
         workers = self.settings.llm_parallel if self.settings.llm_url else 1

@@ -63,9 +63,10 @@ class ReadingGenerator(ScriptedGenerator):
 
 
 class CachingGenerator(ScriptedGenerator):
-    """A ScriptedGenerator with llama.cpp's prompt-state calls (``rag.generate.PromptCache``):
-    it records the system prompts warmed and the times its recent states were dropped, and
-    counts prompt tokens as a test adds them to ``evaluated``."""
+    """A ScriptedGenerator with llama.cpp's prompt-state calls
+    (``rag.generation.generate.PromptCache``): it records the system prompts warmed and the
+    times its recent states were dropped, and counts prompt tokens as a test adds them to
+    ``evaluated``."""
 
     def __init__(self, *replies: str) -> None:
         super().__init__(*(replies or ("",)))
@@ -92,7 +93,7 @@ class ScriptedVerifier:
 
     def __init__(self, readings: dict[str, tuple[float, float, float]],
                  thresholds: dict[str, float] | None = None) -> None:
-        from rag.verifier import THRESHOLDS
+        from rag.reading.verifier import THRESHOLDS
 
         self.readings = readings
         self.thresholds = {**THRESHOLDS, **(thresholds or {})}

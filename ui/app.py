@@ -23,10 +23,11 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from rag import Library, RagError, VisitorPolicy, serving
-from rag.answer import turn
-from rag.digest_feed import FEED
-from rag.types import MAX_ARTICLES, MIN_ARTICLES
+from rag import Library, RagError, VisitorPolicy
+from rag.answers import serving
+from rag.answers.answer import turn
+from rag.core.types import MAX_ARTICLES, MIN_ARTICLES
+from rag.digest.feed import FEED
 from ui import render
 
 STATIC = Path(__file__).parent / "static"
@@ -448,7 +449,7 @@ def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
     """Serve until interrupted. Models load before the first request, not during it. Only
     the summaries and digests folders are served as files (wherever the index lives);
     uploads are capped at the policy's size. While it serves, a note in the index folder
-    lets ``rag ask`` on the same index send its questions here (``rag.serving``)."""
+    lets ``rag ask`` on the same index send its questions here (``rag.answers.serving``)."""
     library.embedder  # noqa: B018 - load now: the first question should not pay for it
     library.warm_generator()  # and the model, in the background while the app starts
     policy = VisitorPolicy.from_settings(library.settings)

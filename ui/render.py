@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from rag import Answer, AnswerSentence, Article, IngestReport
-from rag.answer import verdict_opening
-from rag.summarize import NOTHING_BORNE_OUT, SECTIONS, checked_sentences
-from rag.versions import describe
-from rag.web import is_web_url
+from rag.answers.answer import verdict_opening
+from rag.digest.summarize import NOTHING_BORNE_OUT, SECTIONS, checked_sentences
+from rag.index.versions import describe
+from rag.sources.web import is_web_url
 
 SOURCE_PREFIX = "#source/"
 _MARKER = re.compile(r"\[(\d{1,2})\]")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import serving
+from rag.answers import serving
 from tests.e2e.conftest import ARTIFACTS
 from tests.processes import run_rag, wait_until
 from tests.processes import serving as running_app

@@ -29,7 +29,7 @@ def sample_index_copy(sample_index: tuple[Path, dict], tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def llm_server() -> str:
     """A real OpenAI-compatible server (llama-cpp-python's) serving the packaged SmolLM2."""
-    from rag.models import default_cache, resolve_generator_model
+    from rag.generation.models import default_cache, resolve_generator_model
 
     model = resolve_generator_model("smollm2-135m", default_cache())
     port = free_port()

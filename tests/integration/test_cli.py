@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag import Library, Settings
-from rag.cpu import flags as cpu_flags
-from rag.llama_build import build
-from rag.text import sentence_spans
+from rag.core.cpu import flags as cpu_flags
+from rag.core.text import sentence_spans
+from rag.generation.llama_build import build
 from tests.conftest import SAMPLE
 from tests.processes import rag_json, run_rag
 

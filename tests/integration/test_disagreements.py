@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError, Settings
-from rag.answer import DISAGREE_VERDICT
+from rag.answers.answer import DISAGREE_VERDICT
 from tests.conftest import REPO
 from tests.processes import rag_json
 

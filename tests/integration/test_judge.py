@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
-from rag.evaluate_pairs import pair_status, scorer_for, sentence_checker
-from rag.generate import load_configured_generator
-from rag.judge import ModelJudge
-from rag.settings import Settings
+from rag.core.settings import Settings
+from rag.evaluation.pairs import pair_status, scorer_for, sentence_checker
+from rag.generation.generate import load_configured_generator
+from rag.index.embedding import SentenceTransformerEmbedder
+from rag.reading.judge import ModelJudge
 from tests.conftest import REPO
 from tests.processes import run_rag
 
@@ -64,7 +64,8 @@ def test_rag_check_reads_the_seed_statements_as_a_reader_does(
 
 @pytest.mark.xfail(strict=True, reason="the rules read the hedge of another clause ('may "
                    "offer') as the claim's; the judge may overrule a hedge only at support "
-                   "≥ hedges_at, which calibration left at never (rag/judge-calibration.json)")
+                   "≥ hedges_at, which calibration left at never "
+                   "(rag/reading/judge-calibration.json)")
 def test_a_hedge_of_another_clause_does_not_make_a_plain_fact_overstated(
         sample_index: tuple[Path, dict], tmp_path: Path):
     claim = "The study was published in the Journal of Ovarian Research."

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import REWRITE_PROMPT, SYSTEM_PROMPT
-from rag.generate import LlamaCppGenerator
-from rag.models import default_cache, resolve_generator_model
+from rag.answers.answer import REWRITE_PROMPT, SYSTEM_PROMPT
+from rag.generation.generate import LlamaCppGenerator
+from rag.generation.models import default_cache, resolve_generator_model
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from breame.data.spelling_constants import AMERICAN_ENGLISH_SPELLINGS
 
 from rag import Library, Settings
-from rag.text import _MORE_BRITISH
+from rag.core.text import _MORE_BRITISH
 from tests.conftest import EVAL_CORPUS, jsonl_lines
 
 pytestmark = [pytest.mark.integration,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag import RagError, Settings
-from rag.embedding import SentenceTransformerEmbedder, load
+from rag.index.embedding import SentenceTransformerEmbedder, load
 from tests.conftest import REPO, SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ def test_a_damaged_export_is_a_one_line_error_naming_what_to_delete(tmp_path: Pa
 
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "gradio", "ray", "pymilvus",
-         "sklearn", "rag.evaluate", "rag.bench", "rag.alterations")
+         "sklearn", "rag.evaluation")
 
 
 def test_a_question_from_the_command_line_loads_no_torch_gradio_ray_or_evaluation_code(
@@ -56,7 +56,7 @@ def test_a_question_from_the_command_line_loads_no_torch_gradio_ray_or_evaluatio
     index, _ = sample_index
     script = (
         "import json, sys\n"
-        "from rag.cli import app\n"
+        "from rag.cli.main import app\n"
         "try:\n"
         f"    app(['ask', 'Which angiopoietins does the study focus on?', '--index', "
         f"{str(index)!r}, '--json', '--no-server'])\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag import Library, Settings
-from rag.text import content_words
+from rag.core.text import content_words
 from tests.conftest import CORPUS, SAMPLE
 from tests.processes import rag_json
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from rag import Library, Settings
-from rag.answer import turn
-from rag.generate import LlamaCppGenerator, load_generator
-from rag.models import default_cache
-from rag.verdict import judge_for, judge_messages, load_heads, model_judge
+from rag.answers.answer import turn
+from rag.generation.generate import LlamaCppGenerator, load_generator
+from rag.generation.models import default_cache
+from rag.reading.verdict import judge_for, judge_messages, load_heads, model_judge
 
 pytestmark = pytest.mark.integration
 FINDING = "The researchers studied 40 female rats; no other animals were used."

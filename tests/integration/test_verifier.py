@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.verifier import LABELS, Verifier
+from rag.reading.verifier import LABELS, Verifier
 from tests.processes import run_rag
 
 
@@ -18,8 +18,8 @@ from tests.processes import run_rag
 def verifier_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sentence_transformers.cross_encoder import CrossEncoder
 
-    from rag.embedding import resolve_model
-    from rag.settings import Settings
+    from rag.core.settings import Settings
+    from rag.index.embedding import resolve_model
 
     folder = tmp_path_factory.mktemp("verifier") / "claim-verifier"
     model = CrossEncoder(resolve_model(Settings.load({}, env={}).embedder),

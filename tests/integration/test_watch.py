@@ -160,7 +160,7 @@ def test_watch_list_add_and_remove_say_what_they_did_and_refuse_nonsense(tmp_pat
 
 def test_kill_9_at_random_points_leaves_index_and_digests_whole_and_the_next_run_finishes(
         site: tuple[str, Site], tmp_path: Path):
-    from rag.watch import next_due
+    from rag.sources.watch import next_due
 
     base, state = site
     state.items = {**RELEASES, **LATER, **{

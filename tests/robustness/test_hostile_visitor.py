@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.corpus import safe_article_id
-from rag.ingest import UPLOAD_PREFIX
+from rag.sources.corpus import UPLOAD_PREFIX, safe_article_id
 from tests.conftest import SAMPLE
 from tests.e2e.conftest import ARTIFACTS, uploaded
 from tests.listeners import CompletionServer

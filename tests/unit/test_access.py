@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError, Settings, VisitorPolicy
-from rag.access import upload_name
-from rag.corpus import ARTICLE_ID, read_file, safe_article_id
-from rag.files import inside
+from rag.core.files import inside
+from rag.sources.access import upload_name
+from rag.sources.corpus import ARTICLE_ID, read_file, safe_article_id
 from tests.fakes import HashingEmbedder
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError
-from rag.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no, turn
-from rag.cite import check_answer, split_claims
-from rag.generate import option_logprobs
-from rag.support import SupportScorer
-from rag.types import Chunk, Hit
-from rag.verdict import FEATURES, JUDGE_PROMPT, LABELS, MODEL_FEATURE, PARTS
+from rag.answers.answer import QUOTED, REFUSAL, SYSTEM_PROMPT, UNCLEAR, asks_yes_or_no, turn
+from rag.core.types import Chunk, Hit
+from rag.generation.generate import option_logprobs
+from rag.reading.cite import check_answer, split_claims
+from rag.reading.support import SupportScorer
+from rag.reading.verdict import FEATURES, JUDGE_PROMPT, LABELS, MODEL_FEATURE, PARTS
 from tests.fakes import HashingEmbedder, ReadingGenerator, ScriptedGenerator, ScriptedVerifier
 
 QUESTION = "Which angiopoietins does the study focus on?"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from rag.bench import (
+from rag.evaluation.bench import (
     EARLIER_SUMMARY_PROMPT,
     _median_rate,
     bench_across_articles,
@@ -19,7 +19,7 @@ from rag.bench import (
     median_seconds,
     ratio,
 )
-from rag.vectorstores import VectorBackend
+from rag.index.vectorstores import VectorBackend
 from tests.fakes import CachingGenerator, ScriptedGenerator, ScriptedVerifier
 
 
@@ -40,7 +40,7 @@ class Clock:
                                                ("milvus", ("milvus", "milvus"))])
 def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(
         tmp_path, monkeypatch, kind, indexes):
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     # each query: the store's search takes 2 ms, the numpy baseline 1 ms
     monkeypatch.setattr(bench, "time", Clock(itertools.cycle([0.0, 0.002, 0.0, 0.001])))
@@ -56,7 +56,7 @@ def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(
 
 
 def test_median_runs_the_job_once_per_repeat_and_takes_the_middle_time(monkeypatch):
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     monkeypatch.setattr(bench, "time", Clock([0, 1.0, 0, 3.0, 0, 2.0]))
     calls = []
@@ -74,7 +74,7 @@ def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_artic
     library.ingest([tmp_path / "long.txt"])
     generator = ScriptedGenerator("FINDING: Finding number 3 concerns protein 3 in mice.")
     library.use_generator(generator)
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     monkeypatch.setattr(bench, "time", Clock([0, 4.0, 0, 1.0]))  # the baseline takes 4 s
     report = bench_summarize(library.configured(summary_input_tokens=60), ["long"])
@@ -91,7 +91,7 @@ def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_artic
 
 def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(
         monkeypatch, tmp_path, library):
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     def crash(*args):
         raise RuntimeError("the model crashed")
@@ -109,7 +109,7 @@ def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(
 
 def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp_path,
                                                                     monkeypatch):
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
     library.ingest([tmp_path / "a.txt"])
@@ -125,7 +125,7 @@ def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp
 
 def test_the_statement_reader_is_timed_per_pair_and_a_check_beside_the_rules_alone(
         library, tmp_path, monkeypatch):
-    import rag.bench as bench
+    import rag.evaluation.bench as bench
 
     (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
     library.ingest([tmp_path / "a.txt"])
@@ -136,7 +136,7 @@ def test_the_statement_reader_is_timed_per_pair_and_a_check_beside_the_rules_alo
             read_by.extend(claim for _, claim in pairs)
             return super().probabilities(pairs)
 
-    monkeypatch.setattr("rag.judge.configured_verifier",
+    monkeypatch.setattr("rag.reading.judge.configured_verifier",
                         lambda name, threads: None if name == "off" else Counting({}))
     claims = [{"claim": "Survival was 35% after five years.",
                "source": "Survival was 35% after five years."}] * 3
@@ -187,7 +187,7 @@ def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(libr
 def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
     from types import SimpleNamespace
 
-    from rag.bench import _answer_timings
+    from rag.evaluation.bench import _answer_timings
 
     generator = CachingGenerator()  # the fake library adds each ask's tokens
     cost = iter([900, 120, 300, 180])  # the warm-up pays for the system prompt too
@@ -208,7 +208,7 @@ def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
 def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evidence():
     from types import SimpleNamespace
 
-    from rag.bench import FOLLOW_UPS, bench_follow_ups
+    from rag.evaluation.bench import FOLLOW_UPS, bench_follow_ups
 
     class Library:
         generator = CachingGenerator()  # the fake library adds each ask's tokens

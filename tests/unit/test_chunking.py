@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_article
-from rag.corpus import discover, read_file
-from rag.text import sentence_spans
-from rag.types import Article
+from rag.core.text import sentence_spans
+from rag.core.types import Article
+from rag.index.chunking import chunk_article
+from rag.sources.corpus import discover, read_file
 from tests.conftest import CORPUS
 from tests.fakes import HashingEmbedder
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from rag import Library
-from rag.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge, read
-from rag.roles import role
-from rag.support import Evidence
-from rag.text import numbers
-from rag.types import Hit
+from rag.core.text import numbers
+from rag.core.types import Hit
+from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge, read
+from rag.reading.roles import role
+from rag.reading.support import Evidence
 from tests.fakes import ScriptedVerifier
 
 ARTICLE = (

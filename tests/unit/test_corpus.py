@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import discover, read_file
-from rag.errors import UnreadableInput
+from rag.core.errors import UnreadableInput
+from rag.sources.corpus import discover, read_file
 from tests.conftest import SAMPLE
 
 MB = 1_000_000

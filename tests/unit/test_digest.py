@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import Library, RagError
-from rag.cli import app
-from rag.digest import latest
-from rag.summarize import NOTHING_BORNE_OUT
+from rag.cli.main import app
+from rag.digest.page import latest
+from rag.digest.summarize import NOTHING_BORNE_OUT
 
 STORIES = {
     "kelp": "Kelp forests recovered after divers removed sea urchins from reefs. Fish counts "

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import feedparser
 
-from rag.digest_feed import write_feed
+from rag.digest.feed import write_feed
 
 NAMES = ["digest-2026-12-06T062900", "digest-2026-12-07T062900", "digest-2026-12-07T062900~2"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.disagree import REWORDED_POINT, SAME_POINT, contradiction, find_disagreements
-from rag.types import Hit
+from rag.core.types import Hit
+from rag.reading.disagree import REWORDED_POINT, SAME_POINT, contradiction, find_disagreements
 from tests.fakes import ScriptedVerifier
 
 

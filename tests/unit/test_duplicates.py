@@ -7,7 +7,7 @@ import sqlite3
 
 import numpy as np
 
-from rag.duplicates import (
+from rag.index.duplicates import (
     BANDS,
     DESIGN_JACCARD,
     PERMUTATIONS,
@@ -17,7 +17,7 @@ from rag.duplicates import (
     scan,
     signature,
 )
-from rag.schema import MIGRATIONS, migrate
+from rag.index.schema import MIGRATIONS, migrate
 from tests.conftest import SAMPLE
 
 RELEASE = ("Kelp forests along the northern coast tripled within two years after divers "

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import RagError, Settings, embedding
-from rag.embedding_onnx import exportable
+from rag import RagError, Settings
+from rag.index import embedding
+from rag.index.embedding_onnx import exportable
 
 PACKAGED = Settings.load({}, env={})
 

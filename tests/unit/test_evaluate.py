@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rag import Library
-from rag.errors import RagError
-from rag.evaluate import _answers, _refusals, evaluate_qa, load_questions
-from rag.evaluate_verdicts import (
+from rag.core.errors import RagError
+from rag.evaluation.questions import _answers, _refusals, evaluate_qa, load_questions
+from rag.evaluation.verdicts import (
     CUTOFFS,
     MAJORITY_MARGIN,
     _decide,
@@ -20,7 +20,7 @@ from rag.evaluate_verdicts import (
     precision_cutoff,
     read_questions,
 )
-from rag.verdict import FEATURES, VerdictHead
+from rag.reading.verdict import FEATURES, VerdictHead
 from tests.fakes import ReadingGenerator
 
 
@@ -147,8 +147,8 @@ def test_each_labelled_answerable_question_is_read_on_each_corpus_as_ask_reads_i
 
 
 def test_disagreement_report_counts_false_alarms_on_agreeing_reports_and_finds_altered_ones():
-    from rag.evaluate_disagreements import evaluate_disagreements
-    from rag.support import SupportScorer
+    from rag.evaluation.disagreements import evaluate_disagreements
+    from rag.reading.support import SupportScorer
     from tests.fakes import HashingEmbedder
 
     result = "Daily walking lowered systolic blood pressure by 9 mmHg in older adults."
@@ -168,7 +168,7 @@ def test_disagreement_report_counts_false_alarms_on_agreeing_reports_and_finds_a
 
 
 def test_labelled_pairs_are_scored_per_dataset_and_source_by_balanced_accuracy():
-    from rag.evaluate_pairs import evaluate_pairs, scorer_for, sentence_checker
+    from rag.evaluation.pairs import evaluate_pairs, scorer_for, sentence_checker
     from tests.fakes import HashingEmbedder
 
     premise = ("Stem cells restored ovarian function in rats. The treated rats developed no "
@@ -224,7 +224,7 @@ def test_the_cut_off_is_raised_to_the_precision_goal_within_the_floors():
 def test_a_head_is_refitted_from_saved_readings_without_reading_again(tmp_path: Path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     readings = tmp_path / "readings.jsonl"
     rows = [{"id": str(n), "corpus": "stated", "label": label,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rag.evidence import on_subject, select_evidence, tokens
-from rag.support import SupportScorer
-from rag.types import Chunk, Hit
+from rag.core.types import Chunk, Hit
+from rag.reading.evidence import on_subject, select_evidence, tokens
+from rag.reading.support import SupportScorer
 from tests.fakes import HashingEmbedder
 
 ARTICLE = ("Rats with ovarian failure were given stem cells. Hormone levels were measured "

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from rag import Library, RagError, Settings
-from rag.claims import compare, read
-from rag.corpus import read_file
-from rag.web import FetchLimits, feed_entries
+from rag.reading.claims import compare, read
+from rag.sources.corpus import read_file
+from rag.sources.web import FetchLimits, feed_entries
 from tests.fakes import HashingEmbedder
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from rag import Library, RagError, VisitorPolicy
-from rag.chunking import MAX_CHUNK_CHARS
-from rag.corpus import read_file
-from rag.errors import IndexCorrupt, UnreadableInput
-from rag.text import MAX_SENTENCE_CHARS
+from rag.core.errors import IndexCorrupt, UnreadableInput
+from rag.core.text import MAX_SENTENCE_CHARS
+from rag.index.chunking import MAX_CHUNK_CHARS
+from rag.sources.corpus import read_file
 from tests.listeners import QuietHandler
 
 READ_BOUND_S = 1.0
@@ -192,12 +192,13 @@ def test_a_nul_byte_in_a_visitor_path_is_a_refusal_not_a_traceback(tmp_path: Pat
 
 def test_milvus_without_the_scale_extra_says_which_extra_to_install(tmp_path: Path,
                                                                     monkeypatch):
-    import rag.vectorstores
-    from rag.vectorstores import VectorBackend
+    import rag.index.vectorstores
+    from rag.index.vectorstores import VectorBackend
 
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if it were not installed
-    monkeypatch.delitem(sys.modules, "rag.vectorstores.milvus", raising=False)
-    monkeypatch.delattr(rag.vectorstores, "milvus", raising=False)  # imported by a test before
+    monkeypatch.delitem(sys.modules, "rag.index.vectorstores.milvus", raising=False)
+    # imported by a test before
+    monkeypatch.delattr(rag.index.vectorstores, "milvus", raising=False)
     backend = VectorBackend(index=tmp_path, kind="milvus")
     with pytest.raises(RagError, match=r"'scale' extra"):
         backend.create(8)
@@ -214,7 +215,7 @@ def saved_feed(folder: Path, links: list[str]) -> Path:
 
 def test_an_interrupted_feed_run_keeps_the_entries_it_finished(library: Library,
                                                                tmp_path: Path, monkeypatch):
-    from rag.web import FEED_BATCH, FeedState, FetchLimits, ingest_feed
+    from rag.sources.web import FEED_BATCH, FeedState, FetchLimits, ingest_feed
 
     pages = []
     for n in range(FEED_BATCH + 5):
@@ -241,7 +242,7 @@ def test_an_interrupted_feed_run_keeps_the_entries_it_finished(library: Library,
 
 def test_two_entries_leading_to_one_page_are_both_taken_once(library: Library,
                                                              tmp_path: Path):
-    from rag.web import FetchLimits, ingest_feed
+    from rag.sources.web import FetchLimits, ingest_feed
 
     page = tmp_path / "page.html"
     page.write_text("<html><body><p>Reef 7 recovered after the storm.</p></body></html>")
@@ -274,7 +275,7 @@ def serve(address: str, port: int, body: bytes, kind: str) -> tuple[ThreadingHTT
 def test_a_rebinding_feed_host_cannot_reach_another_address(library: Library, monkeypatch):
     """The feed's host name answers 127.0.0.1 (the feed) first and 127.0.0.2 (an internal
     "metadata" service on the same port) afterwards: every entry still goes to the first."""
-    from rag.web import FetchLimits, ingest_feed
+    from rag.sources.web import FetchLimits, ingest_feed
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from rag import RagError
-from rag.claims import judge
-from rag.judge import ModelJudge, configured_reader
-from rag.settings import Settings
-from rag.support import article_sentences
-from rag.types import Article
-from rag.verifier import calibrated, read_claim
+from rag.core.settings import Settings
+from rag.core.types import Article
+from rag.reading.claims import judge
+from rag.reading.judge import ModelJudge, configured_reader
+from rag.reading.support import article_sentences
+from rag.reading.verifier import calibrated, read_claim
 from tests.fakes import ReadingGenerator, ScriptedGenerator
 
 SURE = {"supports_at": 0.5, "doubts_below": 0.2, "contradicts_at": 0.5}
@@ -80,7 +80,7 @@ def test_statements_are_judged_by_the_local_model_by_default_and_by_the_rules_wi
 def test_rag_check_reads_with_the_judge_and_answers_without_it(library, tmp_path: Path,
                                                               monkeypatch):
     (tmp_path / "judge.json").write_text(json.dumps(SURE))
-    monkeypatch.setattr("rag.judge.CALIBRATION", tmp_path / "judge.json")
+    monkeypatch.setattr("rag.reading.judge.CALIBRATION", tmp_path / "judge.json")
     (tmp_path / "a.txt").write_text("There are still hurdles before the treatment is ready "
                                     "for clinical practice.")
     library.ingest([tmp_path / "a.txt"])

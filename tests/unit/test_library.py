@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag import Filters, IndexCorrupt, IndexMismatch, Library, Settings, reindex
-from rag.errors import RagError
+from rag.core.errors import RagError
 from tests.conftest import SAMPLE
 from tests.fakes import CachingGenerator, HashingEmbedder
 
@@ -316,7 +316,7 @@ def test_the_default_path_imports_neither_milvus_nor_ray(tmp_path: Path):
         " HashingEmbedder())\n"
         f"library.ingest([{str(tmp_path / 'docs')!r}])\n"
         "assert library.search('soil bacteria')[0].chunk.article_id == 'soil'\n"
-        "import rag.cli, ui.app\n"
+        "import rag.cli.main, ui.app\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymilvus', 'ray')))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -330,7 +330,7 @@ def test_the_generator_warmed_in_the_background_is_loaded_once_and_ready_with_it
     import threading
 
     import rag.library
-    from rag.answer import SYSTEM_PROMPT
+    from rag.answers.answer import SYSTEM_PROMPT
 
     loads, started, asked = [], threading.Event(), threading.Event()
 

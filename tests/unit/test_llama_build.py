@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.cpu import flags as cpu_flags
-from rag.cpu import name as cpu_name
-from rag.llama_build import PORTABLE, build, this_machine
+from rag.core.cpu import flags as cpu_flags
+from rag.core.cpu import name as cpu_name
+from rag.generation.llama_build import PORTABLE, build, this_machine
 
 AVX2_ONLY = {"sse4_2", "avx", "avx2", "fma", "f16c"}
 AVX512_VNNI_BF16 = AVX2_ONLY | {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd",

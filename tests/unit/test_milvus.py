@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag import Filters, IndexCorrupt, Library, RagError, Settings, reindex
-from rag.ingest import signature
-from rag.types import Article, Chunk
-from rag.vectorstores.milvus import MilvusStore
+from rag.core.types import Article, Chunk
+from rag.index.ingest import signature
+from rag.index.vectorstores.milvus import MilvusStore
 from tests.fakes import HashingEmbedder
 from tests.unit.test_library import STORIES, write_articles
 

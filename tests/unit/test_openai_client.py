@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from rag.errors import RagError
-from rag.generate import OpenAIGenerator
+from rag.core.errors import RagError
+from rag.generation.generate import OpenAIGenerator
 from tests.listeners import CompletionServer, QuietHandler, listening
 
 ASK = [{"role": "user", "content": "Which cells?"}]

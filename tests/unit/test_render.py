@@ -87,7 +87,7 @@ def test_source_panel_links_only_the_articles_web_address(url: str, linked: bool
 
 
 def test_source_panel_offers_each_earlier_version_with_what_changed():
-    from rag.versions import changes
+    from rag.index.versions import changes
 
     old = "The death toll rose to 12. <b>Roads</b> closed."
     article = Article("flood", "The death toll rose to 15. <b>Roads</b> closed.", "Floods")

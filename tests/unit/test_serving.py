@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag import RagError, serving
-from rag.cli import app
+from rag import RagError
+from rag.answers import serving
+from rag.cli.main import app
 
 ANSWER = {"question": "q", "answer": "Yes. [1]", "refused": False, "verdict": "yes",
           "sentences": [{"text": "Yes.", "citations": [1], "supported": True, "quotes": [0],
@@ -133,7 +134,7 @@ def _open_here(settings: object) -> None:
 def test_options_the_app_cannot_take_keep_the_question_in_this_process(stand_in,
                                                                        monkeypatch):
     index, _ = stand_in
-    monkeypatch.setattr("rag.cli.open_library", _open_here)
+    monkeypatch.setattr("rag.cli.main.open_library", _open_here)
     for args in (["ask", "q", "--k", "3"], ["ask", "q", "--session", "s"],
                  ["ask", "q", "--no-server"], ["search", "q", "--article", "a"]):
         result = CliRunner().invoke(app, [*args, "--index", str(index)])
@@ -143,7 +144,7 @@ def test_options_the_app_cannot_take_keep_the_question_in_this_process(stand_in,
 
 def test_an_app_that_does_not_answer_is_passed_over_with_a_note(tmp_path: Path, monkeypatch):
     _note(tmp_path, port=9)  # the discard port: nothing listens there
-    monkeypatch.setattr("rag.cli.open_library", _open_here)
+    monkeypatch.setattr("rag.cli.main.open_library", _open_here)
     result = CliRunner().invoke(app, ["search", "q", "--index", str(tmp_path)])
     assert "did not answer" in result.stderr and "answering in this process" in result.stderr
     assert result.stderr.strip().endswith("error: opened here")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from rag import Library
-from rag.summarize import NOTHING_BORNE_OUT, key_sentences, parse_draft
-from rag.text import trimmings
+from rag.core.text import trimmings
+from rag.digest.summarize import NOTHING_BORNE_OUT, key_sentences, parse_draft
 from tests.fakes import ScriptedGenerator
 from ui.render import summary_html
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from rag.support import SupportScorer
+from rag.reading.support import SupportScorer
 from tests.fakes import HashingEmbedder
 
 

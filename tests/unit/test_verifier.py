@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from rag import RagError
-from rag.support import article_sentences
-from rag.types import Article
-from rag.verifier import checked_folder, windows
-from rag.verifier_train import LABELS, shared_pairs, trained_half
+from rag.core.types import Article
+from rag.evaluation.verifier_train import LABELS, shared_pairs, trained_half
+from rag.reading.support import article_sentences
+from rag.reading.verifier import checked_folder, windows
 from tests.conftest import SHARED
 
 CLAIMS = SHARED / "eval" / "claims"
@@ -57,8 +57,8 @@ def test_training_pairs_leave_out_the_dev_sets_and_read_two_way_labels_per_set()
 
 
 def test_calibration_takes_the_verifier_where_it_reads_better_and_keeps_alterations_flagged():
-    from rag.calibrate_verifier import calibrate
-    from rag.evaluate_pairs import scorer_for
+    from rag.evaluation.calibrate_verifier import calibrate
+    from rag.evaluation.pairs import scorer_for
     from tests.fakes import HashingEmbedder, ScriptedVerifier
 
     premise = "The drug lowered blood pressure in older adults. Side effects were mild."
@@ -82,8 +82,8 @@ def test_calibration_takes_the_verifier_where_it_reads_better_and_keeps_alterati
 
 
 def test_of_equally_good_thresholds_calibration_takes_the_one_that_tells_contradictions():
-    from rag.calibrate_verifier import calibrate
-    from rag.evaluate_pairs import part_of, scorer_for
+    from rag.evaluation.calibrate_verifier import calibrate
+    from rag.evaluation.pairs import part_of, scorer_for
     from tests.fakes import HashingEmbedder, ScriptedVerifier
 
     premise = "The drug lowered blood pressure in older adults. Side effects were mild."

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import Library
-from rag.cli import app
-from rag.versions import changes, describe
+from rag.cli.main import app
+from rag.index.versions import changes, describe
 
 BEFORE = ("Flooding hit the valley on Monday. The death toll rose to 12 by evening. "
           "Roads into the town were closed.")

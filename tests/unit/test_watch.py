@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag import RagError
-from rag.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every, read_opml, write_opml
+from rag.sources.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every, read_opml, write_opml
 
 
 def test_intervals_read_as_a_person_writes_them():

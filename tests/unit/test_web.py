@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import UnreadableInput
-from rag.web import Entry, FetchLimits, fetch_entry
+from rag.core.errors import UnreadableInput
+from rag.sources.web import Entry, FetchLimits, fetch_entry
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_feed_from_the_web_never_reads_a_local_file(folders):
 
 def test_a_damaged_feed_state_is_a_one_line_error_not_a_fresh_start(library, tmp_path):
     from rag import RagError
-    from rag.web import FeedState, ingest_feed
+    from rag.sources.web import FeedState, ingest_feed
 
     feed = tmp_path / "feed.xml"
     feed.write_text("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
@@ -58,8 +58,8 @@ def test_a_damaged_feed_state_is_a_one_line_error_not_a_fresh_start(library, tmp
 
 
 def test_a_page_is_shown_under_the_url_fetched_with_its_canonical_url_beside_it():
-    from rag.types import Article
-    from rag.web import Fetched, page_article
+    from rag.core.types import Article
+    from rag.sources.web import Fetched, page_article
     from ui.render import source_panel
 
     page = (b"<html><head><title>Kelp</title><link rel='canonical' "
@@ -79,8 +79,8 @@ def test_a_page_is_shown_under_the_url_fetched_with_its_canonical_url_beside_it(
 def test_an_httpx_whose_pool_the_guard_cannot_reach_fetches_nothing(monkeypatch):
     import httpx
 
-    from rag import web
-    from rag.errors import RagError
+    from rag.core.errors import RagError
+    from rag.sources import web
 
     class PoolElsewhere(httpx.HTTPTransport):
         def __init__(self, **kwargs) -> None:
