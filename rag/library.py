@@ -111,7 +111,11 @@ class Library:
         """Load the generator, with the answer prompt's evaluated state, on a background
         thread while the caller opens the index and retrieves: a command-line question then
         waits only for its own prompt tokens (the load takes about a second). A failure here
-        is left for the first real use to report."""
+        is left for the first real use to report.
+
+        While llama-cpp-python loads a model quietly it points the process's standard output
+        and error at /dev/null, whatever thread writes: anything printed meanwhile is lost.
+        A caller that prints (the CLI) joins the returned thread first."""
 
         def warm() -> None:
             try:

@@ -451,7 +451,6 @@ def launch(library: Library, host: str = "127.0.0.1", port: int = 7860,
     uploads are capped at the policy's size. While it serves, a note in the index folder
     lets ``rag ask`` on the same index send its questions here (``rag.answers.serving``)."""
     library.embedder  # noqa: B018 - load now: the first question should not pay for it
-    library.warm_generator()  # and the model, in the background while the app starts
     policy = VisitorPolicy.from_settings(library.settings)
     app = build_app(library, policy)
     app.queue(default_concurrency_limit=2)

@@ -205,8 +205,9 @@ def ask(
         _emit(as_json, served, lambda: _print_answer(served))
         return
     library = open_library(settings)
-    if generate:
-        library.warm_generator()
+    # nothing may be printed while the model loads: llama-cpp-python silences the process's
+    # stdout and stderr meanwhile (see Library.warm_generator), so output waits for it
+    loading = library.warm_generator() if generate else None
     history = library.sessions.history(session) if session else None
     asked = time.perf_counter()
     shown = 0
@@ -214,12 +215,15 @@ def ask(
     for answer in library.ask_stream(question, history, k=k, generate=generate):
         if as_json:
             continue
-        if answer.stage == "extractive" and generate:
+        if answer.stage == "extractive" and loading is not None:
+            loading.join()
             typer.echo(f"Quick answer (extracted): {answer.extractive}\n", err=True)
         elif answer.stage == "generating":
             typer.echo(answer.answer[shown:], err=True, nl=False)
             shown = len(answer.answer)
     assert answer is not None
+    if loading is not None:
+        loading.join()
     if session:
         library.sessions.append(session, answer)
     if shown:
@@ -461,6 +465,9 @@ def serve(
     typer.echo(f"serving {library.info()['articles']} articles on http://{host}:{port}; "
                "the digests' feed is at /gradio_api/file="
                f"{(library.digests_folder / FEED).resolve()}", err=True)
+    # the model loads now, not at the first question, and before anything else may print:
+    # llama-cpp-python silences the process's output while it loads (Library.warm_generator)
+    library.warm_generator().join()
     if watch:
         import threading
 
