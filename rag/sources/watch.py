@@ -122,6 +122,18 @@ class Watchlist:
         locations = {source.location for source in added}
         self.save([s for s in self.sources() if s.location not in locations] + list(added))
 
+    def record(self, turned: Source) -> None:
+        """Save one source's schedule and last result into the list as it is on disk now:
+        sources another process added or removed during a run stay added or removed, and an
+        interval changed meanwhile is kept."""
+        updated = []
+        for source in self.sources():
+            if source.location == turned.location:
+                source.next_run, source.failures = turned.next_run, turned.failures
+                source.last_run, source.last_result = turned.last_run, turned.last_result
+            updated.append(source)
+        self.save(updated)
+
     def remove(self, location: str) -> bool:
         sources = self.sources()
         kept = [s for s in sources if s.location != location]
@@ -203,7 +215,7 @@ def run_due(library: Watches, now: float | None = None, rng: random.Random | Non
                                              turn.unchanged), rng=rng)
         source.last_run = datetime.now(UTC).isoformat(timespec="seconds")
         source.last_result = turn.line()
-        watchlist.save(sources)
+        watchlist.record(source)
         run.turns.append(turn)
         log(f"{source.kind} {source.location}: {turn.line()}")
     if run.turns:

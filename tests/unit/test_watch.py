@@ -93,3 +93,19 @@ def test_a_malformed_opml_list_is_one_line_and_changes_nothing(tmp_path: Path):
             watchlist.add(*read_opml(broken, 3600))
         assert "\n" not in str(err.value)
     assert watchlist.path.read_bytes() == before
+
+
+def test_a_run_records_its_turn_without_undoing_what_another_process_changed(tmp_path: Path):
+    watchlist = Watchlist(tmp_path)
+    watchlist.add(Source("https://a.example/feed", "feed", 60),
+                  Source("https://b.example/feed", "feed", 60))
+    turned = watchlist.sources()[0]  # what a run read at its start
+    watchlist.add(Source("/srv/new", "files", 30))  # meanwhile, from another shell
+    watchlist.add(Source("https://a.example/feed", "feed", 600))  # a new interval
+    watchlist.remove("https://b.example/feed")
+    turned.next_run, turned.last_result = 1234.0, "1 new"
+    watchlist.record(turned)
+    after = {s.location: s for s in watchlist.sources()}
+    assert sorted(after) == ["/srv/new", "https://a.example/feed"]
+    assert (after["https://a.example/feed"].every_s, after["https://a.example/feed"].next_run,
+            after["https://a.example/feed"].last_result) == (600, 1234.0, "1 new")
