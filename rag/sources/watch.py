@@ -283,8 +283,8 @@ def keep_watching(library: Watches, stop: threading.Event,
     ``rag serve --watch``."""
     while not stop.is_set():
         run_due(library, log=log)
-        wake = next_due(Path(library.settings.index)) or time.time() + 60
-        stop.wait(min(60.0, max(0.2, wake - time.time())))
+        wake = next_due(Path(library.settings.index))  # 0: a source added since, due now
+        stop.wait(min(60.0, max(0.2, 60.0 if wake is None else wake - time.time())))
 
 
 def next_due(index: Path) -> float | None:
@@ -306,7 +306,8 @@ def _turn(library: Watches, source: Source, limits: FetchLimits, watchlist: Watc
         else:
             _page_turn(library, source.location, "", "", limits, watchlist,
                        TrustedOrigin.of(source.location), turn)
-    except (RagError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - a watch runs unattended: one source's failure,
+        # whatever it is, is its one line, and the other sources still get their turn
         turn.failed.append(str(err).splitlines()[0] if str(err) else type(err).__name__)
     return turn
 

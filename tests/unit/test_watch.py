@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from rag import RagError
-from rag.sources.watch import MAX_BACKOFF_S, Source, Watchlist, parse_every, read_opml, write_opml
+from rag import IngestReport, RagError, Settings
+from rag.sources.watch import (
+    MAX_BACKOFF_S,
+    Source,
+    Watchlist,
+    parse_every,
+    read_opml,
+    run_due,
+    write_opml,
+)
 
 
 def test_intervals_read_as_a_person_writes_them():
@@ -109,3 +118,36 @@ def test_a_run_records_its_turn_without_undoing_what_another_process_changed(tmp
     assert sorted(after) == ["/srv/new", "https://a.example/feed"]
     assert (after["https://a.example/feed"].every_s, after["https://a.example/feed"].next_run,
             after["https://a.example/feed"].last_result) == (600, 1234.0, "1 new")
+
+
+class _Library:
+    """Just enough library for a run: one folder source that fails, one that works."""
+
+    def __init__(self, index: Path) -> None:
+        self.settings = Settings.load({"index": index}, env={})
+        self.digests = 0
+
+    def ingest(self, paths: list[Path], progress: bool = False) -> IngestReport:
+        if paths[0].name == "broken":
+            raise ValueError("the disk said no")
+        return IngestReport(added=1)
+
+    def article(self, article_id: str) -> None:
+        return None
+
+    def digest(self, new: bool = True, **_: object) -> SimpleNamespace:
+        self.digests += 1
+        return SimpleNamespace(written=["d.md", "d.html"], message="1 story")
+
+
+def test_one_failing_source_is_its_own_line_and_the_others_still_run(tmp_path: Path):
+    library = _Library(tmp_path)
+    Watchlist(tmp_path).add(Source("/srv/broken", "files", 60), Source("/srv/inbox", "files", 60))
+    lines: list[str] = []
+    run = run_due(library, log=lines.append)
+    assert [t.failed for t in run.turns] == [["the disk said no"], []]
+    assert run.turns[1].new == 1 and library.digests == 1 and run.digest == ["d.md", "d.html"]
+    assert lines[0] == ("files /srv/broken: 0 new, 0 changed, 0 unchanged (0 not modified, "
+                        "HTTP 304); 1 failed: the disk said no")
+    broken, fine = Watchlist(tmp_path).sources()
+    assert broken.failures == 1 and fine.failures == 0  # only the failing one backs off
