@@ -54,7 +54,6 @@ app.command()(check)
 app.command()(compare)
 
 
-
 def _settings(index: Path | None, **overrides: Any) -> Settings:
     return Settings.load({"index": index, **overrides})
 

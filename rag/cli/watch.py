@@ -119,9 +119,9 @@ def remove(source: Annotated[str, typer.Argument(help="A source as 'rag watch li
     """Stop watching SOURCE (what it brought stays in the index)."""
     from rag.sources.watch import Watchlist
 
-    found = Watchlist(_index(index)).remove(source) or \
-        Watchlist(_index(index)).remove(str(Path(source).resolve()))
-    if not found:
+    watchlist = Watchlist(_index(index))
+    # a URL as given, or a folder as `add` stored it (resolved)
+    if not (watchlist.remove(source) or watchlist.remove(str(Path(source).resolve()))):
         raise RagError(f"{source} is not watched; see 'rag watch list'")
     typer.echo(f"no longer watching {source}")
 
