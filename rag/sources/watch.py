@@ -97,6 +97,7 @@ class Watchlist:
         self.folder = Path(index) / "watch"
         self.path = self.folder / "sources.json"
         self.pages_path = self.folder / "pages.json"
+        self._pages: dict[str, dict[str, str]] | None = None  # read once, kept by save_pages
 
     def sources(self) -> list[Source]:
         names = {f.name for f in fields(Source)}
@@ -143,15 +144,20 @@ class Watchlist:
         return True
 
     def pages(self) -> dict[str, dict[str, str]]:
-        try:
-            found = json.loads(self.pages_path.read_text())
-            return found if isinstance(found, dict) else {}
-        except (OSError, ValueError):
-            return {}  # lost validators cost one full fetch per page, nothing else
+        """The watched pages' validators, read from disk once per list (a run asks it for
+        every entry of every feed)."""
+        if self._pages is None:
+            try:
+                found = json.loads(self.pages_path.read_text())
+                self._pages = found if isinstance(found, dict) else {}
+            except (OSError, ValueError):
+                self._pages = {}  # lost validators cost one full fetch per page, nothing else
+        return self._pages
 
     def save_pages(self, pages: dict[str, dict[str, str]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write(self.pages_path, json.dumps(pages, indent=2, sort_keys=True))
+        self._pages = pages
 
 
 class Watches(Protocol):
