@@ -28,9 +28,11 @@ from rag.digest.summary_batch import (
     summary_paths,
 )
 from rag.generation.generate import Generator, PromptCache, cpu_backend, load_configured_generator
+from rag.index.catalog import ArticleSummary
 from rag.index.embedding import Embedder, load, runtime_for
+from rag.index.generations import current_generation
 from rag.index.ingest import ingest, ingest_articles
-from rag.index.store import ArticleSummary, Store, current_generation
+from rag.index.store import Store
 from rag.index.vectorstores import VectorBackend
 from rag.reading.claims import ClaimCheck, judge
 from rag.reading.compare import Comparison, compare_articles

@@ -19,7 +19,8 @@ import numpy as np
 from rag.core.errors import RagError
 from rag.core.text import content_words, keyword_terms
 from rag.core.types import Filters, Hit
-from rag.index.store import Store, unit_rows
+from rag.index.catalog import unit_rows
+from rag.index.store import Store
 from rag.index.vectorstores import Where
 from rag.reading.support import WordWeights, evidence_sentences
 

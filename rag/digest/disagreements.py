@@ -9,7 +9,6 @@ new article.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -66,13 +65,8 @@ def render_markdown(found: list[Disagreement], escape: Callable[[str], str]) -> 
     return [*out, ""]
 
 
-def render_html(found: list[Disagreement]) -> str:
-    if not found:
-        return ""
-    e = html.escape
-    items = "".join(
-        f"<li><b>{e(d.kind)}</b>: " + " — ".join(
-            f"<b>{e(title)}</b> ({e(article_id)}, {where}): “{e(c.text)}”"
-            for c in (d.a, d.b) for title, article_id, where in [_side(c)]) + "</li>"
-        for d in found)
-    return f"<section><h2>Disagreements</h2><ul>{items}</ul></section>"
+def view(found: Disagreement) -> dict[str, Any]:
+    """What the digest page shows of one disagreement (``rag.digest.page_html``)."""
+    return {"kind": found.kind, "sides": [
+        {"title": title, "article_id": article_id, "where": where, "text": c.text}
+        for c in (found.a, found.b) for title, article_id, where in [_side(c)]]}

@@ -35,16 +35,18 @@ from rag.core.files import atomic_write
 from rag.core.text import STOPWORDS, stem, words
 from rag.core.types import Article
 from rag.digest.disagreements import SearchesSummaries, digest_disagreements
-from rag.digest.disagreements import render_html as disagreements_html
 from rag.digest.disagreements import render_markdown as disagreements_markdown
+from rag.digest.disagreements import view as disagreement_view
 from rag.digest.feed import write_feed
+from rag.digest.page_html import render_page, segments
 from rag.digest.summarize import NOTHING_BORNE_OUT, checked_sentences
 from rag.digest.summary_batch import BatchReport
-from rag.digest.updates import KeepsVersions, Update, marked, updated_stories
-from rag.digest.updates import render_html as updates_html
+from rag.digest.updates import KeepsVersions, Update, updated_stories
 from rag.digest.updates import render_markdown as updates_markdown
+from rag.digest.updates import view as update_view
+from rag.index.catalog import ArticleSummary
 from rag.index.duplicates import near_duplicates
-from rag.index.store import ArticleSummary, Store
+from rag.index.store import Store
 from rag.reading.disagree import Disagreement
 from rag.reading.support import WordWeights
 from rag.sources.web import is_web_url
@@ -291,65 +293,30 @@ def _where(article: Article) -> str:
     return article.url or article.source or article.id
 
 
-_STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}
-.meta{color:#555;font-size:.9rem}.tldr{font-weight:600}mark{background:none}
-mark:target,mark.target{background:#ffe066;outline:2px solid #e0a800}
-details{margin:.5rem 0 1.5rem}"""
-# Links are handled here rather than by navigation, so they work the same in a file, in a
-# sandboxed frame (where "#id" would resolve against the host page) and after a reload. The
-# script sits in the head, so a link clicked while the page is still being read works too.
-_SCRIPT = """function show(id){var t=id&&document.getElementById(id);if(!t)return false;
-document.querySelectorAll('mark.target').forEach(function(m){m.classList.remove('target')});
-t.classList.add('target');var d=t.closest('details');if(d)d.open=true;
-t.scrollIntoView({block:'center'});return true;}
-document.addEventListener('click',function(e){var a=e.target.closest('a[href^="#"]');
-if(a&&show(decodeURIComponent(a.getAttribute('href').slice(1))))e.preventDefault();});
-document.addEventListener('DOMContentLoaded',function(){
-if(location.hash)show(decodeURIComponent(location.hash.slice(1)));});"""
-
-
 def render_html(groups: list[Group], when: str, updates: list[Update] = (),
                 found: list[Disagreement] = ()) -> str:
     """The digest as one self-contained, escaped HTML page carrying each article's text."""
-    e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Digest {e(when)}"
-             f"</title><style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
-             f"<h1>Digest {e(when)}</h1>"]
-    for group in groups:
-        parts.append(f"<section><h2>{e(group.name)}</h2>")
-        for item in group.items:
-            a = item.article
-            sources = [_link(a)] + [f"also: {_link(o)}" for o in item.also]
-            parts.append(f"<article><h3>{e(a.title or a.id)}</h3><p class='meta'>"
-                         f"{' · '.join(x for x in [e(a.date)] + sources if x)}</p><ul>")
-            for role, s in _sentences(item):
-                links = " ".join(f"<a href='#{_anchor(a.id, span)}'>[{n}]</a>"
-                                 for n, span in enumerate(s.get("spans", []), start=1))
-                css = " class='tldr'" if role == "tldr" else ""
-                parts.append(f"<li{css}>{'TLDR: ' if role == 'tldr' else ''}"
-                             f"{e(s.get('text', ''))} {links}</li>")
-            if not checked_sentences(item.summary):
-                parts.append(f"<li class='meta'>{e(NOTHING_BORNE_OUT)}</li>")
-            parts.append(f"</ul><details><summary>Article text</summary><p>"
-                         f"{_marked(item)}</p></details></article>")
-        parts.append("</section>")
-    parts.append(updates_html(list(updates)))
-    parts.append(disagreements_html(list(found)))
-    parts.append("</body></html>")
-    return "".join(parts)
+    return render_page(
+        when=when, nothing_borne_out=NOTHING_BORNE_OUT,
+        groups=[{"name": group.name, "stories": [_story(item) for item in group.items]}
+                for group in groups],
+        updates=[update_view(u) for u in updates],
+        disagreements=[disagreement_view(d) for d in found])
 
 
-def _link(article: Article) -> str:
-    where = html.escape(_where(article))
-    if is_web_url(article.url):
-        return f"<a href='{html.escape(article.url)}' rel='noopener noreferrer'>{where}</a>"
-    return where
+def _story(item: Item) -> dict[str, Any]:
+    a = item.article
+    shown = _sentences(item)
+    spans = {(int(p["start"]), int(p["end"])) for _, s in shown for p in s.get("spans", [])}
+    return {"title": a.title or a.id, "date": a.date,
+            "sources": [_source(a)] + [{**_source(o), "also": True} for o in item.also],
+            "sentences": [{"tldr": role == "tldr", "text": s.get("text", ""),
+                           "anchors": [_anchor(a.id, span) for span in s.get("spans", [])]}
+                          for role, s in shown],
+            "nothing_borne_out": not checked_sentences(item.summary),
+            "text": segments(a.text, spans,
+                             lambda x, y: _anchor(a.id, {"start": x, "end": y}))}
 
 
-def _marked(item: Item) -> str:
-    """The article text, escaped, each cited span in a <mark> with its anchor id."""
-    spans = set()
-    for _, s in _sentences(item):
-        spans |= {(int(p["start"]), int(p["end"])) for p in s.get("spans", [])}
-    return marked(item.article.text, spans,
-                  lambda a, b: _anchor(item.article.id, {"start": a, "end": b}))
+def _source(article: Article) -> dict[str, Any]:
+    return {"where": _where(article), "url": article.url if is_web_url(article.url) else ""}

@@ -7,12 +7,12 @@ both texts with the spans marked, and each link opens and highlights one.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rag.core.types import Article
+from rag.digest.page_html import Segment, segments
 from rag.index.versions import changes
 
 
@@ -87,42 +87,22 @@ def render_markdown(updates: list[Update], html_name: str,
     return out
 
 
-def render_html(updates: list[Update]) -> str:
-    """The section in HTML: each change linked into the two texts it carries."""
-    if not updates:
-        return ""
-    e = html.escape
-    parts = ["<section><h2>Updated</h2>"]
-    for update in updates:
-        parts.append(f"<article><h3>{e(update.article.title or update.article.id)}</h3>"
-                     f"<p class='meta'>changed after {e(update.previous['replaced_at'][:16])}"
-                     "</p><ul>")
-        marks: dict[str, set[tuple[int, int]]] = {"old": set(), "new": set()}
-        for text, cited in lines(update):
-            links = ", ".join(f"<a href='#{_anchor(update, side, span)}'>{label}</a>"
-                              for label, side, span in cited)
-            parts.append(f"<li>{e(text)} ({links})</li>")
-            for _, side, span in cited:
-                marks[side].add((int(span["start"]), int(span["end"])))
-        now, before = (marked(text, marks[side], lambda a, b, side=side, update=update: _anchor(
-            update, side, {"start": a, "end": b}))
-            for side, text in (("new", update.article.text), ("old", update.previous["text"])))
-        parts.append(f"</ul><details><summary>Article text now</summary><p>{now}</p></details>"
-                     f"<details><summary>Previous version</summary><p>{before}</p></details>"
-                     "</article>")
-    parts.append("</section>")
-    return "".join(parts)
+def view(update: Update) -> dict[str, Any]:
+    """What the digest page shows of one update (``rag.digest.page_html``): each change
+    linked into the two texts it carries."""
+    marks: dict[str, set[tuple[int, int]]] = {"old": set(), "new": set()}
+    shown = []
+    for text, cited in lines(update):
+        shown.append({"text": text, "links": [(label, _anchor(update, side, span))
+                                              for label, side, span in cited]})
+        for _, side, span in cited:
+            marks[side].add((int(span["start"]), int(span["end"])))
 
+    def text_of(side: str, text: str) -> list[Segment]:
+        return segments(text, marks[side],
+                        lambda a, b: _anchor(update, side, {"start": a, "end": b}))
 
-def marked(text: str, spans: set[tuple[int, int]], anchor: Callable[[int, int], str]) -> str:
-    """``text``, escaped, each span in a <mark> with its anchor id (of overlapping spans,
-    the first keeps the mark)."""
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
-            continue
-        out.append(html.escape(text[at:start]))
-        out.append(f"<mark id='{anchor(start, end)}'>{html.escape(text[start:end])}</mark>")
-        at = end
-    out.append(html.escape(text[at:]))
-    return "".join(out)
+    return {"title": update.article.title or update.article.id,
+            "replaced_at": update.previous["replaced_at"][:16], "lines": shown,
+            "now": text_of("new", update.article.text),
+            "before": text_of("old", update.previous["text"])}

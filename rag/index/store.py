@@ -18,14 +18,11 @@ undoes or finishes what it did outside the folder, see ``VectorStore.published``
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,30 +32,35 @@ import numpy as np
 from rag.core.errors import IndexCorrupt, IndexMismatch, RagError
 from rag.core.files import atomic_write, fsync_path
 from rag.core.types import Article, Chunk
-from rag.index.duplicates import band_keys
+from rag.index.catalog import (
+    ArticleSummary,
+    Writer,
+    article_from_row,
+    batches,
+    catalog_damage,
+    connect,
+    counts_of,
+    empty_catalog,
+    max_chunk_id,
+)
+from rag.index.generations import (
+    CURRENT,
+    FORMAT,
+    MANIFEST,
+    METADATA,
+    current_generation,
+    exclusive_lock,
+    generations,
+    manifest_or_empty,
+    next_generation_number,
+    previous_generation,
+    read_current,
+    recorded_store,
+    sweep,
+)
 from rag.index.schema import migrate
-from rag.index.vectorstores import ChunkRow, VectorBackend, VectorStore, Where
+from rag.index.vectorstores import VectorBackend, VectorStore, Where
 from rag.index.vectorstores import kind_of as vector_store_of
-from rag.index.versions import changes
-
-FORMAT = 1
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
-METADATA = "meta.sqlite"
-
-
-@dataclass
-class ArticleSummary:
-    """A row of ``rag list``: enough to show an article without its text."""
-
-    id: str
-    title: str
-    date: str
-    source: str
-    chunks: int
-    url: str = ""
-    versions: list[dict[str, Any]] = field(default_factory=list)
-    """Earlier versions, oldest first, without their text (see ``Store.versions``)."""
 
 
 class Store:
@@ -72,7 +74,7 @@ class Store:
         self.generation: str | None = None
         self.manifest: dict[str, Any] = {}
         self.vectors: VectorStore | None = None
-        self._db = _empty_db()
+        self._db = empty_catalog()
 
     @classmethod
     def open(
@@ -85,7 +87,7 @@ class Store:
         missing or disagree.
         """
         store = cls(root, embedder, backend)
-        store._load(_read_current(root))
+        store._load(read_current(root))
         if check_embedder and store.manifest and store.manifest["embedder"] != embedder:
             raise IndexMismatch(
                 f"index {root} was built with {store.manifest['embedder']} "
@@ -105,11 +107,11 @@ class Store:
         them quietly."""
         store = cls(root, embedder, backend)
         current = current_generation(root)
-        candidates = sorted(_generations(root), reverse=True)
+        candidates = sorted(generations(root), reverse=True)
         if current in candidates:
             candidates.remove(current)
             candidates.insert(0, current)
-        recorded = _manifest_or_empty(root / current).get("articles") if current else None
+        recorded = manifest_or_empty(root / current).get("articles") if current else None
         problem = ""
         for generation in candidates:
             catalog = root / generation / METADATA
@@ -117,7 +119,7 @@ class Store:
                 problem = problem or f"{catalog} is missing"
                 continue
             try:
-                db = _connect(catalog)
+                db = connect(catalog)
                 db.execute("SELECT count(*) FROM chunks JOIN articles").fetchone()
                 held = db.execute("SELECT count(*) FROM articles").fetchone()[0]
                 damage = catalog_damage(db)
@@ -133,7 +135,7 @@ class Store:
                                "'rag ingest' on your article folders again")
             store.generation, store._db = generation, db
             store.follows_current = False
-            backend.kind = backend.kind or _recorded_store(root / generation)
+            backend.kind = backend.kind or recorded_store(root / generation)
             return store
         if candidates:
             raise RagError(f"index metadata {problem or 'is unreadable'}: no generation left "
@@ -144,13 +146,13 @@ class Store:
 
     def refresh(self) -> None:
         """Pick up a generation another process committed since this view was opened."""
-        current = _read_current(self.root)
+        current = read_current(self.root)
         if current != self.generation:
             self._load(current)
 
     def _load(self, generation: str | None) -> None:
         if generation is None:
-            self.generation, self.manifest, self.vectors, self._db = None, {}, None, _empty_db()
+            self.generation, self.manifest, self.vectors, self._db = None, {}, None, empty_catalog()
             return
         folder = self.root / generation
         self._require(folder, [MANIFEST, METADATA])
@@ -164,10 +166,10 @@ class Store:
             raise IndexCorrupt(f"index {self.root} has format {manifest.get('format')}, "
                                f"this version reads {FORMAT}; run 'rag reindex'")
         self._require(folder, self.backend.files(manifest))
-        db = _connect(folder / METADATA)
+        db = connect(folder / METADATA)
         try:
             chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-            max_id = _max_chunk_id(db)
+            max_id = max_chunk_id(db)
         except sqlite3.DatabaseError:
             raise IndexCorrupt(f"index metadata {folder / METADATA} is damaged; "
                                "run 'rag reindex'") from None
@@ -193,7 +195,7 @@ class Store:
 
     def article(self, article_id: str) -> Article | None:
         rows = self._read("SELECT * FROM articles WHERE id = ?", (article_id,))
-        return _article_from_row(rows[0]) if rows else None
+        return article_from_row(rows[0]) if rows else None
 
     def list_articles(self) -> list[ArticleSummary]:
         rows = self._read(
@@ -263,7 +265,7 @@ class Store:
             rows = self._read(query + " ORDER BY c.id")
         else:
             found = {}
-            for part in _batches(ids, 500):
+            for part in batches(ids, 500):
                 marks = ",".join("?" * len(part))
                 for row in self._read(f"{query} WHERE c.id IN ({marks})", part):
                     found[row[0]] = row
@@ -343,15 +345,15 @@ class Store:
     def transaction(self, dimension: int) -> Iterator[Writer]:
         """Write a new generation; it becomes live only if the block finishes without error.
         (``rag reindex`` builds a new index beside this one and ``adopt``s it instead.)"""
-        with _exclusive_lock(self.root):
+        with exclusive_lock(self.root):
             if self.follows_current:
                 self.refresh()
             if self.vectors is not None and self.generation is not None:
                 self.vectors.published(self.root / self.generation)  # if a kill cut it short
-            number = _next_generation_number(self.root)
+            number = next_generation_number(self.root)
             folder = self.root / f"gen-{number:06d}"
             folder.mkdir()
-            db = _connect(folder / METADATA)
+            db = connect(folder / METADATA)
             self._db.backup(db)
             migrate(db)
             if self.vectors is not None and self.vectors.dimension == dimension:
@@ -372,7 +374,7 @@ class Store:
             self._publish(folder, writer, dimension)
 
     def _publish(self, folder: Path, writer: Writer, dimension: int) -> None:
-        articles, chunks = _counts(folder / METADATA)
+        articles, chunks = counts_of(folder / METADATA)
         manifest = {
             "format": FORMAT,
             "embedder": self.embedder,
@@ -390,12 +392,12 @@ class Store:
     def adopt(self, other: Store, expected: str | None) -> None:
         """Make ``other``'s live generation this index's next one: a finished ``rag reindex``
         built beside the index. Refused if this index changed since it read ``expected``."""
-        with _exclusive_lock(self.root):
+        with exclusive_lock(self.root):
             if current_generation(self.root) != expected:
                 raise RagError(f"index {self.root} changed while it was reindexed; run 'rag "
                                "reindex' again (what is re-embedded already is kept)")
             assert other.generation is not None and other.vectors is not None
-            folder = self.root / f"gen-{_next_generation_number(self.root):06d}"
+            folder = self.root / f"gen-{next_generation_number(self.root):06d}"
             shutil.copytree(other.root / other.generation, folder)
             self._make_live(folder, other.vectors)
 
@@ -408,207 +410,8 @@ class Store:
         vectors.published(folder)
         self._load(folder.name)
         self.follows_current = True
-        kept = {folder.name, *_previous(self.root, folder.name)}
-        gone = [_manifest_or_empty(self.root / g) for g in _generations(self.root)
+        kept = {folder.name, *previous_generation(self.root, folder.name)}
+        gone = [manifest_or_empty(self.root / g) for g in generations(self.root)
                 if g not in kept]
-        _sweep(self.root, keep=kept)
-        vectors.sweep(gone, [_manifest_or_empty(self.root / g) for g in kept])
-
-
-class Writer:
-    """Changes staged for one new generation."""
-
-    def __init__(self, db: sqlite3.Connection, vectors: VectorStore) -> None:
-        self.db = db
-        self.vectors = vectors
-
-    def upsert(
-        self,
-        article: Article,
-        content_hash: str,
-        signature: np.ndarray,
-        chunks: list[Chunk],
-        vectors: np.ndarray,
-    ) -> None:
-        """Store an article with its chunks and vectors, replacing any earlier version; an
-        earlier text that differs is kept as a version, with what changed."""
-        self._keep_version(article.id, article.text)
-        self._drop(article.id)
-        self.db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                article.id, article.title, json.dumps(article.authors), article.date,
-                article.source, article.url, article.doi, json.dumps(article.keywords),
-                json.dumps(article.extra), article.text, content_hash,
-                np.asarray(signature, np.uint64).tobytes(),
-                datetime.now(UTC).isoformat(timespec="seconds"),
-            ),
-        )
-        self.db.executemany("INSERT INTO minhash_bands VALUES (?,?,?)",
-                            [(article.id, band, key) for band, key in band_keys(signature)])
-        for chunk in chunks:
-            cursor = self.db.execute(
-                "INSERT INTO chunks (article_id, start, end) VALUES (?,?,?)",
-                (article.id, chunk.start, chunk.end),
-            )
-            chunk.id = int(cursor.lastrowid or 0)
-        self.vectors.add([ChunkRow(c.id, article.id, article.date, c.text) for c in chunks],
-                         unit_rows(vectors))
-
-    def _keep_version(self, article_id: str, text: str) -> None:
-        """Keep the stored text of ``article_id`` as its next version, with what changed on
-        the way to ``text``, unless they are the same."""
-        row = self.db.execute("SELECT title, date, url, text, content_hash, ingested_at "
-                              "FROM articles WHERE id = ?", (article_id,)).fetchone()
-        if row is None or row[3] == text:
-            return
-        number = self.db.execute("SELECT coalesce(max(number), 0) + 1 FROM versions "
-                                 "WHERE article_id = ?", (article_id,)).fetchone()[0]
-        self.db.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?)", (
-            article_id, number, *row, datetime.now(UTC).isoformat(timespec="microseconds"),
-            json.dumps(changes(row[3], text), ensure_ascii=False)))
-
-    def remove(self, article_id: str) -> bool:
-        """Delete an article and its chunks; False when it was not there. Its history is
-        kept, its last text as the newest version (every sentence removed): a removal can
-        be looked up, and undone by ingesting the file again."""
-        self._keep_version(article_id, "")
-        return self._drop(article_id)
-
-    def _drop(self, article_id: str) -> bool:
-        ids = [r[0] for r in self.db.execute(
-            "SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
-        self.vectors.remove(ids)
-        self.db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
-        return self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount > 0
-
-
-# ---- helpers -------------------------------------------------------------------------------
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path), check_same_thread=False)
-    db.execute("PRAGMA foreign_keys = ON")
-    return db
-
-
-def catalog_damage(db: sqlite3.Connection) -> str:
-    """SQLite's own quick check of a catalog file: its first complaint, or "" when sound. A
-    damaged page can hide rows from a query without any error, so counts alone cannot tell."""
-    try:
-        first = db.execute("PRAGMA quick_check(1)").fetchone()[0]
-    except sqlite3.DatabaseError as err:
-        return str(err)
-    return "" if first == "ok" else str(first)
-
-
-def _empty_db() -> sqlite3.Connection:
-    db = _connect(Path(":memory:"))
-    migrate(db)
-    return db
-
-
-def _max_chunk_id(db: sqlite3.Connection) -> int:
-    """The highest chunk id ever given out in this lineage (AUTOINCREMENT's counter)."""
-    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _counts(path: Path) -> tuple[int, int]:
-    db = sqlite3.connect(str(path))
-    try:
-        return (db.execute("SELECT count(*) FROM articles").fetchone()[0],
-                db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-    finally:
-        db.close()
-
-
-def _article_from_row(row: tuple) -> Article:
-    return Article(
-        id=row[0], title=row[1], authors=json.loads(row[2]), date=row[3], source=row[4],
-        url=row[5], doi=row[6], keywords=json.loads(row[7]), extra=json.loads(row[8]),
-        text=row[9],
-    )
-
-
-def _manifest_or_empty(folder: Path) -> dict[str, Any]:
-    """A generation's manifest; empty for a half-written or damaged one."""
-    try:
-        return dict(json.loads((folder / MANIFEST).read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def _recorded_store(folder: Path) -> str:
-    """The vector store a generation's manifest names; faiss when it does not read."""
-    return vector_store_of(_manifest_or_empty(folder))
-
-
-def _read_current(root: Path) -> str | None:
-    try:
-        name = (root / CURRENT).read_text().strip()
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise IndexCorrupt(f"cannot read {root / CURRENT}: {err.strerror}") from None
-    if not name.startswith("gen-"):
-        raise IndexCorrupt(f"{root / CURRENT} is damaged; run 'rag reindex'")
-    return name
-
-
-def current_generation(root: Path) -> str | None:
-    """The live generation's name, None when there is none or CURRENT is damaged."""
-    try:
-        return _read_current(root)
-    except IndexCorrupt:
-        return None
-
-
-def _generations(root: Path) -> list[str]:
-    return sorted(p.name for p in root.glob("gen-*") if p.is_dir())
-
-
-def _next_generation_number(root: Path) -> int:
-    names = _generations(root)
-    return int(names[-1].split("-")[1]) + 1 if names else 1
-
-
-def _previous(root: Path, current: str) -> list[str]:
-    """The newest complete generation before ``current``, kept for readers still using it."""
-    older = [g for g in _generations(root) if g < current and (root / g / MANIFEST).is_file()]
-    return older[-1:]
-
-
-def _sweep(root: Path, keep: set[str]) -> None:
-    for name in _generations(root):
-        if name not in keep:
-            shutil.rmtree(root / name, ignore_errors=True)
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length, so inner product is cosine whatever the embedder returns
-    (the manifest promises normalized vectors)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
-
-
-@contextmanager
-def _exclusive_lock(root: Path) -> Iterator[None]:
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        handle = open(root / ".lock", "w")  # noqa: SIM115 - held for the whole block
-    except OSError as err:
-        raise RagError(f"cannot write the index at {root}: {err.strerror}") from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another process writing {root} ...", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def _batches(items: list[int], size: int) -> Iterator[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+        sweep(self.root, keep=kept)
+        vectors.sweep(gone, [manifest_or_empty(self.root / g) for g in kept])

@@ -26,8 +26,9 @@ import numpy as np
 
 from rag.core.text import stem
 from rag.core.types import Chunk, Citation, Hit
-from rag.reading.claims import CONTRADICTED, Finding, Reading, compare, read
+from rag.reading.claims import CONTRADICTED, Finding, compare
 from rag.reading.roles import paragraph_of, role
+from rag.reading.sentences import Reading, read
 from rag.reading.support import Evidence, SupportScorer, evidence_sentences
 from rag.reading.verifier import PairReader
 

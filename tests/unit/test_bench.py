@@ -7,18 +7,16 @@ import json
 
 import pytest
 
-from rag.evaluation.bench import (
+from rag.evaluation.bench_answers import (
     EARLIER_SUMMARY_PROMPT,
-    _median_rate,
     bench_across_articles,
     bench_claims,
-    bench_near_duplicates,
-    bench_retrieval,
     bench_summarize,
     bench_verdicts,
-    median_seconds,
-    ratio,
 )
+from rag.evaluation.bench_processes import _median_rate
+from rag.evaluation.bench_store import bench_near_duplicates, bench_retrieval
+from rag.evaluation.measure import median_seconds, ratio
 from rag.index.vectorstores import VectorBackend
 from tests.fakes import CachingGenerator, ScriptedGenerator, ScriptedVerifier
 
@@ -40,7 +38,7 @@ class Clock:
                                                ("milvus", ("milvus", "milvus"))])
 def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(
         tmp_path, monkeypatch, kind, indexes):
-    import rag.evaluation.bench as bench
+    import rag.evaluation.bench_store as bench
 
     # each query: the store's search takes 2 ms, the numpy baseline 1 ms
     monkeypatch.setattr(bench, "time", Clock(itertools.cycle([0.0, 0.002, 0.0, 0.001])))
@@ -56,7 +54,7 @@ def test_retrieval_bench_reports_each_store_beside_a_numpy_baseline(
 
 
 def test_median_runs_the_job_once_per_repeat_and_takes_the_middle_time(monkeypatch):
-    import rag.evaluation.bench as bench
+    import rag.evaluation.measure as bench
 
     monkeypatch.setattr(bench, "time", Clock([0, 1.0, 0, 3.0, 0, 2.0]))
     calls = []
@@ -74,7 +72,7 @@ def test_summarize_bench_puts_key_sentence_drafts_beside_the_earlier_whole_artic
     library.ingest([tmp_path / "long.txt"])
     generator = ScriptedGenerator("FINDING: Finding number 3 concerns protein 3 in mice.")
     library.use_generator(generator)
-    import rag.evaluation.bench as bench
+    import rag.evaluation.bench_answers as bench
 
     monkeypatch.setattr(bench, "time", Clock([0, 4.0, 0, 1.0]))  # the baseline takes 4 s
     report = bench_summarize(library.configured(summary_input_tokens=60), ["long"])
@@ -109,7 +107,7 @@ def test_bench_saves_each_step_so_a_late_failure_keeps_the_earlier_figures(
 
 def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp_path,
                                                                     monkeypatch):
-    import rag.evaluation.bench as bench
+    import rag.evaluation.bench_answers as bench
 
     (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
     library.ingest([tmp_path / "a.txt"])
@@ -125,7 +123,7 @@ def test_the_claim_check_is_timed_per_pair_beside_the_support_score(library, tmp
 
 def test_the_statement_reader_is_timed_per_pair_and_a_check_beside_the_rules_alone(
         library, tmp_path, monkeypatch):
-    import rag.evaluation.bench as bench
+    import rag.evaluation.bench_answers as bench
 
     (tmp_path / "a.txt").write_text("Survival was 35% after five years.")
     library.ingest([tmp_path / "a.txt"])
@@ -187,7 +185,7 @@ def test_compare_and_the_disagreement_check_are_timed_beside_a_plain_answer(libr
 def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
     from types import SimpleNamespace
 
-    from rag.evaluation.bench import _answer_timings
+    from rag.evaluation.bench_answers import _answer_timings
 
     generator = CachingGenerator()  # the fake library adds each ask's tokens
     cost = iter([900, 120, 300, 180])  # the warm-up pays for the system prompt too
@@ -208,7 +206,7 @@ def test_answers_bench_reports_the_prompt_tokens_each_question_evaluated():
 def test_follow_ups_are_timed_beside_the_same_follow_ups_without_the_carried_evidence():
     from types import SimpleNamespace
 
-    from rag.evaluation.bench import FOLLOW_UPS, bench_follow_ups
+    from rag.evaluation.bench_answers import FOLLOW_UPS, bench_follow_ups
 
     class Library:
         generator = CachingGenerator()  # the fake library adds each ask's tokens

@@ -11,8 +11,9 @@ import pytest
 from rag import Library
 from rag.core.text import numbers
 from rag.core.types import Hit
-from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge, read
+from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge
 from rag.reading.roles import role
+from rag.reading.sentences import read
 from rag.reading.support import Evidence
 from tests.fakes import ScriptedVerifier
 

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from rag import Library, RagError, Settings
-from rag.reading.claims import compare, read
+from rag.reading.claims import compare
+from rag.reading.sentences import read
 from rag.sources.corpus import read_file
 from rag.sources.web import FetchLimits, feed_entries
 from tests.fakes import HashingEmbedder
