@@ -21,6 +21,7 @@ import blingfire
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
+from text_to_num import text2num
 
 Span = tuple[int, int]
 WORD = re.compile(r"\w+")
@@ -183,15 +184,19 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 _NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
                       "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+                      "million": 10**6, "billion": 10**9,
                       "dozen": 12, "twice": 2, "half": 0.5, "threefold": 3, "twofold": 2})
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
 _ONES = "one|two|three|four|five|six|seven|eight|nine"
+_NUMBER_WORD = (rf"(?:{_TENS})[-‐–](?:{_ONES})|"  # thirty-seven
+                + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)))
 _PERCENT = {"%", "percent", "per cent", "percentage"}
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<sign>[-−–](?=\d))?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+)"
-    rf"|(?<![\w-])(?P<word>(?:{_TENS})[-‐–](?:{_ONES})|"  # thirty-seven
-    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b",
+    # a run of number words ("two hundred and five"): one number if it reads as one
+    rf"|(?<![\w-])(?P<word>(?:{_NUMBER_WORD})(?:(?:\s+and\s+|\s+)(?:{_NUMBER_WORD}))*)\b",
     re.I)
+_ONE_NUMBER_WORD = re.compile(rf"(?:{_NUMBER_WORD})\b", re.I)
 _UNIT = re.compile(r"\s*(?:(%|per ?cent\b)|-?\s?([A-Za-zµμ][A-Za-z/µμ²³]*))")
 _CODE_BEFORE = re.compile(r"[A-Za-z][-/]?$")  # IL-6, COVID-19, Ang1, T2
 _CODE_LIST = re.compile(r"\b([A-Za-z]+-?)(\d+(?:/\d+)+)\b")  # Ang1/2, IL-6/8
@@ -253,28 +258,43 @@ def numbers(text: str) -> list[Quantity]:
     words, compared as words."""
     out: list[Quantity] = []
     names = {start for _, start, _ in named_numbers(text) + listed_names(text)}
+    found: list[tuple[int, int, float, int]] = []  # start, end, value, decimals
     for match in _NUMBER.finditer(text):
         if match.start() in names:
             continue
-        unit, end = _unit_after(text, match.end())
         if match.group("word"):
-            value, decimals = float(sum(_NUMBER_WORDS[w] for w in re.split(
-                "[-‐–]", match.group("word").lower()))), 0
+            found += _worded(match)
         elif _CODE_BEFORE.search(text[max(0, match.start() - 2):match.start()]) or \
                 _CAPITAL_AFTER.match(text, match.end()):
             continue
         else:
             raw = match.group("num").replace(",", "")
             value = float(raw) * (-1 if match.group("sign") else 1)
-            if not math.isfinite(value):  # a run of 400 digits is no quantity
-                continue
-            decimals = len(raw.split(".")[1]) if "." in raw else 0
-        quantity = Quantity(value, unit, text[match.start():end].strip(), match.start(), end,
-                            decimals)
-        if out and not out[-1].unit and _JOINS.fullmatch(text[out[-1].end:match.start()]):
+            if math.isfinite(value):  # a run of 400 digits is no quantity
+                found.append((match.start(), match.end(), value,
+                              len(raw.split(".")[1]) if "." in raw else 0))
+    for start, number_end, value, decimals in found:
+        unit, end = _unit_after(text, number_end)
+        quantity = Quantity(value, unit, text[start:end].strip(), start, end, decimals)
+        if out and not out[-1].unit and _JOINS.fullmatch(text[out[-1].end:start]):
             out[-1] = replace(out[-1], unit=unit)  # 12-20 years, 5.2 ± 1.3 mg: one unit
         out.append(quantity)
     return out
+
+
+def _worded(match: re.Match[str]) -> list[tuple[int, int, float, int]]:
+    """The numbers a run of number words says, with their spans: one where the run reads as
+    one number (text2num: "two hundred and five" is 205, "one thousand five hundred" 1500),
+    else one per word, as a list says them ("two and three", "one or two", "twice")."""
+    run = match.group("word")
+    if len(run.split()) > 1:
+        try:
+            return [(match.start(), match.end(), float(text2num(run.lower(), "en")), 0)]
+        except ValueError:
+            pass
+    return [(match.start() + w.start(), match.start() + w.end(),
+             float(sum(_NUMBER_WORDS[part] for part in re.split("[-‐–]", w.group().lower()))), 0)
+            for w in _ONE_NUMBER_WORD.finditer(run)]
 
 
 def _unit_after(text: str, at: int) -> tuple[str, int]:

@@ -180,6 +180,19 @@ def test_a_compound_number_word_is_one_number_and_a_percentage_is_not_a_count():
     assert (wrong.kind, wrong.status) == ("number", CONTRADICTED) and "64.4%" in wrong.reason
 
 
+def test_a_number_said_in_several_words_is_one_number_and_a_list_of_words_is_several():
+    found = [(q.value, q.text) for q in numbers(
+        "Two hundred and five women and one thousand five hundred men took two or three "
+        "doses.")]
+    assert found == [(205.0, "Two hundred and five women"),
+                     (1500.0, "one thousand five hundred men"), (2.0, "two"),
+                     (3.0, "three doses")]
+    source = read("Two hundred and five women took part.")
+    assert compare(read("205 women took part."), source) == []
+    (wrong,) = compare(read("250 women took part."), source)
+    assert (wrong.kind, wrong.status) == ("number", CONTRADICTED)
+
+
 @pytest.mark.parametrize(("sentence", "expected"), [
     ("To determine whether the drug improves survival.", "purpose"),
     ("We aimed to assess pain after surgery.", "purpose"),
