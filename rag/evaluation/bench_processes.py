@@ -28,20 +28,23 @@ CLI_QUESTIONS = ["What did the researchers monitor for safety?",
 
 def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
     """Time to first token of ``rag ask`` from a fresh process (from the question's start, as
-    the answer's timings say; and the whole process's wall time), each question once with the
-    system prompt's evaluated state on disk and once without it (the same question, in
-    turn), medians."""
+    the answer's timings say; from the process's start; and the whole process's wall time),
+    each question once with the system prompt's evaluated state on disk and once without it
+    (the same question, in turn), medians."""
     states = settings.model_cache.expanduser() / "states"
     command = [sys.executable, "-m", "rag.cli", "ask", "--json", "--index", str(index)]
 
     walls: list[float] = []
+    from_start: list[float] = []
 
     def first_token(question: str) -> float:
         began = time.perf_counter()
         done = subprocess.run([*command, question], capture_output=True, text=True,
                               check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         walls.append(time.perf_counter() - began)
-        return float(json.loads(done.stdout)["timings"]["first_token_s"])
+        timings = json.loads(done.stdout)["timings"]
+        from_start.append(float(timings["startup_s"]) + float(timings["first_token_s"]))
+        return float(timings["first_token_s"])
 
     ours, baseline = [], []
     for question in CLI_QUESTIONS:
@@ -49,6 +52,9 @@ def bench_cli_first_token(index: Path, settings: Settings) -> dict[str, Any]:
         baseline.append(first_token(question))  # evaluates the system prompt, keeps it
         ours.append(first_token(question))
     return {"questions": len(ours), "first_token_s": round(statistics.median(ours), 2),
+            # from the process's start: comparable across runs whatever moves between
+            # start-up and the question's start (models loading before or after it)
+            "first_token_from_process_start_s": round(statistics.median(from_start[1::2]), 2),
             # the whole command as a reader waits for it: start-up, models, answer, exit
             "process_wall_s": round(statistics.median(walls[1::2]), 2),
             "baseline_without_saved_state_s": round(statistics.median(baseline), 2),
