@@ -66,20 +66,25 @@ def scorer_for(embedder: Any, rows: list[dict[str, Any]]) -> SupportScorer:
 def evaluate_pairs(check: Verdict, rows: list[dict[str, Any]],
                    progress: bool) -> dict[str, Any]:
     """Balanced accuracy and per-label recall of ``check`` on labelled pairs, per dataset
-    (and per ``source`` within one), with the time per pair."""
+    (and per ``source`` within one), with the time per pair and each pair's status by its id
+    (so two runs can be compared pair by pair)."""
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seconds = []
-    for row in tqdm(rows, desc="pairs", unit="pair", disable=not progress, file=sys.stderr):
+    by_pair: dict[str, str] = {}
+    for n, row in enumerate(tqdm(rows, desc="pairs", unit="pair", disable=not progress,
+                                 file=sys.stderr)):
         began = time.perf_counter()
         found = pair_status(check(row["premise"], row["claim"]))
         seconds.append(time.perf_counter() - began)
+        by_pair[str(row.get("id", n))] = found
         dataset = row.get("dataset", "pairs")
         for name in {dataset, part_of(row)}:
             groups[name].append((row["label"], found))
     return {"n": len(rows),
             "datasets": {name: scores(judged) for name, judged in sorted(groups.items())},
             "ms_per_pair": {"p50": round(1000 * sorted(seconds)[len(seconds) // 2], 2)
-                            if seconds else None}}
+                            if seconds else None},
+            "by_pair": by_pair}
 
 
 def part_of(row: dict[str, Any]) -> str:

@@ -195,6 +195,9 @@ def test_labelled_pairs_are_scored_per_dataset_and_source_by_balanced_accuracy()
                                                                    "unsupported": 1.0}
     assert health["recall"] == {"contradicted": 1.0, "nei": 1.0}
     assert health["balanced_accuracy"] is None  # no supported claim: not defined
+    # each pair's status by its id (rows without one: by position), to compare two runs
+    assert report["by_pair"] == {"0": "supported", "1": "not found", "2": "contradicted",
+                                 "3": "contradicted", "4": "not found"}
 
 
 def test_the_cut_off_is_raised_to_the_precision_goal_within_the_floors():
