@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.core.text import STOPWORDS, Quantity
+from rag.core.text import STOPWORDS, Quantity, stem
 from rag.reading.roles import paragraph_of, reports_aim, role
 from rag.reading.sentences import (
     ASSERTED_DENIALS,
@@ -249,7 +249,7 @@ def _unsaid_denial(clause: Clause, claim: Reading, cited: list[Reading]) -> Find
 
 def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
     if clause.polarity_about(match.content) == match.polarity_about(clause.content) or \
-            match.says_both_ways(clause.content):
+            match.says_both_ways(clause.content) or _looked_for(clause, match):
         return []
     if match.negations:
         cue = match.negations[0]
@@ -257,6 +257,34 @@ def _polarity(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
                         f"the article says “{_quote(source, cue.start, cue.end)}”")]
     return [Finding("polarity", CONTRADICTED, "the article says it without the negation: "
                     f"“{_quote(source, match.start, match.end, 0)}”")]
+
+
+_SEARCHES = {stem(w) for w in (
+    "watch watched watches monitor monitored monitors test tested tests screen screened "
+    "look looked looks check checked checks search searched seek sought assess assessed "
+    "examine examined").split()}
+"""Verbs of looking for something: "watched for X" says X was looked for, not that it was
+there."""
+_LOOKED_FOR_QUALIFIERS = {stem(w) for w in (
+    "possible potential any sign signs evidence presence occurrence").split()}
+
+
+def _looked_for(clause: Clause, match: Clause) -> bool:
+    """Whether the claim affirms what the source denies only as the object of a search
+    ("The researchers watched for immune rejection and tumours" against "… ensuring that
+    the stem cells did not lead to any immune rejection or tumor formation"): the first
+    denied word it says follows a verb of looking for, and looking for a thing does not say
+    it was there, so the denial does not contradict it. A claim that denies anything itself
+    is read as before."""
+    if clause.negations:
+        return False
+    denied = {w for _, words in match.denials for w in words}
+    first = next((i for i, t in enumerate(clause.tokens) if t.stem in denied), None)
+    if first is None:
+        return False
+    before = [t for t in clause.tokens[:first] if t.word.isalnum() and t.word not in STOPWORDS
+              and t.stem not in _LOOKED_FOR_QUALIFIERS]
+    return bool(before) and before[-1].stem in _SEARCHES
 
 
 def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
@@ -282,7 +310,8 @@ def _direction(clause: Clause, match: Clause, source: Reading) -> list[Finding]:
 def _hedge(match: Clause, source: Reading, claim: Reading) -> list[Finding]:
     """A claim with no hedge at all, where the clause it rests on has one that bears on what
     the claim says."""
-    said = {t.stem for c in claim.clauses for t in c.tokens}
+    said = {t.stem for c in claim.clauses for t in c.tokens
+            if t.word.isalnum() and t.word not in STOPWORDS}
     cues = [t for i, t in enumerate(match.tokens) if t.hedge and _bears_on(match, i, said)]
     if cues and not claim.hedged:
         return [Finding("hedge", OVERSTATED, "the article is more careful: "
@@ -291,20 +320,37 @@ def _hedge(match: Clause, source: Reading, claim: Reading) -> list[Finding]:
 
 
 _RELATIVE = {"which", "who", "whose", "that"}
+_MODAL_ADJECTIVES = {"potential", "possible", "probable"}
 
 
 def _bears_on(clause: Clause, at: int, said: set[str]) -> bool:
-    """Whether the hedge at token ``at`` qualifies what a claim with the words ``said``
-    says. A modal that opens a relative clause ("multisets, sets which may contain copies")
-    qualifies only that clause: it bears on the claim only where the claim says what it
-    governs (its next content word: "a drug that may reduce deaths" → "reduces deaths" is
-    still overstated)."""
+    """Whether the hedge at token ``at`` qualifies what a claim with the content words
+    ``said`` says. A modal qualifies what follows it in its clause, not the words before it
+    (the study that reports it, its subject): "A study published in the Journal of X reveals
+    how cells may offer a way to restore Y" hedges restoring Y, not where it was published,
+    so a claim that says only words said before the modal has dropped nothing; one that
+    says anything more ("Vitamin C cures COVID-19" against "IV vitamin C … may be
+    feasible") is read against the hedge. A modal that opens a relative clause ("multisets, sets
+    which may contain copies") qualifies only that clause: it bears on the claim only where
+    the claim says what it governs (its next content word: "a drug that may reduce deaths"
+    → "reduces deaths" is still overstated). A modal adjective ("potential adverse effects")
+    qualifies the words it stands before (up to three), and bears on a claim that says one
+    of them. Other hedges ("suggest", "unclear")
+    bear on the whole clause."""
     cue = clause.tokens[at]
-    if cue.word not in MODALS or at == 0 or clause.tokens[at - 1].word not in _RELATIVE:
+    if cue.word not in MODALS:
         return True
-    governed = next((t.stem for t in clause.tokens[at + 1:]
-                     if t.word.isalnum() and t.word not in STOPWORDS), None)
-    return governed is None or governed in said
+    after = [t for t in clause.tokens[at + 1:] if t.word.isalnum() and t.word not in STOPWORDS]
+    if cue.word in _MODAL_ADJECTIVES:  # "monitored potential adverse effects": that phrase
+        phrase = []
+        for t in clause.tokens[at + 1:at + 4]:
+            if not t.word.isalnum() or t.word in STOPWORDS:
+                break
+            phrase.append(t)
+        return not phrase or bool(said & {t.stem for t in phrase})
+    if at and clause.tokens[at - 1].word in _RELATIVE:
+        return not after or after[0].stem in said
+    return not after or bool(said - {t.stem for t in clause.tokens[:at]})
 
 
 def _population(claim: Reading, source: Reading,

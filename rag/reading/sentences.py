@@ -162,11 +162,19 @@ class Clause:
     def negated(self, at: int) -> set[str]:
         """What the negation cue at token ``at`` denies: its own word where it carries one
         ("unchanged", "insignificant", "similar"), else the next two content words (a word
-        that carries its own denial among them: "not excluded" denies the exclusion)."""
+        that carries its own denial among them: "not excluded" denies the exclusion), and
+        the first two of each alternative joined to them by "or" or "nor": "did not lead to
+        any immune rejection or tumor formation" denies tumours as well."""
         cue = self.tokens[at]
         if cue.word not in NEGATIONS:
             return {cue.stem}
-        return {t.stem for t in self.scope(at)}
+        denied = {t.stem for t in self.scope(at)}
+        for i in range(at + 1, len(self.tokens)):
+            if self.tokens[i].word in _SCOPE_ENDS:
+                break
+            if self.tokens[i].word in ("or", "nor"):
+                denied |= {t.stem for t in self.scope(i)}
+        return denied
 
     def scope(self, at: int, reach: int = 2) -> list[Token]:
         """The content words a negation word at token ``at`` reaches: the next two, up to a

@@ -404,10 +404,9 @@ def test_numbers_and_populations_stay_with_the_rules_whatever_the_verifier_reads
         assert (check.status, check.kind) == (CONTRADICTED, kind)
 
 
-def test_a_hedge_of_another_clause_is_overruled_only_by_support_above_its_own_threshold():
-    evidence = _sentences("A study published in the Journal of Ovarian Research shows how "
-                          "stem cells may restore ovarian function.")
-    claim = "The study was published in the Journal of Ovarian Research."
+def test_a_hedge_is_overruled_only_by_support_above_its_own_threshold():
+    evidence = _sentences("In rats, stem cells may restore ovarian function.")
+    claim = "In rats, stem cells restore ovarian function."
     scores = np.array([0.9])
     rules = judge(claim, evidence, scores, 0.45)
     assert (rules.status, rules.kind) == (OVERSTATED, "hedge")
@@ -416,3 +415,37 @@ def test_a_hedge_of_another_clause_is_overruled_only_by_support_above_its_own_th
     assert judge(claim, evidence, scores, 0.45, verifier=lenient).status == SUPPORTED
     strict = ScriptedVerifier(reading, {"supports_at": 0.5, "hedges_at": 0.99})
     assert judge(claim, evidence, scores, 0.45, verifier=strict).status == OVERSTATED
+
+
+@pytest.mark.parametrize(("claim", "status"), [
+    ("The study was published in the Journal of Ovarian Research.", SUPPORTED),
+    ("Stem cells restore ovarian function.", OVERSTATED),
+    ("The study shows how stem cells restore ovarian function.", OVERSTATED),
+])
+def test_a_modal_hedges_what_follows_it_not_the_words_before_it(claim: str, status: str):
+    evidence = _sentences("A study published in the Journal of Ovarian Research shows how "
+                          "stem cells may restore ovarian function.")
+    assert judge(claim, evidence, np.array([0.9]), 0.45).status == status
+
+
+def test_a_claim_that_says_more_than_the_words_before_a_modal_is_read_against_it():
+    evidence = _sentences("The use of IV vitamin C in patients with COVID-19 may be feasible.")
+    check = judge("Vitamin C cures COVID-19.", evidence, np.array([0.9]), 0.45)
+    assert (check.status, check.kind) == (OVERSTATED, "hedge")
+
+
+@pytest.mark.parametrize(("claim", "kinds"), [
+    # looking for a thing does not say it was there: the denial does not contradict it
+    ("The researchers watched for immune rejection and tumours.", []),
+    ("The team tested for possible immune rejection.", []),
+    ("The stem cells led to immune rejection.", [("polarity", CONTRADICTED)]),
+    # a denial reaches each alternative joined by "or"
+    ("The stem cells caused tumours in some of the rats.", [("polarity", CONTRADICTED)]),
+    # "potential" qualifies "adverse effects", not the rest of the sentence
+    ("The team monitored adverse effects.", [("hedge", OVERSTATED)]),
+])
+def test_searches_denied_alternatives_and_modal_adjectives_are_read_in_their_scope(
+        claim: str, kinds: list[tuple[str, str]]):
+    source = read("The team monitored potential adverse effects, ensuring that the stem cells "
+                  "did not lead to any immune rejection or tumor formation.")
+    assert sorted({(f.kind, f.status) for f in compare(read(claim), source)}) == kinds
