@@ -19,6 +19,7 @@ costs well under a millisecond and is cached per sentence.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -40,6 +41,7 @@ from rag.reading.sentences import (
     all_populations,
     populations,
     read,
+    species,
 )
 from rag.reading.support import Evidence
 from rag.reading.verifier import PairReader, VerifierReading, Window, read_claim
@@ -418,7 +420,14 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
     sentence (with up to ``cited`` - 1 more above the threshold, for numbers a claim joins
     from two sentences) must bear out every number, code, polarity, direction, population
     and hedge, or else a sentence almost as close must bear it all out alone
-    (``close_rival``). The rest of the best sentence's article is its context."""
+    (``close_rival``). The rest of the best sentence's article is its context. A claim that
+    people are treated or helped, resting on a study in animals, is contradicted whatever
+    the support (``_people_from_animals``)."""
+    animal = _people_from_animals(claim, evidence, scores)
+    if animal is not None:
+        return ClaimCheck(claim, CONTRADICTED, "the study was in animals: "
+                          f"“{evidence[animal].text}”", [evidence[animal]],
+                          [round(float(scores[animal]), 4)], "population")
     if not evidence or float(np.max(scores)) < threshold:
         return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
     ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold]
@@ -433,6 +442,64 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
     if found is None:
         return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
     return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
+
+
+HUMAN_USE = re.compile(r"\b(clinical(ly)?|clinics?|doctors?|physicians?|hospitals?|bedside)\b",
+                        re.I)
+"""Words that put a question in people's care even where it names no people."""
+
+
+def animal_finding(statement: str, evidence: list[Evidence]) -> int | None:
+    """The finding that places the study in animals (its index), where the statement is
+    about people or clinical use and no finding stated without a hedge is about people: a
+    result in rats does not yet answer a question about women. None otherwise."""
+    asked = species(read(statement))
+    if not (asked == {"humans"} or (not asked and HUMAN_USE.search(statement))):
+        return None
+    animal = None
+    for i, e in enumerate(evidence):
+        if role(e.text, paragraph_of(e)) not in ("finding", "conclusion"):
+            continue
+        reading = read(e.text)
+        if reading.hedged:
+            continue
+        named = species(reading)
+        if "humans" in named:
+            return None
+        if named and animal is None:
+            animal = i
+    return animal
+
+
+_NOT_YET = re.compile(r"\b(needs?|needed|further|future|before|until|once|yet|remains?|"
+                      r"hurdles?)\b", re.I)
+"""Words that put a claim's use in people off to later ("needed before it can be used in
+patients"): such a claim agrees with a study in animals."""
+
+
+_CARE = re.compile(r"\b(therap\w*|treat\w*|drugs?|medicines?|cures?|cured|uses?|used|using|"
+                   r"prescri\w*|vaccin\w*|surger\w*|clinical(ly)?|clinics?|doctors?|"
+                   r"physicians?|hospitals?)\b", re.I)
+"""Words of care: a claim about people that says none of them ("a person can catch the
+virus from a surface") is not about treating people."""
+
+
+def _people_from_animals(claim: str, evidence: list[Evidence], scores: np.ndarray
+                         ) -> int | None:
+    """The finding that places the study in animals (its index in ``evidence``), where the
+    claim says plainly, without a hedge, a denial or a "not yet", that people are treated
+    or cared for (a word of care, ``_CARE``: "Doctors can already use this therapy on
+    women" of a study in rats), and the study it rests on (the article of the
+    best-supported sentence) has no finding about people stated without a hedge. None
+    otherwise."""
+    reading = read(claim)
+    if not evidence or reading.hedged or any(c.negations for c in reading.clauses) \
+            or _NOT_YET.search(claim) or not _CARE.search(claim):
+        return None
+    article = evidence[int(np.argmax(scores))].hit.chunk.article_id
+    same = [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
+    found = animal_finding(claim, [evidence[i] for i in same])
+    return None if found is None else same[found]
 
 
 RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})

@@ -382,6 +382,8 @@ def _population_of(tokens: list[Token], i: int) -> tuple[str, str] | None:
         return None
     if word in _SPECIES_ADJECTIVES and stem(after) in _MATERIAL:
         return None  # human umbilical cord mesenchymal stem cells: where cells came from
+    if after == "-" and i + 2 < len(tokens) and tokens[i + 2].word == "derived":
+        return None  # patient-derived virus, human-derived cells: where it came from
     for category in ("species", "age", "sex", "health", "setting"):
         group = _POPULATION.get(f"{category}:{word}")
         if group:

@@ -34,9 +34,9 @@ import numpy as np
 from rag.core.errors import RagError
 from rag.core.types import Article, Citation
 from rag.generation.generate import OptionReader
-from rag.reading.claims import NOT_FOUND, compare
+from rag.reading.claims import NOT_FOUND, animal_finding, compare
 from rag.reading.roles import paragraph_of, role
-from rag.reading.sentences import read, species
+from rag.reading.sentences import read
 from rag.reading.support import Evidence, SupportScorer, article_sentences
 
 HEAD = Path(__file__).with_name("verdict_head.json")
@@ -63,33 +63,6 @@ _STRONG_NEGATION = re.compile(
     r"influence|role|improvement|increase|reduction|predictive|value)|not (significantly|"
     r"associated|related|correlated|different|superior|effective|useful|necessary|"
     r"predictive)|nor|neither|failed to|unable to|cannot)\b", re.I)
-
-
-_HUMAN_USE = re.compile(r"\b(clinical(ly)?|clinics?|doctors?|physicians?|hospitals?|bedside)\b",
-                        re.I)
-"""Words that put a question in people's care even where it names no people."""
-
-
-def animal_finding(statement: str, evidence: list[Evidence]) -> int | None:
-    """The finding that places the study in animals (its index), where the statement is
-    about people or clinical use and no finding stated without a hedge is about people: a
-    result in rats does not yet answer a question about women. None otherwise."""
-    asked = species(read(statement))
-    if not (asked == {"humans"} or (not asked and _HUMAN_USE.search(statement))):
-        return None
-    animal = None
-    for i, e in enumerate(evidence):
-        if role(e.text, paragraph_of(e)) not in ("finding", "conclusion"):
-            continue
-        reading = read(e.text)
-        if reading.hedged:
-            continue
-        named = species(reading)
-        if "humans" in named:
-            return None
-        if named and animal is None:
-            animal = i
-    return animal
 
 
 def statement_of(question: str) -> str:

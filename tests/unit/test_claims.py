@@ -13,7 +13,7 @@ from rag.core.text import numbers
 from rag.core.types import Hit
 from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge
 from rag.reading.roles import role
-from rag.reading.sentences import read
+from rag.reading.sentences import read, species
 from rag.reading.support import Evidence
 from tests.fakes import ScriptedVerifier
 
@@ -449,3 +449,27 @@ def test_searches_denied_alternatives_and_modal_adjectives_are_read_in_their_sco
     source = read("The team monitored potential adverse effects, ensuring that the stem cells "
                   "did not lead to any immune rejection or tumor formation.")
     assert sorted({(f.kind, f.status) for f in compare(read(claim), source)}) == kinds
+
+
+@pytest.mark.parametrize(("claim", "status"), [
+    ("Doctors can already use this therapy on women.", CONTRADICTED),
+    ("The treatment is ready for clinical practice.", CONTRADICTED),
+    # put off to later, or not about care: a study in rats does not contradict it
+    ("More research is needed before the therapy can be used in patients.", NOT_FOUND),
+    ("Women often have low hormone levels.", NOT_FOUND),
+])
+def test_a_claim_of_care_for_people_resting_on_a_study_in_rats_is_contradicted(
+        claim: str, status: str):
+    evidence = _sentences(
+        "The researchers employed a rat model of ovarian insufficiency.",
+        "Stem cell therapy restored ovarian function in treated rats.",
+        "The cells could potentially be a treatment option for women.")
+    check = judge(claim, evidence, np.array([0.3, 0.3, 0.3]), 0.45)
+    assert check.status == status
+    if status == CONTRADICTED:
+        assert check.kind == "population" and "rat" in check.reason
+
+
+def test_a_species_word_naming_where_material_came_from_is_not_the_population_studied():
+    assert species(read("Camostat blocks infection with patient-derived SARS-CoV-2.")) == set()
+    assert species(read("Camostat blocks infection in patients.")) == {"humans"}
