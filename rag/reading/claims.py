@@ -428,6 +428,9 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
         return ClaimCheck(claim, CONTRADICTED, "the study was in animals: "
                           f"“{evidence[animal].text}”", [evidence[animal]],
                           [round(float(scores[animal]), 4)], "population")
+    on_study = _study_population(claim, evidence, scores)
+    if on_study is not None:
+        return on_study
     if not evidence or float(np.max(scores)) < threshold:
         return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
     ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold]
@@ -500,6 +503,45 @@ def _people_from_animals(claim: str, evidence: list[Evidence], scores: np.ndarra
     same = [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
     found = animal_finding(claim, [evidence[i] for i in same])
     return None if found is None else same[found]
+
+
+_STUDY_WORDS = {stem(w) for w in (
+    "study studies studied experiment experiments experimental research trial trials work "
+    "test tests tested done conducted performed carried out model models used use using "
+    "researchers scientists team investigators authors").split()}
+"""Words a claim uses to speak of the study itself ("The experiments were done in rats")."""
+
+
+def _study_population(claim: str, evidence: list[Evidence], scores: np.ndarray
+                      ) -> ClaimCheck | None:
+    """A claim that says only who or what the study was on ("The study was done in mice"):
+    borne out by a finding, method or conclusion of the study it rests on (the article of
+    the best-supported sentence) that names the claim's species without a hedge, and
+    contradicted by one that names only others. Such a short claim shares too few words
+    with any sentence for the support score to find the one that names the species. None
+    for any other claim, or where the article names no species plainly."""
+    reading = read(claim)
+    asked = species(reading)
+    named = {w for groups in populations(reading).values() for w in groups.values()}
+    content = {t.stem for c in reading.clauses for t in c.tokens
+               if t.word.isalnum() and t.word not in STOPWORDS and t.word not in named}
+    if not evidence or not asked or not content <= _STUDY_WORDS \
+            or any(c.negations for c in reading.clauses) or reading.hedged:
+        return None
+    article = evidence[int(np.argmax(scores))].hit.chunk.article_id
+    found = [(i, species(read(e.text))) for i, e in enumerate(evidence)
+             if e.hit.chunk.article_id == article and not read(e.text).hedged
+             and role(e.text, paragraph_of(e)) in ("finding", "method", "conclusion")]
+    found = [(i, named) for i, named in found if named]
+    if not found:
+        return None
+    same = next((i for i, named in found if named & asked), None)
+    if same is not None:
+        return ClaimCheck(claim, SUPPORTED, "", [evidence[same]], [round(float(scores[same]), 4)])
+    i, other = found[0]
+    return ClaimCheck(claim, CONTRADICTED, f"the study was in {', '.join(sorted(other))}: "
+                      f"“{evidence[i].text}”", [evidence[i]], [round(float(scores[i]), 4)],
+                      "population")
 
 
 RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})

@@ -473,3 +473,20 @@ def test_a_claim_of_care_for_people_resting_on_a_study_in_rats_is_contradicted(
 def test_a_species_word_naming_where_material_came_from_is_not_the_population_studied():
     assert species(read("Camostat blocks infection with patient-derived SARS-CoV-2.")) == set()
     assert species(read("Camostat blocks infection in patients.")) == {"humans"}
+
+
+@pytest.mark.parametrize(("claim", "status"), [
+    ("The study was done in mice.", CONTRADICTED),
+    ("The experiments were done in rats.", SUPPORTED),
+    # "human subjects" of a future study and a hedged hope for women are not the study's
+    ("The study was conducted in humans.", CONTRADICTED),
+    # a claim that says more than who was studied is read as any other
+    ("Rats recovered ovarian function.", NOT_FOUND),
+])
+def test_a_claim_of_who_was_studied_is_read_against_the_species_the_study_names(
+        claim: str, status: str):
+    evidence = _sentences(
+        "The researchers employed a rat model of ovarian insufficiency.",
+        "Future research is essential to understand the effects in human subjects.",
+        "The cells could potentially be a treatment option for women.")
+    assert judge(claim, evidence, np.array([0.3, 0.3, 0.3]), 0.45).status == status
