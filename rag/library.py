@@ -37,7 +37,7 @@ from rag.index.vectorstores import VectorBackend
 from rag.reading.claims import ClaimCheck, judge
 from rag.reading.compare import Comparison, compare_articles
 from rag.reading.judge import configured_reader
-from rag.reading.support import SupportScorer, WordWeights, evidence_sentences
+from rag.reading.support import SupportScorer, WordWeights, evidence_sentences, with_article
 from rag.reading.verifier import PairReader
 from rag.sources.watch import Source, Watchlist
 
@@ -182,6 +182,9 @@ class Library:
             raise RagError(f"no article {article_id!r} in the index; see 'rag list'")
         hits = self.search(claim, k, Filters(article_ids=[article_id]) if article_id else None)
         evidence = evidence_sentences(hits)
+        about = self.store.article(hits[0].chunk.article_id) if hits else None
+        if about is not None:
+            evidence = with_article(evidence, about)
         scores = self.scorer().scores([claim], evidence)[0]
         return judge(claim, evidence, scores, self.settings.support_threshold,
                      verifier=self.statement_reader)

@@ -423,7 +423,7 @@ def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, thresho
     (``close_rival``). The rest of the best sentence's article is its context. A claim that
     people are treated or helped, resting on a study in animals, is contradicted whatever
     the support (``_people_from_animals``)."""
-    animal = _people_from_animals(claim, evidence, scores)
+    animal = _people_from_animals(claim, evidence)
     if animal is not None:
         return ClaimCheck(claim, CONTRADICTED, "the study was in animals: "
                           f"“{evidence[animal].text}”", [evidence[animal]],
@@ -487,19 +487,18 @@ _CARE = re.compile(r"\b(therap\w*|treat\w*|drugs?|medicines?|cures?|cured|uses?|
 virus from a surface") is not about treating people."""
 
 
-def _people_from_animals(claim: str, evidence: list[Evidence], scores: np.ndarray
-                         ) -> int | None:
+def _people_from_animals(claim: str, evidence: list[Evidence]) -> int | None:
     """The finding that places the study in animals (its index in ``evidence``), where the
     claim says plainly, without a hedge, a denial or a "not yet", that people are treated
     or cared for (a word of care, ``_CARE``: "Doctors can already use this therapy on
-    women" of a study in rats), and the study it rests on (the article of the
-    best-supported sentence) has no finding about people stated without a hedge. None
-    otherwise."""
+    women" of a study in rats), and the study it is about (the article of the first
+    evidence sentence: the best-retrieved passage's) has no finding about people stated
+    without a hedge. None otherwise."""
     reading = read(claim)
     if not evidence or reading.hedged or any(c.negations for c in reading.clauses) \
             or _NOT_YET.search(claim) or not _CARE.search(claim):
         return None
-    article = evidence[int(np.argmax(scores))].hit.chunk.article_id
+    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
     same = [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
     found = animal_finding(claim, [evidence[i] for i in same])
     return None if found is None else same[found]
@@ -515,8 +514,9 @@ _STUDY_WORDS = {stem(w) for w in (
 def _study_population(claim: str, evidence: list[Evidence], scores: np.ndarray
                       ) -> ClaimCheck | None:
     """A claim that says only who or what the study was on ("The study was done in mice"):
-    borne out by a finding, method or conclusion of the study it rests on (the article of
-    the best-supported sentence) that names the claim's species without a hedge, and
+    borne out by a finding, method or conclusion of the study it is about (the article of
+    the first evidence sentence: the best-retrieved passage's) that names the claim's
+    species without a hedge, and
     contradicted by one that names only others. Such a short claim shares too few words
     with any sentence for the support score to find the one that names the species. None
     for any other claim, or where the article names no species plainly."""
@@ -528,7 +528,7 @@ def _study_population(claim: str, evidence: list[Evidence], scores: np.ndarray
     if not evidence or not asked or not content <= _STUDY_WORDS \
             or any(c.negations for c in reading.clauses) or reading.hedged:
         return None
-    article = evidence[int(np.argmax(scores))].hit.chunk.article_id
+    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
     found = [(i, species(read(e.text))) for i, e in enumerate(evidence)
              if e.hit.chunk.article_id == article and not read(e.text).hedged
              and role(e.text, paragraph_of(e)) in ("finding", "method", "conclusion")]

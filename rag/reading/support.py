@@ -60,6 +60,15 @@ def article_sentences(article: Article, n: int = 1) -> list[Evidence]:
     return [Evidence(n, whole, a, b, article.text[a:b]) for a, b in sentence_spans(article.text)]
 
 
+def with_article(evidence: list[Evidence], article: Article) -> list[Evidence]:
+    """``evidence``, then every other sentence of ``article`` (the one the best passage comes
+    from), so what the claim check reads of the whole study (who it was on, whether its
+    findings are in animals) reads all of it, not only the passages retrieved."""
+    held = {(e.hit.chunk.article_id, e.start, e.end) for e in evidence}
+    return evidence + [e for e in article_sentences(article)
+                       if (article.id, e.start, e.end) not in held]
+
+
 class WordWeights:
     """Inverse document frequency of content words over a set of passages; a word never seen
     weighs most, since nothing in the articles can vouch for it."""

@@ -40,11 +40,16 @@ def test_the_model_reads_paraphrases_and_denials_in_other_words_as_a_reader_does
 
 SEED_CASES = {  # a reader's wording about the seed article -> what a careful reader accepts
     "The treatment is ready for clinical practice.": {"contradicted", "overstated"},
-    # the article says "critical hurdles … before … clinical practice" and tested rats; the
-    # judge finds no window that says so for this wording and doubts it: not borne out
-    "Doctors can already use this therapy on women.": {"contradicted", "overstated",
-                                                       "not found"},
+    # a plain claim of care for women, where the study's findings are all in rats
+    "Doctors can already use this therapy on women.": {"contradicted", "overstated"},
     "The stem cells caused tumours in some of the rats.": {"contradicted"},
+    # who the study was on, against the species its own findings name
+    "The study was done in mice.": {"contradicted"},
+    "The experiments were done in rats.": {"supported"},
+    # looked for, not found: the article's denial does not contradict it
+    "The researchers watched for immune rejection and tumours.": {"supported"},
+    # the "may" of "… may offer a promising avenue" hedges the avenue, not the journal
+    "The study was published in the Journal of Ovarian Research.": {"supported"},
 }
 
 
@@ -60,13 +65,3 @@ def test_rag_check_reads_the_seed_statements_as_a_reader_does(
     found = checked(sample_index[0], tmp_path, list(SEED_CASES))
     assert {claim: found[claim] in expected for claim, expected in SEED_CASES.items()} == \
         dict.fromkeys(SEED_CASES, True), found
-
-
-@pytest.mark.xfail(strict=True, reason="the rules read the hedge of another clause ('may "
-                   "offer') as the claim's; the judge may overrule a hedge only at support "
-                   "≥ hedges_at, which calibration left at never "
-                   "(rag/reading/judge-calibration.json)")
-def test_a_hedge_of_another_clause_does_not_make_a_plain_fact_overstated(
-        sample_index: tuple[Path, dict], tmp_path: Path):
-    claim = "The study was published in the Journal of Ovarian Research."
-    assert checked(sample_index[0], tmp_path, [claim])[claim] == "supported"
