@@ -34,7 +34,7 @@ from rag.index.generations import current_generation
 from rag.index.ingest import ingest, ingest_articles
 from rag.index.store import Store
 from rag.index.vectorstores import VectorBackend
-from rag.reading.claims import ClaimCheck, judge
+from rag.reading.check import ClaimCheck, judge
 from rag.reading.compare import Comparison, compare_articles
 from rag.reading.judge import configured_reader
 from rag.reading.support import SupportScorer, WordWeights, evidence_sentences, with_article

@@ -27,7 +27,7 @@ from rag.core.text import TRAILING_CLAUSE, sentence_spans, trimmings
 from rag.core.types import Article, Span, Summary, SummarySentence
 from rag.generation.generate import Generator, Message
 from rag.index.chunking import Tokenizer, sentence_units
-from rag.reading.claims import ClaimCheck, judge
+from rag.reading.check import ClaimCheck, judge
 from rag.reading.evidence import long_word_chars
 from rag.reading.support import Evidence, SupportScorer, article_sentences
 from rag.reading.verifier import PairReader

@@ -1,5 +1,5 @@
 """`rag eval calibrate-checker`: the thresholds at which the trained verifier's readings
-overrule the rules (``rag.reading.claims.reconcile``), chosen on the dev pair sets.
+overrule the rules (``rag.reading.check.reconcile``), chosen on the dev pair sets.
 
 Each claim sentence of each pair is read once — the rules' check and the verifier's reading
 of its best windows — and every combination of thresholds on a grid is then scored without
@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.evaluation.pairs import pair_status, part_of, read_pair, scores
-from rag.reading.claims import ClaimCheck, reconcile, rule_check, without_purposes
+from rag.reading.check import ClaimCheck, reconcile, rule_check, without_purposes
 from rag.reading.support import Evidence, SupportScorer
 from rag.reading.verifier import PairReader, VerifierReading, read_claim
 

@@ -22,7 +22,8 @@ from tqdm import tqdm
 from rag.core.text import sentence_spans
 from rag.core.types import Article
 from rag.evaluation.verifier_train import trained_half
-from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, ClaimCheck, judge
+from rag.reading.check import ClaimCheck, judge
+from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED
 from rag.reading.support import Evidence, SupportScorer, WordWeights, article_sentences
 from rag.reading.verifier import PairReader
 from rag.sources.corpus import normalize

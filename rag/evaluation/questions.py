@@ -23,8 +23,8 @@ from rag.core.errors import RagError
 from rag.core.settings import Settings
 from rag.core.types import Answer, Citation
 from rag.library import Library
+from rag.reading.check import objection
 from rag.reading.cite import extractive_answer
-from rag.reading.claims import objection
 from rag.reading.sentences import read
 
 _LABELS = {"yes": "yes", "no": "no", "maybe": "unclear"}

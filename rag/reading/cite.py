@@ -13,16 +13,8 @@ import numpy as np
 
 from rag.core.text import sentence_spans, trimmings
 from rag.core.types import AnswerSentence, Citation, Hit
-from rag.reading.claims import (
-    NOT_FOUND,
-    SUPPORTED,
-    ClaimCheck,
-    Finding,
-    close_rival,
-    context_of,
-    objection,
-    reconcile,
-)
+from rag.reading.check import ClaimCheck, close_rival, context_of, objection, reconcile
+from rag.reading.claims import NOT_FOUND, SUPPORTED, Finding
 from rag.reading.support import Evidence, SupportScorer, evidence_sentences
 from rag.reading.verifier import PairReader, read_claim
 

@@ -10,8 +10,8 @@ source sentences a claim is about; this module compares the two sentences' readi
 - population and setting: species, age group, sex, patients vs healthy, in vitro vs in vivo;
 - hedges: a claim that drops the source's "may", "suggests", "preliminary" or "in rats".
 
-Each checked sentence gets one status — supported, contradicted, overstated, not found —
-with the reason in the source's own words ("the article says “35%”").
+Each finding has a kind, the status it leads to and a reason in the source's own words ("the
+article says “35%”"); ``rag.reading.check`` turns them into one status per claim.
 Rules, not a model: no natural-language-inference model ships its weights on PyPI (see
 ../shared/MODELS.md), and these readings are exact where a small model guesses. A reading
 costs well under a millisecond and is cached per sentence.
@@ -19,17 +19,12 @@ costs well under a millisecond and is cached per sentence.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
-
-import numpy as np
 
 from rag.core.text import STOPWORDS, Quantity, stem
-from rag.reading.roles import paragraph_of, reports_aim, role
 from rag.reading.sentences import (
     ASSERTED_DENIALS,
     COMPATIBLE,
@@ -40,14 +35,12 @@ from rag.reading.sentences import (
     Token,
     all_populations,
     populations,
-    read,
-    species,
 )
-from rag.reading.support import Evidence
-from rag.reading.verifier import PairReader, VerifierReading, Window, read_claim
 
 SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND = \
     "supported", "contradicted", "overstated", "not found"
+
+
 STATUSES = (SUPPORTED, CONTRADICTED, OVERSTATED, NOT_FOUND)
 
 
@@ -60,30 +53,6 @@ class Finding:
     status: str
     reason: str
     unit: str = ""  # of a number finding: the unit both numbers share ("" for none)
-
-
-@dataclass
-class ClaimCheck:
-    """A claim's status and the source sentences it was judged against (best first)."""
-
-    claim: str
-    status: str
-    reason: str
-    evidence: list[Evidence] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    kind: str = ""
-
-    @property
-    def supported(self) -> bool:
-        return self.status == SUPPORTED
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``rag check``: the claim, its status, the reason, the cited spans."""
-        return {"claim": self.claim, "status": self.status, "reason": self.reason,
-                "kind": self.kind or None,
-                "citations": [asdict(e.citation(s)) for e, s in zip(self.evidence, self.scores,
-                                                                    strict=True)]}
-
 
 
 def compare(claim: Reading, source: Reading, others: Sequence[Reading] = (),
@@ -267,6 +236,8 @@ _SEARCHES = {stem(w) for w in (
     "examine examined").split()}
 """Verbs of looking for something: "watched for X" says X was looked for, not that it was
 there."""
+
+
 _LOOKED_FOR_QUALIFIERS = {stem(w) for w in (
     "possible potential any sign signs evidence presence occurrence").split()}
 
@@ -322,6 +293,8 @@ def _hedge(match: Clause, source: Reading, claim: Reading) -> list[Finding]:
 
 
 _RELATIVE = {"which", "who", "whose", "that"}
+
+
 _MODAL_ADJECTIVES = {"potential", "possible", "probable"}
 
 
@@ -378,237 +351,3 @@ def _population(claim: Reading, source: Reading,
         findings.append(Finding("hedge", OVERSTATED,
                                 f"the article says this was in {animals[0]}"))
     return findings
-
-
-_PRECEDENCE = {CONTRADICTED: 0, OVERSTATED: 1, NOT_FOUND: 2}
-
-
-def objection(claim: str, cited: list[Evidence], context: Sequence[Evidence] = ()
-               ) -> Finding | None:
-    """What keeps ``claim`` from being supported by the sentences it cites (the first one
-    it rests on most), or None when they bear it out. ``context``: other sentences of the
-    first one's article."""
-    readings = [read(e.text) for e in cited]
-    findings = compare(read(claim), readings[0], readings[1:], [read(e.text) for e in context])
-    return min(findings, key=lambda f: _PRECEDENCE[f.status]) if findings else None
-
-
-def judge(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: float,
-          cited: int = 2, verifier: PairReader | None = None) -> ClaimCheck:
-    """The claim's status against the evidence sentences (``scores``: their support for the
-    claim): the rules' reading (``rule_check``), then, with a trained ``verifier``, its
-    reading of the best windows where it is the better reader (``reconcile``)."""
-    scores = without_purposes(claim, evidence, scores)
-    check = rule_check(claim, evidence, scores, threshold, cited)
-    if verifier is None or not evidence:
-        return check
-    return reconcile(check, read_claim(verifier, claim, evidence, scores), evidence, scores,
-                     verifier.thresholds)
-
-
-def without_purposes(claim: str, evidence: list[Evidence], scores: np.ndarray) -> np.ndarray:
-    """``scores`` with the sentences giving a study's purpose at 0, unless the claim is
-    about the purpose itself: "we asked whether X" does not say that X."""
-    if _about_aim(claim):
-        return scores
-    return np.where([role(e.text, paragraph_of(e)) == "purpose" for e in evidence], 0.0, scores)
-
-
-def rule_check(claim: str, evidence: list[Evidence], scores: np.ndarray, threshold: float,
-               cited: int = 2) -> ClaimCheck:
-    """The rules' reading. Not found when no sentence clears ``threshold``; else the best
-    sentence (with up to ``cited`` - 1 more above the threshold, for numbers a claim joins
-    from two sentences) must bear out every number, code, polarity, direction, population
-    and hedge, or else a sentence almost as close must bear it all out alone
-    (``close_rival``). The rest of the best sentence's article is its context. A claim that
-    people are treated or helped, resting on a study in animals, is contradicted whatever
-    the support (``_people_from_animals``)."""
-    animal = _people_from_animals(claim, evidence)
-    if animal is not None:
-        return ClaimCheck(claim, CONTRADICTED, "the study was in animals: "
-                          f"“{evidence[animal].text}”", [evidence[animal]],
-                          [round(float(scores[animal]), 4)], "population")
-    on_study = _study_population(claim, evidence, scores)
-    if on_study is not None:
-        return on_study
-    if not evidence or float(np.max(scores)) < threshold:
-        return ClaimCheck(claim, NOT_FOUND, "no sentence of the articles says this")
-    ranked = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold]
-    order = ranked[:cited]
-    chosen = [evidence[i] for i in order]
-    found = objection(claim, chosen, context_of(chosen[0], evidence))
-    if found is not None:
-        rival = close_rival(claim, evidence, scores, ranked[0], threshold)
-        if rival is not None:
-            order, chosen, found = [rival], [evidence[rival]], None
-    kept_scores = [round(float(scores[i]), 4) for i in order]
-    if found is None:
-        return ClaimCheck(claim, SUPPORTED, "", chosen, kept_scores)
-    return ClaimCheck(claim, found.status, found.reason, chosen, kept_scores, found.kind)
-
-
-HUMAN_USE = re.compile(r"\b(clinical(ly)?|clinics?|doctors?|physicians?|hospitals?|bedside)\b",
-                        re.I)
-"""Words that put a question in people's care even where it names no people."""
-
-
-def animal_finding(statement: str, evidence: list[Evidence]) -> int | None:
-    """The finding that places the study in animals (its index), where the statement is
-    about people or clinical use and no finding stated without a hedge is about people: a
-    result in rats does not yet answer a question about women. None otherwise."""
-    asked = species(read(statement))
-    if not (asked == {"humans"} or (not asked and HUMAN_USE.search(statement))):
-        return None
-    animal = None
-    for i, e in enumerate(evidence):
-        if role(e.text, paragraph_of(e)) not in ("finding", "conclusion"):
-            continue
-        reading = read(e.text)
-        if reading.hedged:
-            continue
-        named = species(reading)
-        if "humans" in named:
-            return None
-        if named and animal is None:
-            animal = i
-    return animal
-
-
-_NOT_YET = re.compile(r"\b(needs?|needed|further|future|before|until|once|yet|remains?|"
-                      r"hurdles?)\b", re.I)
-"""Words that put a claim's use in people off to later ("needed before it can be used in
-patients"): such a claim agrees with a study in animals."""
-
-
-_CARE = re.compile(r"\b(therap\w*|treat\w*|drugs?|medicines?|cures?|cured|uses?|used|using|"
-                   r"prescri\w*|vaccin\w*|surger\w*|clinical(ly)?|clinics?|doctors?|"
-                   r"physicians?|hospitals?)\b", re.I)
-"""Words of care: a claim about people that says none of them ("a person can catch the
-virus from a surface") is not about treating people."""
-
-
-def _people_from_animals(claim: str, evidence: list[Evidence]) -> int | None:
-    """The finding that places the study in animals (its index in ``evidence``), where the
-    claim says plainly, without a hedge, a denial or a "not yet", that people are treated
-    or cared for (a word of care, ``_CARE``: "Doctors can already use this therapy on
-    women" of a study in rats), and the study it is about (the article of the first
-    evidence sentence: the best-retrieved passage's) has no finding about people stated
-    without a hedge. None otherwise."""
-    reading = read(claim)
-    if not evidence or reading.hedged or any(c.negations for c in reading.clauses) \
-            or _NOT_YET.search(claim) or not _CARE.search(claim):
-        return None
-    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
-    same = [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
-    found = animal_finding(claim, [evidence[i] for i in same])
-    return None if found is None else same[found]
-
-
-_STUDY_WORDS = {stem(w) for w in (
-    "study studies studied experiment experiments experimental research trial trials work "
-    "test tests tested done conducted performed carried out model models used use using "
-    "researchers scientists team investigators authors").split()}
-"""Words a claim uses to speak of the study itself ("The experiments were done in rats")."""
-
-
-def _study_population(claim: str, evidence: list[Evidence], scores: np.ndarray
-                      ) -> ClaimCheck | None:
-    """A claim that says only who or what the study was on ("The study was done in mice"):
-    borne out by a finding, method or conclusion of the study it is about (the article of
-    the first evidence sentence: the best-retrieved passage's) that names the claim's
-    species without a hedge, and
-    contradicted by one that names only others. Such a short claim shares too few words
-    with any sentence for the support score to find the one that names the species. None
-    for any other claim, or where the article names no species plainly."""
-    reading = read(claim)
-    asked = species(reading)
-    named = {w for groups in populations(reading).values() for w in groups.values()}
-    content = {t.stem for c in reading.clauses for t in c.tokens
-               if t.word.isalnum() and t.word not in STOPWORDS and t.word not in named}
-    if not evidence or not asked or not content <= _STUDY_WORDS \
-            or any(c.negations for c in reading.clauses) or reading.hedged:
-        return None
-    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
-    found = [(i, species(read(e.text))) for i, e in enumerate(evidence)
-             if e.hit.chunk.article_id == article and not read(e.text).hedged
-             and role(e.text, paragraph_of(e)) in ("finding", "method", "conclusion")]
-    found = [(i, named) for i, named in found if named]
-    if not found:
-        return None
-    same = next((i for i, named in found if named & asked), None)
-    if same is not None:
-        return ClaimCheck(claim, SUPPORTED, "", [evidence[same]], [round(float(scores[same]), 4)])
-    i, other = found[0]
-    return ClaimCheck(claim, CONTRADICTED, f"the study was in {', '.join(sorted(other))}: "
-                      f"“{evidence[i].text}”", [evidence[i]], [round(float(scores[i]), 4)],
-                      "population")
-
-
-RULES_OVER_VERIFIER = frozenset({"number", "code", "population"})
-"""Findings of the rules that stand whatever the verifier reads: a number with its unit, a
-code, a population are exact readings, where a small cross-encoder guesses."""
-
-
-def reconcile(check: ClaimCheck, reading: VerifierReading, evidence: list[Evidence],
-              scores: np.ndarray, thresholds: dict[str, float]) -> ClaimCheck:
-    """The rules' check with the verifier's reading over it (``thresholds``: see
-    ``rag.reading.verifier.THRESHOLDS``): a window it reads as contradicting the claim makes it
-    contradicted, whatever wording the rules matched; a claim the rules passed that no
-    window supports is not found (on-topic is not said); a claim the rules missed or found
-    hedged that a window plainly supports is supported. Numbers, codes and populations stay
-    with the rules (``RULES_OVER_VERIFIER``)."""
-    if check.kind in RULES_OVER_VERIFIER:
-        return check
-
-    def cited(window: Window) -> tuple[list[Evidence], list[float]]:
-        return ([evidence[i] for i in window.members],
-                [round(float(scores[i]), 4) for i in window.members])
-
-    if reading.contradicted >= thresholds["contradicts_at"] and reading.contradicting \
-            and reading.contradicted > reading.supported:
-        said = reading.contradicting.text
-        return ClaimCheck(check.claim, CONTRADICTED, f"the article says otherwise: “{said}”",
-                          *cited(reading.contradicting), "verifier")
-    needed = thresholds["supports_at"] if check.status == NOT_FOUND else \
-        thresholds["hedges_at"] if check.kind == "hedge" else None
-    if needed is not None and reading.supported >= needed and reading.supporting:
-        return ClaimCheck(check.claim, SUPPORTED, "", *cited(reading.supporting))
-    if check.status == SUPPORTED and reading.supported < thresholds["doubts_below"]:
-        return replace(check, status=NOT_FOUND, kind="verifier",
-                       reason="the articles are about this but do not say it")
-    return check
-
-
-def _about_aim(claim: str) -> bool:
-    """Whether ``claim`` is about what a study set out to do: a purpose, or a report of it
-    (``reports_aim``) with no change or denial of its own ("we compared A with B, and A
-    lost less" says a result)."""
-    return role(claim) == "purpose" or reports_aim(claim) and not any(
-        t.direction or t.word in NEGATIONS for c in read(claim).clauses for t in c.tokens)
-
-
-RIVAL_MARGIN = 0.1
-"""How much less support a sentence may have than the best one and still bear a claim out
-on its own. An article often says a thing twice in different words (a finding, then again
-within a longer, hedged sentence); the sentence a claim matches best is not always the one
-it restates. Wider margins let loosely related sentences vouch for altered claims (0.2 lets
-1 in 100 altered directions, hedges and populations through on eval/claims-dev.jsonl; 0.1
-and 0.15 none)."""
-
-
-def close_rival(claim: str, evidence: list[Evidence], scores: np.ndarray, best: int,
-                threshold: float, tried: int = 3) -> int | None:
-    """The first of the next ``tried`` best sentences after ``best`` (those above
-    ``threshold`` and within ``RIVAL_MARGIN`` of its support) that bears ``claim`` out by
-    itself (None: none does)."""
-    floor = max(threshold, float(scores[best]) - RIVAL_MARGIN)
-    for i in [int(i) for i in np.argsort(-scores) if i != best and scores[i] >= floor][:tried]:
-        if objection(claim, [evidence[i]], context_of(evidence[i], evidence)) is None:
-            return i
-    return None
-
-
-def context_of(sentence: Evidence, evidence: Sequence[Evidence]) -> list[Evidence]:
-    """The other evidence sentences of ``sentence``'s article."""
-    article = sentence.hit.chunk.article_id
-    return [e for e in evidence if e.hit.chunk.article_id == article and e is not sentence]

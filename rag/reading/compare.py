@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.core.errors import RagError
 from rag.core.types import MAX_ARTICLES, MIN_ARTICLES, Article
-from rag.reading.claims import judge
+from rag.reading.check import judge
 from rag.reading.disagree import disagree_on
 from rag.reading.roles import paragraph_of, role
 from rag.reading.support import Evidence, SupportScorer, article_sentences

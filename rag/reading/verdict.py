@@ -34,9 +34,10 @@ import numpy as np
 from rag.core.errors import RagError
 from rag.core.types import Article, Citation
 from rag.generation.generate import OptionReader
-from rag.reading.claims import NOT_FOUND, animal_finding, compare
+from rag.reading.claims import NOT_FOUND, compare
 from rag.reading.roles import paragraph_of, role
 from rag.reading.sentences import read
+from rag.reading.study import animal_finding
 from rag.reading.support import Evidence, SupportScorer, article_sentences
 
 HEAD = Path(__file__).with_name("verdict_head.json")

@@ -11,7 +11,8 @@ import pytest
 from rag import Library
 from rag.core.text import numbers
 from rag.core.types import Hit
-from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare, judge
+from rag.reading.check import judge
+from rag.reading.claims import CONTRADICTED, NOT_FOUND, OVERSTATED, SUPPORTED, compare
 from rag.reading.roles import role
 from rag.reading.sentences import read, species
 from rag.reading.support import Evidence

@@ -13,7 +13,7 @@ import pytest
 from rag import RagError
 from rag.core.settings import Settings
 from rag.core.types import Article
-from rag.reading.claims import judge
+from rag.reading.check import judge
 from rag.reading.judge import ModelJudge, configured_reader
 from rag.reading.support import article_sentences
 from rag.reading.verifier import calibrated, read_claim
