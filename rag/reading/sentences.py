@@ -179,14 +179,14 @@ class Clause:
     def scope(self, at: int, reach: int = 2) -> list[Token]:
         """The content words a negation word at token ``at`` reaches: the next two, up to a
         comma, past "reach", "show", "statistical"…"""
-        after = []
+        after: list[Token] = []
         for t in self.tokens[at + 1:]:
-            if t.word in _SCOPE_ENDS:
+            if t.word in _SCOPE_ENDS or len(after) == reach:
                 break
             if t.word.isalnum() and t.word not in STOPWORDS and t.word not in NEGATIONS \
                     and t.stem not in _PASSED_OVER:
                 after.append(t)
-        return after[:reach]
+        return after
 
     def objects(self, at: int) -> list[Token]:
         """What the negation word at token ``at`` speaks of, for telling whether another

@@ -51,10 +51,16 @@ patients"): such a claim agrees with a study in animals."""
 
 
 _CARE = re.compile(r"\b(therap\w*|treat\w*|drugs?|medicines?|cures?|cured|uses?|used|using|"
-                   r"prescri\w*|vaccin\w*|surger\w*|clinical(ly)?|clinics?|doctors?|"
-                   r"physicians?|hospitals?)\b", re.I)
-"""Words of care: a claim about people that says none of them ("a person can catch the
-virus from a surface") is not about treating people."""
+                   r"prescri\w*|vaccin\w*|surger\w*)\b|" + HUMAN_USE.pattern, re.I)
+"""Words of care, and of people's care (``HUMAN_USE``): a claim about people that says none
+of them ("a person can catch the virus from a surface") is not about treating people."""
+
+
+def _the_study(evidence: list[Evidence]) -> list[int]:
+    """The indexes of the sentences of the study a claim is about: the article of the first
+    evidence sentence (the best-retrieved passage's)."""
+    article = evidence[0].hit.chunk.article_id
+    return [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
 
 
 def people_from_animals(claim: str, evidence: list[Evidence]) -> int | None:
@@ -68,8 +74,7 @@ def people_from_animals(claim: str, evidence: list[Evidence]) -> int | None:
     if not evidence or reading.hedged or any(c.negations for c in reading.clauses) \
             or _NOT_YET.search(claim) or not _CARE.search(claim):
         return None
-    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
-    same = [i for i, e in enumerate(evidence) if e.hit.chunk.article_id == article]
+    same = _the_study(evidence)
     found = animal_finding(claim, [evidence[i] for i in same])
     return None if found is None else same[found]
 
@@ -96,10 +101,10 @@ def who_was_studied(claim: str, evidence: list[Evidence]) -> tuple[int, bool] | 
     if not evidence or not asked or not content <= _STUDY_WORDS \
             or any(c.negations for c in reading.clauses) or reading.hedged:
         return None
-    article = evidence[0].hit.chunk.article_id  # the best-retrieved passage's
-    found = [(i, species(read(e.text))) for i, e in enumerate(evidence)
-             if e.hit.chunk.article_id == article and not read(e.text).hedged
-             and role(e.text, paragraph_of(e)) in ("finding", "method", "conclusion")]
+    found = [(i, species(read(evidence[i].text))) for i in _the_study(evidence)
+             if not read(evidence[i].text).hedged
+             and role(evidence[i].text, paragraph_of(evidence[i])) in (
+                 "finding", "method", "conclusion")]
     found = [(i, named) for i, named in found if named]
     if not found:
         return None
