@@ -97,19 +97,39 @@ token, so a token limit alone lets a hostile article put megabytes in one passag
 never comes near it (the longest of 9,812 PubMedQA abstract sentences is 627 characters)."""
 
 
+_TOKENISED_STOP = re.compile(r"(?<=[^\s.]) \.(?=\s+[a-z])")
+"""A full stop standing alone between spaces before a lower-case word: the end of a sentence
+in text exported tokenised and lower-cased by NLP tools ("… for decades . the film …"),
+which a sentence splitter reading capitals does not see. Prose never sets a stop apart;
+an ellipsis (". . .") is left alone."""
+
+
 def sentence_spans(text: str) -> list[Span]:
     """Sentence spans in ``text``; a line break always ends a sentence (headings, list items),
-    and a run longer than ``MAX_SENTENCE_CHARS`` comes as pieces of at most that length."""
+    so does a stop set apart by spaces (``_TOKENISED_STOP``), and a run longer than
+    ``MAX_SENTENCE_CHARS`` comes as pieces of at most that length."""
     spans: list[Span] = []
     for para in _PARAGRAPH.finditer(text):
         if not para.group().strip():
             continue
         _, offsets = blingfire.text_to_sentences_and_offsets(para.group())
         for a, b in offsets:
-            if b > a:
-                spans.extend(bounded_pieces(text, para.start() + a, para.start() + b,
-                                            MAX_SENTENCE_CHARS))
+            for start, end in _split_tokenised(text, para.start() + a, para.start() + b):
+                spans.extend(bounded_pieces(text, start, end, MAX_SENTENCE_CHARS))
     return spans
+
+
+def _split_tokenised(text: str, start: int, end: int) -> list[Span]:
+    """The span ``start``–``end`` cut after each stop set apart by spaces; each piece is
+    trimmed of the spaces around it (none is empty)."""
+    cuts = [m.end() for m in _TOKENISED_STOP.finditer(text, start, end)]
+    pieces: list[Span] = []
+    for a, b in zip([start, *cuts], [*cuts, end], strict=True):
+        while a < b and text[a].isspace():
+            a += 1
+        if b > a:
+            pieces.append((a, b))
+    return pieces
 
 
 def bounded_pieces(text: str, start: int, end: int, limit: int) -> list[Span]:

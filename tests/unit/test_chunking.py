@@ -71,3 +71,13 @@ def test_non_ascii_text_keeps_exact_offsets(tmp_path: Path):
     text = "Über 50 % der Fälle — ja. Ang1/Ang2 → ≈ balance. 日本語の文です。 Done."
     for chunk in chunk_article(Article("a", text), TOKENIZER, 6, 2):
         assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_lower_cased_tokenised_text_is_split_at_stops_set_apart_by_spaces():
+    text = ("the film has been dubbed one of the biggest of the decade . it features steven "
+            "fox , edward fox . he paused . . . and left.\nWe met Dr. Smith. and then left.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "the film has been dubbed one of the biggest of the decade .",
+        "it features steven fox , edward fox .",
+        "he paused . . . and left.",  # an ellipsis does not end a sentence
+        "We met Dr. Smith. and then left."]  # nor does a stop attached to its word

@@ -200,6 +200,22 @@ def test_labelled_pairs_are_scored_per_dataset_and_source_by_balanced_accuracy()
                                  "3": "contradicted", "4": "not found"}
 
 
+def test_a_lower_cased_tokenised_summary_is_checked_sentence_by_sentence():
+    from rag.evaluation.pairs import scorer_for, sentence_checker
+    from tests.fakes import HashingEmbedder
+
+    premise = ("Stem cells restored ovarian function in rats. The treated rats developed no "
+               "tumours.")
+    summary = ("stem cells restored ovarian function in rats . the treated rats developed "
+               "tumours .")
+    rows = [{"premise": premise, "claim": summary, "label": "unsupported"}]
+    checks = sentence_checker(scorer_for(HashingEmbedder(), rows), threshold=0.5)(
+        premise, summary)
+    assert [(c.claim, c.status) for c in checks] == [
+        ("stem cells restored ovarian function in rats .", "supported"),
+        ("the treated rats developed tumours .", "contradicted")]
+
+
 def test_the_cut_off_is_raised_to_the_precision_goal_within_the_floors():
     # 50 right Yes at confidence 0.50-0.99, 50 right No at 0.9, 20 wrong Yes at 0.55
     sure = np.linspace(0.5, 0.99, 50)
