@@ -103,26 +103,53 @@ in text exported tokenised and lower-cased by NLP tools ("… for decades . the 
 which a sentence splitter reading capitals does not see. Prose never sets a stop apart;
 an ellipsis (". . .") is left alone."""
 
+_LOWERED_STOP = re.compile(r"([^\s.]*[a-z0-9)'\"%])\.(?=\s+[a-z])")
+_TITLE_WORD = re.compile(r"\b[A-Z][a-z]")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt sen rep gov gen col lt sgt rev jr sr vs etc inc ltd co corp no "
+    "nos fig figs approx al ca cf jan feb mar apr jun jul aug sep sept oct nov dec".split())
+"""Words a stop follows without ending a sentence, in text with no capitals to tell."""
+
 
 def sentence_spans(text: str) -> list[Span]:
     """Sentence spans in ``text``; a line break always ends a sentence (headings, list items),
-    so does a stop set apart by spaces (``_TOKENISED_STOP``), and a run longer than
-    ``MAX_SENTENCE_CHARS`` comes as pieces of at most that length."""
+    so does a stop set apart by spaces (``_TOKENISED_STOP``) and, in a paragraph written all
+    in lower case, a stop before a lower-case word after anything but an abbreviation
+    (``_lowered_stops``); a run longer than ``MAX_SENTENCE_CHARS`` comes as pieces of at
+    most that length."""
     spans: list[Span] = []
     for para in _PARAGRAPH.finditer(text):
         if not para.group().strip():
             continue
+        lowered = _TITLE_WORD.search(para.group()) is None
         _, offsets = blingfire.text_to_sentences_and_offsets(para.group())
         for a, b in offsets:
-            for start, end in _split_tokenised(text, para.start() + a, para.start() + b):
-                spans.extend(bounded_pieces(text, start, end, MAX_SENTENCE_CHARS))
+            start, end = para.start() + a, para.start() + b
+            cuts = [m.end() for m in _TOKENISED_STOP.finditer(text, start, end)]
+            if lowered:
+                cuts = sorted({*cuts, *_lowered_stops(text, start, end)})
+            for piece_start, piece_end in _pieces(text, start, end, cuts):
+                spans.extend(bounded_pieces(text, piece_start, piece_end, MAX_SENTENCE_CHARS))
     return spans
 
 
-def _split_tokenised(text: str, start: int, end: int) -> list[Span]:
-    """The span ``start``–``end`` cut after each stop set apart by spaces; each piece is
-    trimmed of the spaces around it (none is empty)."""
-    cuts = [m.end() for m in _TOKENISED_STOP.finditer(text, start, end)]
+def _lowered_stops(text: str, start: int, end: int) -> list[int]:
+    """Where sentences end in lower-cased text ("… 4g network. apple's lawyers …"): after
+    a stop attached to a word and followed by a lower-case word, unless the word is an
+    abbreviation, a single letter or has stops of its own ("u.s.", "e.g.")."""
+    cuts = []
+    for m in _LOWERED_STOP.finditer(text, start, end):
+        word = m.group(1).lstrip("(\"'")
+        single_letter = len(word) == 1 and word.isalpha()
+        if not single_letter and text[m.start() - 1:m.start()] != "." \
+                and word not in _ABBREVIATIONS:
+            cuts.append(m.end())
+    return cuts
+
+
+def _pieces(text: str, start: int, end: int, cuts: list[int]) -> list[Span]:
+    """The span ``start``–``end`` cut at ``cuts``; each piece trimmed of the spaces before
+    it (none is empty)."""
     pieces: list[Span] = []
     for a, b in zip([start, *cuts], [*cuts, end], strict=True):
         while a < b and text[a].isspace():

@@ -81,3 +81,15 @@ def test_lower_cased_tokenised_text_is_split_at_stops_set_apart_by_spaces():
         "it features steven fox , edward fox .",
         "he paused . . . and left.",  # an ellipsis does not end a sentence
         "We met Dr. Smith. and then left."]  # nor does a stop attached to its word
+
+
+def test_a_paragraph_written_all_in_lower_case_is_split_at_its_stops_but_not_abbreviations():
+    text = ("the watchdog took apple to court over its 4g network. apple's lawyers said (they "
+            "would publish a note). mr. smith met dr. jones in the u.s. at 5 p.m. on monday. "
+            "see fig. 2. it rose 5%. then it fell.\nA Paragraph with Capitals. and a stop.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "the watchdog took apple to court over its 4g network.",
+        "apple's lawyers said (they would publish a note).",
+        "mr. smith met dr. jones in the u.s. at 5 p.m. on monday.",
+        "see fig. 2.", "it rose 5%.", "then it fell.",
+        "A Paragraph with Capitals. and a stop."]  # capitals: the splitter's reading stands
