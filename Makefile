@@ -101,7 +101,8 @@ eval: install
 	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl --verifier off \
 	  --out eval/claims-pairs-dev.json > /dev/null
 	$(RAG) eval claims $(CLAIM_DEV) --data eval/seed-statements.jsonl --verifier model \
-	  --data eval/reader-pairs.jsonl --sample 30 --out eval/claims-pairs-dev-judged.json > /dev/null
+	  --data eval/reader-pairs.jsonl --sample 30 --sample-draw 1 \
+	  --out eval/claims-pairs-dev-judged.json > /dev/null
 	$(RAG) eval disagreements --corpus $(EVAL_DATA)/pubmedqa/corpus.jsonl --index $(EVAL_INDEX) \
 	  --with-conclusions $(EVAL_DATA)/pubmedqa/corpus-with-conclusions-dev.jsonl \
 	  --questions $(EVAL_DATA)/pubmedqa/questions-dev.jsonl --out eval/disagreements-dev.json > /dev/null

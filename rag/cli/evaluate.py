@@ -31,6 +31,10 @@ VerifierOption = Annotated[str | None, typer.Option(
 SampleOption = Annotated[int | None, typer.Option(
     help="Read at most this many pairs of each set (and source, HealthVer half, kind of "
          "alteration), drawn with a fixed seed: for the slow model judge.")]
+SampleDrawOption = Annotated[int, typer.Option(
+    help="Which draw of --sample to read. Draws are disjoint: the judge's thresholds are "
+         "chosen on draw 0 ('make judge'), so draw 1 scores them on pairs they were not "
+         "chosen on. A part no larger than --sample is read whole in every draw.", min=0)]
 
 
 def _run_with_index(index: Path | None, corpus: Path, overrides: dict[str, Any], job) -> dict:
@@ -174,6 +178,7 @@ def claims(
     index: IndexArg = None,
     verifier: VerifierOption = None,
     sample: SampleOption = None,
+    sample_draw: SampleDrawOption = 0,
 ) -> None:
     """How the claim check judges labelled claims. Pairs (premise, claim, label): balanced
     accuracy of supported vs not and recall per label, per dataset and source; each premise is
@@ -191,7 +196,7 @@ def claims(
 
     files = {path: load_questions(path, limit, required="claim") for path in data}
     pairs = sampled([row for rows in files.values() if is_pair_file(rows) for row in rows],
-                    sample)
+                    sample, sample_draw)
     altered = [row for rows in files.values() if not is_pair_file(rows) for row in rows]
     # read as 'rag check' reads (the statement reader), with --verifier in every place
     overrides = {"claim_verifier": verifier, "statement_verifier": verifier} if verifier else {}

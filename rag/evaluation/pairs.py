@@ -97,19 +97,28 @@ def part_of(row: dict[str, Any]) -> str:
     return f"{dataset}/{row['source']}" if row.get("source") else dataset
 
 
-def sampled(rows: list[dict[str, Any]], per_part: int | None, seed: int = 0
+def sampled(rows: list[dict[str, Any]], per_part: int | None, draw: int = 0
             ) -> list[dict[str, Any]]:
     """At most ``per_part`` rows of each part (``part_of``: a source, HealthVer's half, a
     kind of alteration), drawn at random with a fixed seed, in their original order: a slow
-    reader (the model as a judge) scored on every set within an hour."""
+    reader (the model as a judge) scored on every set within an hour. Successive draws of a
+    part are disjoint, so thresholds chosen on draw 0 can be scored on draw 1, pairs they
+    were not chosen on; a part no larger than ``per_part`` is kept whole in every draw."""
     if not per_part:
         return rows
     parts: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         parts[part_of(row)].append(i)
-    rng = random.Random(seed)
-    keep = {i for members in parts.values()
-            for i in rng.sample(members, min(per_part, len(members)))}
+    rng = random.Random(0)
+    keep: set[int] = set()
+    for members in parts.values():
+        drawn: list[int] = []
+        left = members
+        for _ in range(draw + 1 if len(members) > per_part else 1):
+            drawn = rng.sample(left, min(per_part, len(left)))
+            taken = set(drawn)
+            left = [i for i in left if i not in taken]
+        keep.update(drawn)
     return [row for i, row in enumerate(rows) if i in keep]
 
 

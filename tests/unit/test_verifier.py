@@ -100,3 +100,17 @@ def test_of_equally_good_thresholds_calibration_takes_the_one_that_tells_contrad
     assert 0.55 < report["thresholds"]["contradicts_at"] <= 0.85
     called = report["with_verifier"]["healthver/held-out half"]["called_contradicted"]
     assert called == {"contradicted": 1.0, "nei": 0.0}
+
+
+def test_a_second_draw_of_a_sample_reads_other_pairs_and_keeps_small_sets_whole():
+    from rag.evaluation.pairs import sampled
+
+    rows = [{"dataset": "frank", "source": "bbc", "claim": f"b{i}"} for i in range(100)]
+    rows += [{"dataset": "seed", "claim": f"s{i}"} for i in range(5)]
+    first, second = sampled(rows, 10), sampled(rows, 10, draw=1)
+    news = [{r["claim"] for r in draw if r["dataset"] == "frank"} for draw in (first, second)]
+    assert [len(claims) for claims in news] == [10, 10]
+    assert not news[0] & news[1]
+    seed = [{r["claim"] for r in draw if r["dataset"] == "seed"} for draw in (first, second)]
+    assert seed == [{f"s{i}" for i in range(5)}] * 2
+    assert sampled(rows, 10) == first  # a draw is the same every time
